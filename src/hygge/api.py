@@ -1,0 +1,87 @@
+"""The Python API: run a workspace, or move one entity, without the command line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hygge.core.config import Options, Polish
+from hygge.core.coordinator import Coordinator
+from hygge.core.plan import MovePlan
+from hygge.core.planner import Selection, check_run_type, plan
+from hygge.core.results import MoveResult, RunResult
+from hygge.core.workspace import Workspace, load_workspace
+from hygge.progress.events import Emit, ignore
+
+
+def run(
+    project: str | Path | Workspace = ".",
+    *,
+    flows: Sequence[str] = (),
+    entities: Sequence[str] = (),
+    run_type: str | None = None,
+    concurrency: int | None = None,
+    fail_fast: bool | None = None,
+    on_event: Emit = ignore,
+) -> RunResult:
+    """Run the selected flows of a workspace (all of them by default) and return per-entity results.
+
+    >>> result = hygge.run("my-project")          # doctest: +SKIP
+    >>> result.ok, result.move("sales.orders").rows_written
+    """
+    ws = project if isinstance(project, Workspace) else load_workspace(project)
+    options = ws.config.options
+    updates: dict[str, Any] = {}
+    if concurrency is not None:
+        updates["concurrency"] = concurrency
+    if fail_fast is not None:
+        updates["fail_fast"] = fail_fast
+    if updates:
+        options = Options.model_validate({**options.model_dump(), **updates})
+    plans, failures = plan(ws, Selection(list(flows), list(entities), run_type))
+    return Coordinator(options, on_event).run(ws.name, plans, failures)
+
+
+def move(
+    home: dict[str, Any],
+    store: dict[str, Any],
+    entity: str,
+    *,
+    source: str | None = None,
+    target: str | None = None,
+    run_type: str = "full_drop",
+    polish: dict[str, Any] | None = None,
+    root: str | Path = ".",
+    flow: str = "api",
+    on_event: Emit = ignore,
+    **settings: Any,
+) -> MoveResult:
+    """Move one entity from a Home to a Store, with the same guarantees as `hygge go`.
+
+    >>> hygge.move({"type": "parquet", "path": "in"}, {"type": "parquet", "path": "out"}, "users")  # doctest: +SKIP
+    """
+    from hygge.core import registry
+
+    options = Options()
+    home = {**home, "type": registry.canonical(str(home["type"]))}
+    store = {**store, "type": registry.canonical(str(store["type"]))}
+    for kind, config in (("home", home), ("store", store)):
+        registry.load(kind, config["type"]).Config.model_validate(config)
+    the_plan = MovePlan(
+        flow=flow,
+        entity=entity,
+        source=source or entity,
+        target=target or entity,
+        home=home,
+        store=store,
+        run_type=run_type,
+        root=str(Path(root).resolve()),
+        polish=Polish.model_validate(polish or {}).model_dump(exclude_defaults=True),
+        queue_bytes=int(options.queue_bytes),
+        batch_bytes=int(options.batch_bytes),
+        **settings,
+    )
+    check_run_type(the_plan)
+    result = Coordinator(options, on_event).run(flow, [the_plan])
+    return result.moves[0]

@@ -1,0 +1,201 @@
+"""The `hygge` command: argument parsing, rendering and exit codes. The work happens elsewhere.
+
+Exit codes: 0 every entity moved, 1 some entity failed, 2 configuration or
+usage error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from hygge import __version__
+from hygge.errors import ConfigError, HyggeError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _console(stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    # Without a terminal, keep lines long instead of wrapping them at 80 columns.
+    return Console(file=stream, width=None if stream.isatty() else 160, highlight=False, soft_wrap=False)
+
+
+def fail(error: BaseException, verbose: bool = False) -> NoReturn:
+    err = _console(stderr=True)
+    if isinstance(error, HyggeError):
+        err.print(Text(str(error), style="red"))
+        code = EXIT_USAGE if isinstance(error, ConfigError) or error.kind == "config" else EXIT_FAILED
+    else:
+        err.print(Text(f"hygge stopped on an unexpected {type(error).__name__}: {error}", style="red"))
+        err.print("run again with --verbose to see where, and report it if it persists")
+        code = EXIT_FAILED
+    if verbose:
+        err.print(Text("".join(traceback.format_exception(error)), style="dim"))
+    sys.exit(code)
+
+
+def guarded(verbose: bool, work: Callable[[], int]) -> NoReturn:
+    try:
+        code = work()
+    except KeyboardInterrupt:
+        _console(stderr=True).print("[yellow]interrupted[/]")
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:
+        fail(exc, verbose)
+    sys.exit(code)
+
+
+project_option = click.option(
+    "--project", "-p", type=click.Path(path_type=Path), default=None,
+    help="project folder or hygge.yml (default: search from the current folder upwards)",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="hygge")
+def main() -> None:
+    """hygge moves tables from where data lives (a Home) to where it should settle (a Store)."""
+
+
+@main.command()
+@click.argument("name", type=click.Path(path_type=Path))
+def init(name: Path) -> None:
+    """Create a project NAME with sample data, ready for `hygge go`."""
+    from hygge.scaffold import init_project
+
+    def work() -> int:
+        files = init_project(name)
+        out = _console()
+        out.print(f"[green]created[/] {name}/ with {len(files)} files")
+        out.print(f"next:  cd {name} && hygge go")
+        return EXIT_OK
+
+    guarded(False, work)
+
+
+@main.command()
+@project_option
+@click.option("--flow", "-f", "flows", multiple=True, help="run only this flow (repeatable)")
+@click.option("--entity", "-e", "entities", multiple=True, help="run only FLOW.ENTITY (repeatable, globs allowed)")
+@click.option("--concurrency", "-c", type=click.IntRange(min=1), default=None, help="moves at once")
+@click.option("--full-drop", "run_type", flag_value="full_drop", default=None, help="replace targets this run")
+@click.option("--append", "run_type", flag_value="append", help="append to targets this run")
+@click.option("--dry-run", is_flag=True, help="show what each entity would do; move nothing")
+@click.option("--fail-fast", is_flag=True, default=None, help="stop every move at the first failure")
+@click.option("--executor", type=click.Choice(["threads", "inline", "dask"]), default=None,
+              help="where moves run (default from hygge.yml, else threads)")
+@click.option("--json", "as_json", is_flag=True, help="print a machine-readable run report on stdout")
+@click.option("--quiet", "-q", is_flag=True, help="no progress; only failures and the summary line")
+@click.option("--verbose", "-v", is_flag=True, help="tracebacks for failures")
+def go(project: Path | None, flows: tuple[str, ...], entities: tuple[str, ...], concurrency: int | None,
+       run_type: str | None, dry_run: bool, fail_fast: bool | None, executor: str | None, as_json: bool,
+       quiet: bool, verbose: bool) -> None:
+    """Run every flow (or the selected ones), with live progress and a summary."""
+    from hygge.core.planner import Selection
+
+    def work() -> int:
+        from hygge.core.workspace import load_workspace
+
+        ws = load_workspace(project)
+        overrides: dict[str, Any] = {"concurrency": concurrency, "fail_fast": fail_fast, "executor": executor}
+        options = ws.config.options.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+        selection = Selection(list(flows), list(entities), run_type)
+        if dry_run:
+            return _dry_run(ws, selection, as_json)
+        return _go(ws, options, selection, as_json, quiet, verbose)
+
+    guarded(verbose, work)
+
+
+def _go(ws: Any, options: Any, selection: Any, as_json: bool, quiet: bool, verbose: bool) -> int:
+    from hygge.core.coordinator import Coordinator
+    from hygge.core.planner import plan
+    from hygge.progress.live import LiveRenderer
+    from hygge.progress.plain import PlainRenderer
+    from hygge.progress.summary import print_summary
+
+    plans, failures = plan(ws, selection)
+    out = _console(stderr=as_json)
+    if quiet:
+        run = Coordinator(options).run(ws.name, plans, failures)
+    elif out.is_terminal:
+        with LiveRenderer(out) as live:
+            run = Coordinator(options, live).run(ws.name, plans, failures)
+    else:
+        run = Coordinator(options, PlainRenderer(out.file)).run(ws.name, plans, failures)
+    if not quiet or not run.ok:
+        print_summary(out, run, verbose)
+    if as_json:
+        print(json.dumps(run.to_dict(), indent=2, default=str))
+    return run.exit_code
+
+
+def _dry_run(ws: Any, selection: Any, as_json: bool) -> int:
+    from hygge.core.dryrun import describe
+    from hygge.core.planner import plan
+
+    plans, failures = plan(ws, selection)
+    planned = [describe(p) for p in plans]
+    if as_json:
+        report = {"project": ws.name, "dry_run": True, "moves": [p.to_dict() for p in planned],
+                  "failures": [{"flow": f.flow, "entity": f.entity, "error": f.error.to_dict()} for f in failures]}
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        out = _console()
+        table = Table(title=f"hygge: {ws.name} (dry run: nothing is moved)", title_justify="left")
+        for column in ("entity", "run type", "from", "to", "columns", "rows in source"):
+            table.add_column(column)
+        for p in planned:
+            columns = ", ".join(p.columns[:6]) + (f", … ({len(p.columns)})" if len(p.columns) > 6 else "")
+            table.add_row(p.plan.key, p.plan.run_type, p.source or p.plan.source, p.target,
+                          Text("error", style="red") if p.error else columns,
+                          "" if p.estimated_rows is None else f"{p.estimated_rows:,}")
+        out.print(table)
+        for f in failures:
+            out.print(Text(str(f.error), style="red"))
+        for p in planned:
+            if p.error:
+                out.print(Text(str(p.error), style="red"))
+    bad = failures or any(p.error for p in planned)
+    return EXIT_FAILED if bad else EXIT_OK
+
+
+@main.command()
+@project_option
+@click.option("--verbose", "-v", is_flag=True, help="tracebacks for failures")
+def debug(project: Path | None, verbose: bool) -> None:
+    """Check the configuration, paths and connections, and say how to fix what is wrong."""
+
+    def work() -> int:
+        from hygge.core.doctor import diagnose
+        from hygge.core.workspace import load_workspace
+
+        ws = load_workspace(project)
+        out = _console()
+        bad = 0
+        for finding in diagnose(ws):
+            check = finding.check
+            mark = "[green]✓[/]" if check.ok else "[bold red]✗[/]"
+            out.print(f"{mark} {finding.section}: {check.name}: {check.detail}", highlight=False)
+            if not check.ok:
+                bad += 1
+                if check.hint:
+                    out.print(f"    next step: {check.hint}", highlight=False)
+        out.print("[green]all checks passed[/]" if not bad else f"[red]{bad} check(s) failed[/]")
+        return EXIT_OK if not bad else EXIT_FAILED
+
+    guarded(verbose, work)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,92 @@
+"""Arrow type names as people write them in YAML: ``int64``, ``decimal(12,2)``, ``timestamp[us, UTC]``."""
+
+from __future__ import annotations
+
+import re
+
+import pyarrow as pa
+
+_SIMPLE: dict[str, pa.DataType] = {
+    "bool": pa.bool_(),
+    "boolean": pa.bool_(),
+    "int8": pa.int8(),
+    "int16": pa.int16(),
+    "int32": pa.int32(),
+    "int64": pa.int64(),
+    "integer": pa.int64(),
+    "int": pa.int64(),
+    "uint8": pa.uint8(),
+    "uint16": pa.uint16(),
+    "uint32": pa.uint32(),
+    "uint64": pa.uint64(),
+    "float16": pa.float16(),
+    "float32": pa.float32(),
+    "float": pa.float64(),
+    "float64": pa.float64(),
+    "double": pa.float64(),
+    "string": pa.string(),
+    "str": pa.string(),
+    "utf8": pa.string(),
+    "text": pa.string(),
+    "large_string": pa.large_string(),
+    "binary": pa.binary(),
+    "bytes": pa.binary(),
+    "large_binary": pa.large_binary(),
+    "date": pa.date32(),
+    "date32": pa.date32(),
+    "date64": pa.date64(),
+    "time": pa.time64("us"),
+    "timestamp": pa.timestamp("us"),
+    "null": pa.null(),
+}
+
+_DECIMAL = re.compile(r"^decimal(?:128)?\(\s*(\d+)\s*,\s*(-?\d+)\s*\)$")
+_DECIMAL256 = re.compile(r"^decimal256\(\s*(\d+)\s*,\s*(-?\d+)\s*\)$")
+_TIMESTAMP = re.compile(r"^timestamp\[\s*(s|ms|us|ns)\s*(?:,\s*(?:tz=)?\s*([^\]]+?)\s*)?\]$")
+_TIME = re.compile(r"^time(32|64)?\[\s*(s|ms|us|ns)\s*\]$")
+_DURATION = re.compile(r"^duration\[\s*(s|ms|us|ns)\s*\]$")
+
+
+def known_type_names() -> list[str]:
+    patterns = ["decimal(P,S)", "timestamp[UNIT]", "timestamp[UNIT, ZONE]", "time64[UNIT]", "duration[UNIT]"]
+    return [*sorted(_SIMPLE), *patterns]
+
+
+def parse_type(text: str) -> pa.DataType:
+    """Parse a type name; raise ValueError with the accepted forms when it is not one."""
+    name = text.strip()
+    lowered = name.lower()
+    if lowered in _SIMPLE:
+        return _SIMPLE[lowered]
+    if match := _DECIMAL.match(lowered):
+        precision, scale = int(match.group(1)), int(match.group(2))
+        return pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
+    if match := _DECIMAL256.match(lowered):
+        return pa.decimal256(int(match.group(1)), int(match.group(2)))
+    if match := _TIMESTAMP.match(name):
+        return pa.timestamp(match.group(1), tz=match.group(2))
+    if match := _TIME.match(lowered):
+        unit = match.group(2)
+        return pa.time32(unit) if unit in ("s", "ms") else pa.time64(unit)
+    if match := _DURATION.match(lowered):
+        return pa.duration(match.group(1))
+    raise ValueError(f"unknown type '{text}'")
+
+
+def type_name(dtype: pa.DataType) -> str:
+    """The inverse of :func:`parse_type` for the types it knows; Arrow's own name otherwise."""
+    if pa.types.is_timestamp(dtype):
+        return f"timestamp[{dtype.unit}, {dtype.tz}]" if dtype.tz else f"timestamp[{dtype.unit}]"
+    if pa.types.is_decimal(dtype):
+        return f"decimal({dtype.precision},{dtype.scale})"
+    return str(dtype)
+
+
+def validate_column_types(value: dict[str, str]) -> dict[str, str]:
+    """For config validators: every value must be a type name we can parse."""
+    for name, text in value.items():
+        try:
+            parse_type(text)
+        except ValueError:
+            raise ValueError(f"column {name}: unknown type '{text}' (known: {', '.join(known_type_names())})") from None
+    return value

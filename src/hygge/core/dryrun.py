@@ -1,0 +1,64 @@
+"""`hygge go --dry-run`: what each Move would do, found by opening sources but moving nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hygge.core.move import as_hygge_error
+from hygge.core.plan import MovePlan
+from hygge.core.planner import open_home, open_store
+from hygge.core.polish import Polisher
+from hygge.errors import HyggeError
+from hygge.homes.base import ReadState
+from hygge.state.journal import utc_now
+
+
+@dataclass
+class PlannedMove:
+    plan: MovePlan
+    source: str = ""
+    target: str = ""
+    columns: list[str] = field(default_factory=list)
+    estimated_rows: int | None = None
+    rows_in_target: int | None = None
+    watermark: Any = None
+    error: HyggeError | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "flow": self.plan.flow,
+            "entity": self.plan.entity,
+            "run_type": self.plan.run_type,
+            "source": self.source,
+            "target": self.target,
+            "columns": self.columns,
+            "estimated_rows": self.estimated_rows,
+            "watermark": self.watermark,
+            "error": self.error.to_dict() if self.error else None,
+        }
+
+
+def describe(plan: MovePlan) -> PlannedMove:
+    planned = PlannedMove(plan)
+    try:
+        home = open_home(plan.root, plan.home, plan.connections)
+        store = open_store(plan.root, plan.store, plan.connections)
+        planned.target = store.location(plan)
+        state = store.state(plan)
+        planned.watermark = state.watermark if state else None
+        read_state = None
+        if plan.run_type == "incremental" and state is not None:
+            read_state = ReadState(watermark=state.watermark, watermark_column=plan.watermark,
+                                   lookback=plan.lookback, loaded_files=state.loaded_files)
+        source = home.open(plan, read_state)
+        try:
+            planned.source = source.description
+            planned.estimated_rows = source.estimated_rows
+            polisher = Polisher(plan.polish, source.schema, utc_now(), flow=plan.flow, entity=plan.entity)
+            planned.columns = list(polisher.schema.names)
+        finally:
+            source.close()
+    except Exception as exc:
+        planned.error = as_hygge_error(exc, plan)
+    return planned

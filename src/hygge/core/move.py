@@ -1,0 +1,213 @@
+"""One entity's run: read, polish, land, commit (or abort), with counts that must reconcile."""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from typing import Any
+
+import pyarrow as pa
+
+from hygge.core import faults
+from hygge.core.pipe import Pipe, pump
+from hygge.core.plan import MovePlan
+from hygge.core.planner import open_home, open_store
+from hygge.core.polish import Polisher
+from hygge.core.results import MoveResult
+from hygge.errors import Cancelled, HyggeError, ReadError, StateError
+from hygge.homes.base import ReadState, Source
+from hygge.progress.events import Emit, Event, ignore
+from hygge.state.journal import EntityState, RunRecord, new_run_id, utc_now
+from hygge.stores.base import Landing, Store
+
+TRANSIENT_OS_ERRORS = (ConnectionError, TimeoutError)
+
+
+def as_hygge_error(exc: BaseException, plan: MovePlan) -> HyggeError:
+    """Every failure leaves a Move as a HyggeError that names the flow and entity."""
+    if isinstance(exc, HyggeError):
+        return exc.located(flow=plan.flow, entity=plan.entity)
+    if isinstance(exc, TRANSIENT_OS_ERRORS):
+        return HyggeError(f"connection problem: {exc}", flow=plan.flow, entity=plan.entity, transient=True,
+                          hint="hygge retried it; check the network and the server, then run again")
+    if isinstance(exc, MemoryError):
+        return HyggeError("ran out of memory", flow=plan.flow, entity=plan.entity,
+                          hint="lower `options: batch_bytes` and `queue_bytes`, or run fewer moves at once")
+    return HyggeError(
+        f"unexpected {type(exc).__name__}: {exc}",
+        flow=plan.flow,
+        entity=plan.entity,
+        hint="run again with --verbose to see the traceback, and report it if it persists",
+    )
+
+
+class Move:
+    def __init__(self, plan: MovePlan, emit: Emit = ignore, cancel: threading.Event | None = None):
+        self.plan = plan
+        self.emit = emit
+        self.cancel = cancel or threading.Event()
+        self.started = utc_now()
+        self.record = RunRecord(
+            run_id=new_run_id(self.started),
+            flow=plan.flow,
+            entity=plan.entity,
+            run_type=plan.run_type,
+            started_at=self.started.isoformat(),
+        )
+        self.result = MoveResult(flow=plan.flow, entity=plan.entity, run_type=plan.run_type, run_id=self.record.run_id)
+        self.rows_read = 0
+        self.store: Store | None = None
+
+    def _event(self, kind: str, **kwargs: Any) -> None:
+        self.emit(Event(kind, self.plan.flow, self.plan.entity, **kwargs))
+
+    def run(self) -> MoveResult:
+        clock = time.perf_counter()
+        source: Source | None = None
+        landing: Landing | None = None
+        try:
+            home = open_home(self.plan.root, self.plan.home, self.plan.connections)
+            self.store = open_store(self.plan.root, self.plan.store, self.plan.connections)
+            self.result.location = self.store.location(self.plan)
+            previous = self.store.state(self.plan)
+            source = home.open(self.plan, self.read_state(previous))
+            self.result.source = source.description
+            self._event("start", total_rows=source.estimated_rows,
+                        detail={"source": source.description, "target": self.result.location,
+                                "run_type": self.plan.run_type})
+            polisher = Polisher(self.plan.polish, source.schema, self.started, flow=self.plan.flow,
+                                entity=self.plan.entity)
+            landing = self.store.landing(self.plan, self.record)
+            landing.begin(polisher.schema)
+            self.transfer(source, polisher, landing)
+            self.check_empty(landing)
+            self.commit(landing, source, polisher.schema, previous)
+        except BaseException as exc:
+            self.fail(exc, landing)
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            if landing is not None:
+                landing.close()
+            if source is not None:
+                source.close()
+            self.result.seconds = time.perf_counter() - clock
+            self.log()
+            self._event("done", rows=self.result.rows_written, bytes=self.result.bytes_written,
+                        detail={"result": self.result})
+        return self.result
+
+    def read_state(self, previous: EntityState | None) -> ReadState | None:
+        if self.plan.run_type != "incremental" or previous is None:
+            return None
+        return ReadState(watermark=previous.watermark, watermark_column=self.plan.watermark,
+                         lookback=self.plan.lookback, loaded_files=previous.loaded_files)
+
+    def transfer(self, source: Source, polisher: Polisher, landing: Landing) -> None:
+        pipe = Pipe(self.plan.queue_bytes, self.cancel)
+
+        def counted(batch: pa.RecordBatch) -> None:
+            self.rows_read += batch.num_rows
+            faults.point("read")
+
+        reader = pump(source.batches, pipe, counted, name=f"hygge-read-{self.plan.key}")
+        try:
+            while (batch := pipe.get()) is not None:
+                landing.write(polisher(batch))
+                self._event("progress", rows=landing.rows_written, bytes=landing.bytes_written)
+        except BaseException:
+            pipe.stop()
+            source.close()
+            raise
+        finally:
+            reader.join(timeout=5)
+
+    def check_empty(self, landing: Landing) -> None:
+        if self.rows_read or self.plan.allow_empty or self.plan.run_type != "full_drop":
+            return
+        before = landing.rows_before()
+        if before:
+            raise ReadError(
+                f"the source is empty; a full_drop would replace {before:,} rows in the target with nothing",
+                flow=self.plan.flow,
+                entity=self.plan.entity,
+                expected="at least one row",
+                found="0 rows",
+                hint="check the source; if an empty result is right, set `allow_empty: true` on the entity",
+            )
+
+    def commit(self, landing: Landing, source: Source, schema: pa.Schema, previous: EntityState | None) -> None:
+        record = self.record
+        record.rows_read = self.rows_read
+        record.rows_written = landing.rows_written
+        record.ended_at = utc_now().isoformat()
+        record.status = "ok" if self.rows_read else "empty"
+        record.watermark_before = previous.watermark if previous else None
+        state = self.next_state(source, schema, previous)
+        record.watermark_after = state.watermark
+        state.last_run = record.to_dict()
+        committed = landing.commit(record, state)
+        record.rows_in_target = committed.rows_in_target
+        record.bytes_written = committed.bytes_written
+        result = self.result
+        result.rows_read, result.rows_written = self.rows_read, landing.rows_written
+        result.rows_in_target, result.bytes_written = committed.rows_in_target, committed.bytes_written
+        result.watermark = state.watermark
+        result.status = record.status
+        if not self.rows_read:
+            result.warnings.append("the source had no rows")
+        self.reconcile(landing)
+
+    def next_state(self, source: Source, schema: pa.Schema, previous: EntityState | None) -> EntityState:
+        from hygge.core.arrowtypes import type_name
+
+        new = source.new_state()
+        return EntityState(
+            watermark=new.get("watermark", previous.watermark if previous else None),
+            watermark_column=self.plan.watermark,
+            loaded_files=new.get("loaded_files", {}),
+            columns=[{"name": f.name, "type": type_name(f.type)} for f in schema],
+        )
+
+    def reconcile(self, landing: Landing) -> None:
+        result = self.result
+        problems = []
+        if result.rows_read != result.rows_written:
+            problems.append(f"read {result.rows_read:,} rows but wrote {result.rows_written:,}")
+        expected = landing.expected_rows_after()
+        if expected is not None and result.rows_in_target is not None and result.rows_in_target != expected:
+            problems.append(f"the target holds {result.rows_in_target:,} rows, expected {expected:,}")
+        if problems:
+            raise StateError(
+                "row counts do not reconcile after the commit",
+                flow=self.plan.flow,
+                entity=self.plan.entity,
+                expected="rows read = rows written = rows added to the target",
+                found="; ".join(problems),
+                hint="the data is committed; compare source and target, and report this",
+            )
+
+    def fail(self, exc: BaseException, landing: Landing | None) -> None:
+        if landing is not None:
+            try:
+                landing.abort()
+            except Exception:
+                pass
+        error = as_hygge_error(exc, self.plan)
+        self.result.status = "cancelled" if isinstance(exc, Cancelled) else "failed"
+        self.result.error = error
+        self.result.rows_read = self.rows_read
+        self.result.traceback = "".join(traceback.format_exception(exc))
+        self.record.status = self.result.status
+        self.record.error = str(error)
+        self.record.rows_read = self.rows_read
+        self.record.ended_at = utc_now().isoformat()
+
+    def log(self) -> None:
+        if self.store is not None and self.record.status in ("failed", "cancelled", "ok", "empty"):
+            self.store.log_run(self.record)
+
+
+def run_move(plan: MovePlan, emit: Emit = ignore, cancel: threading.Event | None = None) -> MoveResult:
+    return Move(plan, emit, cancel).run()

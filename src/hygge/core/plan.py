@@ -1,0 +1,40 @@
+"""A Move's plan: plain, picklable data that says everything a worker needs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class MovePlan:
+    flow: str
+    entity: str
+    source: str
+    target: str
+    home: dict[str, Any]
+    store: dict[str, Any]
+    run_type: str
+    root: str
+    polish: dict[str, Any] = field(default_factory=dict)
+    allow_empty: bool = False
+    watermark: str | None = None
+    lookback: str | int | float | None = None
+    keys: tuple[str, ...] = ()
+    query: str | None = None
+    queue_bytes: int = 256 * 2**20
+    batch_bytes: int = 32 * 2**20
+    lock_wait: float = 0.0
+    connections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Backfill window (hygge go --from/--to), as text in the watermark's type.
+    window: tuple[str | None, str | None] = (None, None)
+
+    @property
+    def key(self) -> str:
+        return f"{self.flow}.{self.entity}"
+
+    def with_run_type(self, run_type: str) -> MovePlan:
+        return replace(self, run_type=run_type)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

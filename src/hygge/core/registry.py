@@ -1,0 +1,86 @@
+"""Home and Store types by name: built-ins plus the ``hygge.homes``/``hygge.stores`` entry points.
+
+Modules are imported only when a type is used, so a missing optional driver
+fails for the flows that need it, with the exact install line, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+from importlib.metadata import entry_points
+from typing import Any
+
+from hygge.errors import ConfigError, ConfigProblem, MissingDriver, did_you_mean
+from hygge.homes.base import Home
+from hygge.stores.base import Store
+
+BUILTIN_HOMES = {
+    "parquet": "hygge.homes.parquet:ParquetHome",
+    "csv": "hygge.homes.csv:CsvHome",
+    "jsonl": "hygge.homes.jsonl:JsonlHome",
+    "sqlite": "hygge.homes.sqlite:SqliteHome",
+    "duckdb": "hygge.homes.duckdb:DuckdbHome",
+    "postgres": "hygge.homes.postgres:PostgresHome",
+    "mysql": "hygge.homes.mysql:MysqlHome",
+}
+BUILTIN_STORES = {
+    "parquet": "hygge.stores.parquet:ParquetStore",
+    "csv": "hygge.stores.csv:CsvStore",
+    "jsonl": "hygge.stores.jsonl:JsonlStore",
+    "sqlite": "hygge.stores.sqlite:SqliteStore",
+    "duckdb": "hygge.stores.duckdb:DuckdbStore",
+    "postgres": "hygge.stores.postgres:PostgresStore",
+    "mysql": "hygge.stores.mysql:MysqlStore",
+}
+ALIASES = {"postgresql": "postgres", "pg": "postgres", "mariadb": "mysql", "ndjson": "jsonl", "sqlite3": "sqlite"}
+
+# Which extra brings the driver a module needs (for the install hint).
+EXTRAS = {"duckdb": "duckdb", "adbc_driver_postgresql": "postgres", "psycopg": "postgres",
+          "pymysql": "mysql", "adbc_driver_sqlite": "sqlite", "distributed": "dask", "dask": "dask"}
+
+
+@cache
+def _plugins(group: str) -> dict[str, str]:
+    return {ep.name: ep.value for ep in entry_points(group=group)}
+
+
+def known(kind: str) -> dict[str, str]:
+    builtin = BUILTIN_HOMES if kind == "home" else BUILTIN_STORES
+    return {**_plugins(f"hygge.{kind}s"), **builtin}
+
+
+def canonical(name: str) -> str:
+    return ALIASES.get(name, name)
+
+
+def load(kind: str, name: str) -> Any:
+    """The Home or Store class registered under ``name``; ConfigError with a hint when unknown."""
+    table = known(kind)
+    name = canonical(name)
+    if name not in table:
+        raise ConfigError([ConfigProblem(
+            f"unknown {kind} type '{name}'",
+            expected=f"one of {', '.join(sorted(table))}",
+            found=name,
+            hint=did_you_mean(name, table) or f"install the plugin that provides it (entry point group hygge.{kind}s)",
+        )])
+    module_name, _, attr = table[name].partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing in EXTRAS:
+            raise MissingDriver(missing, EXTRAS[missing], needed_for=f"the {name} {kind}") from exc
+        raise
+    return getattr(module, attr)
+
+
+def home_class(name: str) -> type[Home]:
+    cls: type[Home] = load("home", name)
+    return cls
+
+
+def store_class(name: str) -> type[Store]:
+    cls: type[Store] = load("store", name)
+    return cls

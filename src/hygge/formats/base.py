@@ -1,0 +1,74 @@
+"""The two halves every file format provides: read a file in byte-bounded batches, write parts."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+
+class FormatReader(ABC):
+    """Reads one file format. One instance serves all files of one entity."""
+
+    extensions: ClassVar[tuple[str, ...]]
+
+    def __init__(self, options: Any, batch_bytes: int):
+        self.options = options
+        self.batch_bytes = batch_bytes
+
+    @abstractmethod
+    def schema_of(self, path: Path) -> pa.Schema:
+        """The file's schema, as cheaply as the format allows (footer, first block)."""
+
+    @abstractmethod
+    def batches(self, path: Path, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+        """The file's rows as batches conforming to ``schema``."""
+
+    def unify(self, schemas: list[tuple[Path, pa.Schema]]) -> pa.Schema:
+        """One schema for all files; the default requires them to agree exactly."""
+        from hygge.formats.schemas import require_same
+
+        return require_same(schemas)
+
+    def estimate_rows(self, path: Path) -> int | None:
+        return None
+
+
+class PartWriter(ABC):
+    """Writes one part file; the landing rotates to a new part when this one is big enough."""
+
+    def __init__(self, path: Path, schema: pa.Schema, options: Any):
+        self.path = path
+        self.schema = schema
+        self.options = options
+        self.rows = 0
+
+    @abstractmethod
+    def write(self, batch: pa.RecordBatch) -> None: ...
+
+    @abstractmethod
+    def size(self) -> int:
+        """Bytes written to disk so far (approximately, before close)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def abandon(self) -> None:
+        """Close without caring about the result (abort path)."""
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    @classmethod
+    def check_schema(cls, schema: pa.Schema) -> list[str]:
+        """Column problems that make this format unable to hold the schema faithfully."""
+        return []
+
+    @classmethod
+    def count_rows(cls, path: Path) -> int | None:
+        """Rows in a written part, read back cheaply, or None when the format cannot say."""
+        return None

@@ -1,0 +1,199 @@
+"""CSV: streaming reads with explicit options and a schema unified across files; part files."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pcsv
+
+from hygge.core.arrowtypes import type_name
+from hygge.errors import ReadError, WriteError
+from hygge.formats.base import FormatReader, PartWriter
+from hygge.formats.schemas import unify_inferred
+
+# pyarrow counts blocks in int32 bytes.
+MAX_BLOCK = 1 << 30
+
+
+def _read_options(options: Any, batch_bytes: int, names: list[str] | None = None) -> pcsv.ReadOptions:
+    column_names = names if names is not None else options.column_names
+    return pcsv.ReadOptions(
+        block_size=max(1 << 16, min(batch_bytes, MAX_BLOCK)),
+        skip_rows=options.skip_rows,
+        column_names=column_names,
+        autogenerate_column_names=not options.header and not column_names,
+        encoding=options.encoding,
+        use_threads=True,
+    )
+
+
+def _parse_options(options: Any) -> pcsv.ParseOptions:
+    quote = options.quote if options.quote else False
+    return pcsv.ParseOptions(
+        delimiter=options.delimiter,
+        quote_char=quote,
+        double_quote=options.double_quote,
+        escape_char=options.escape or False,
+        newlines_in_values=options.newlines_in_values,
+    )
+
+
+def _convert_options(options: Any, column_types: dict[str, pa.DataType]) -> pcsv.ConvertOptions:
+    kwargs: dict[str, Any] = {}
+    if options.true_values:
+        kwargs["true_values"] = options.true_values
+    if options.false_values:
+        kwargs["false_values"] = options.false_values
+    return pcsv.ConvertOptions(
+        column_types=column_types,
+        null_values=options.null_values,
+        strings_can_be_null=True,
+        # A quoted empty field is an empty string, an unquoted one is null:
+        # this is how the CSV store writes them, so round trips keep both.
+        quoted_strings_can_be_null=False,
+        **kwargs,
+    )
+
+
+_COLUMN = re.compile(r"In CSV column #(\d+): ")
+
+
+def _explain(exc: Exception, path: Path, schema: pa.Schema | None) -> ReadError:
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    if isinstance(exc, UnicodeDecodeError) or "invalid utf8" in text.lower() or "codec" in text.lower():
+        return ReadError(
+            "this CSV file is not in the expected text encoding",
+            path=str(path),
+            expected="text in the home's `encoding`",
+            found=first,
+            hint="set `encoding:` on the home (for example latin-1 or cp1252)",
+        )
+    if "Expected" in text and "columns" in text:
+        return ReadError(
+            "this CSV file has rows with a different number of fields than its header (ragged rows)",
+            path=str(path),
+            expected="the same number of fields on every row",
+            found=first,
+            hint="fix the file, check `delimiter` and `quote`, or set `on_bad_rows: quarantine`",
+        )
+    match = _COLUMN.search(text)
+    if match and schema is not None:
+        index = int(match.group(1))
+        column = schema.names[index] if index < len(schema.names) else f"#{index}"
+        expected = type_name(schema.field(index).type) if index < len(schema.names) else "a value"
+        return ReadError(
+            f"column {column} has a value that is not {expected}",
+            path=str(path),
+            expected=f"{expected} (inferred from the start of the files, or set in `columns`)",
+            found=_COLUMN.sub("", first),
+            hint=f"set the column's type on the home, e.g. `columns: {{{column}: string}}`",
+        )
+    return ReadError("this CSV file could not be read", path=str(path), found=first,
+                     hint="check `delimiter`, `quote`, `header` and `encoding` on the home")
+
+
+class CsvReader(FormatReader):
+    extensions = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".csv.bz2", ".csv.zst")
+
+    def _fixed(self) -> dict[str, pa.DataType]:
+        from hygge.core.arrowtypes import parse_type
+
+        return {name: parse_type(text) for name, text in self.options.columns.items()}
+
+    def _open(self, path: Path, column_types: dict[str, pa.DataType], sample: bool = False) -> pcsv.CSVStreamingReader:
+        size = min(self.batch_bytes, 16 << 20) if sample else self.batch_bytes
+        try:
+            return pcsv.open_csv(
+                str(path),
+                read_options=_read_options(self.options, size),
+                parse_options=_parse_options(self.options),
+                convert_options=_convert_options(self.options, column_types),
+            )
+        except FileNotFoundError as exc:
+            raise ReadError("a file of this entity disappeared while it was being read", path=str(path)) from exc
+        except (pa.ArrowException, UnicodeDecodeError, OSError) as exc:
+            raise _explain(exc, path, None) from exc
+
+    def schema_of(self, path: Path) -> pa.Schema:
+        reader = self._open(path, self._fixed(), sample=True)
+        try:
+            return reader.schema
+        finally:
+            reader.close()
+
+    def unify(self, schemas: list[tuple[Path, pa.Schema]]) -> pa.Schema:
+        fixed = self._fixed()
+        unknown = [name for name in fixed if name not in schemas[0][1].names]
+        if unknown:
+            from hygge.errors import did_you_mean
+
+            raise ReadError(
+                f"`columns` names {', '.join(unknown)}, which the CSV header does not have",
+                path=str(schemas[0][0]),
+                expected=f"one of {', '.join(schemas[0][1].names)}",
+                found=", ".join(unknown),
+                hint=did_you_mean(unknown[0], schemas[0][1].names) or "fix the names under `columns`",
+            )
+        return unify_inferred(schemas, fixed)
+
+    def batches(self, path: Path, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+        reader = self._open(path, {f.name: f.type for f in schema})
+        try:
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                except (pa.ArrowException, UnicodeDecodeError, OSError) as exc:
+                    raise _explain(exc, path, schema) from exc
+                yield batch
+        finally:
+            reader.close()
+
+
+_NOT_TEXT = (pa.types.is_nested, pa.types.is_binary, pa.types.is_large_binary, pa.types.is_fixed_size_binary,
+             pa.types.is_dictionary)
+
+
+class CsvPartWriter(PartWriter):
+    def __init__(self, path: Path, schema: pa.Schema, options: Any):
+        super().__init__(path, schema, options)
+        self._sink: Any = pa.OSFile(str(path), "wb")
+        self._file = self._sink
+        if options.compression:
+            self._sink = pa.CompressedOutputStream(self._file, options.compression)
+        try:
+            self._writer = pcsv.CSVWriter(
+                self._sink,
+                schema,
+                write_options=pcsv.WriteOptions(
+                    include_header=options.header,
+                    delimiter=options.delimiter,
+                    quoting_style=options.quoting,
+                ),
+            )
+        except pa.ArrowException as exc:
+            self._sink.close()
+            raise WriteError("CSV cannot hold this schema", path=str(path), found=str(exc)) from exc
+
+    @classmethod
+    def check_schema(cls, schema: pa.Schema) -> list[str]:
+        return [f"{f.name} ({type_name(f.type)})" for f in schema if any(test(f.type) for test in _NOT_TEXT)]
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self._writer.write_batch(batch)
+        self.rows += batch.num_rows
+
+    def size(self) -> int:
+        return int(self._file.tell())
+
+    def close(self) -> None:
+        try:
+            self._writer.close()
+        finally:
+            self._sink.close()

@@ -1,0 +1,125 @@
+"""Parquet: streaming reads by row-group-sized batches, and part files with byte-sized row groups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hygge.errors import ReadError, WriteError
+from hygge.formats.base import FormatReader, PartWriter
+
+MIN_BATCH_ROWS = 1024
+
+
+def _open(path: Path) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(path)
+    except FileNotFoundError as exc:
+        raise ReadError("a file of this entity disappeared while it was being read", path=str(path)) from exc
+    except (pa.ArrowException, OSError) as exc:
+        raise ReadError(
+            "this file is not a readable parquet file (truncated or corrupted)",
+            path=str(path),
+            expected="a parquet file with a valid footer",
+            found=str(exc).splitlines()[0],
+            hint="re-export the file from its source, or move it out of the home folder",
+        ) from exc
+
+
+def batch_rows(metadata: pq.FileMetaData, batch_bytes: int) -> int:
+    """Rows per batch so that one decoded batch is about ``batch_bytes``."""
+    rows = metadata.num_rows
+    if rows == 0 or metadata.num_row_groups == 0:
+        return MIN_BATCH_ROWS
+    size = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+    per_row = max(1.0, size / rows)
+    return max(MIN_BATCH_ROWS, int(batch_bytes / per_row))
+
+
+class ParquetReader(FormatReader):
+    extensions = (".parquet", ".pq", ".parq")
+
+    def schema_of(self, path: Path) -> pa.Schema:
+        return _open(path).schema_arrow
+
+    def estimate_rows(self, path: Path) -> int | None:
+        return int(_open(path).metadata.num_rows)
+
+    def batches(self, path: Path, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+        handle = _open(path)
+        columns = schema.names
+        size = batch_rows(handle.metadata, self.batch_bytes)
+        try:
+            for batch in handle.iter_batches(batch_size=size, columns=columns, use_threads=True):
+                yield batch if batch.schema == schema else batch.cast(schema)
+        except (pa.ArrowException, OSError) as exc:
+            raise ReadError(
+                "this parquet file could not be decoded (corrupted data pages)",
+                path=str(path),
+                expected="readable row groups",
+                found=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                hint="re-export the file from its source, or move it out of the home folder",
+            ) from exc
+        finally:
+            handle.close()
+
+
+class ParquetPartWriter(PartWriter):
+    """Collects batches into row groups of about ``row_group_bytes`` before writing them."""
+
+    def __init__(self, path: Path, schema: pa.Schema, options: Any):
+        super().__init__(path, schema, options)
+        self._sink = pa.OSFile(str(path), "wb")
+        try:
+            self._writer = pq.ParquetWriter(
+                self._sink,
+                schema,
+                compression=options.compression,
+                compression_level=options.compression_level,
+                write_statistics=True,
+                store_schema=True,
+            )
+        except (pa.ArrowException, ValueError) as exc:
+            self._sink.close()
+            raise WriteError(
+                "parquet cannot hold this schema with the chosen settings",
+                path=str(path),
+                found=str(exc),
+                hint="check `compression` on the store, or drop the offending column with polish",
+            ) from exc
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_bytes = 0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self._pending.append(batch)
+        self._pending_bytes += batch.nbytes
+        self.rows += batch.num_rows
+        if self._pending_bytes >= self.options.row_group_bytes:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        table = pa.Table.from_batches(self._pending, schema=self.schema)
+        self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
+        self._pending = []
+        self._pending_bytes = 0
+
+    def size(self) -> int:
+        # Grows in row-group steps; the landing rotates parts on this number.
+        return int(self._sink.tell())
+
+    def close(self) -> None:
+        try:
+            self._flush()
+            self._writer.close()
+        finally:
+            self._sink.close()
+
+    @classmethod
+    def count_rows(cls, path: Path) -> int | None:
+        return int(pq.read_metadata(path).num_rows)

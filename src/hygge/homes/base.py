@@ -1,0 +1,89 @@
+"""What every Home provides: discovery, a readable Source per entity, and checks for `hygge debug`."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from hygge.core.config import Strict
+from hygge.core.plan import MovePlan
+
+
+class HomeConfig(Strict):
+    type: str
+
+
+@dataclass
+class Check:
+    """One line of `hygge debug`: what was checked, whether it passed, and how to fix it."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+    hint: str | None = None
+
+
+@dataclass
+class ReadState:
+    """What the journal knows of earlier runs, handed to a Home for incremental reads."""
+
+    watermark: Any = None
+    watermark_column: str | None = None
+    lookback: Any = None
+    until: Any = None
+    loaded_files: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class Source(ABC):
+    """One entity ready to be read: its schema is known before the first batch."""
+
+    description: str = ""
+    estimated_rows: int | None = None
+
+    @property
+    @abstractmethod
+    def schema(self) -> pa.Schema: ...
+
+    @abstractmethod
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """Yield batches of about the configured byte size; never the whole entity at once."""
+
+    def new_state(self) -> dict[str, Any]:
+        """State to commit with the data after a complete read (e.g. the files loaded)."""
+        return {}
+
+    def close(self) -> None:
+        """Release handles; may be called from another thread to interrupt a read."""
+
+
+class Home(ABC):
+    type_name: ClassVar[str]
+    Config: ClassVar[type[HomeConfig]]
+
+    def __init__(self, config: HomeConfig, *, root: Path, connections: dict[str, dict[str, Any]] | None = None):
+        self.config = config
+        self.root = root
+        self.connections = connections or {}
+
+    @abstractmethod
+    def discover(self) -> list[tuple[str, str]]:
+        """Entities found for ``entities: "*"`` as (name, source) pairs."""
+
+    @abstractmethod
+    def open(self, plan: MovePlan, state: ReadState | None = None) -> Source:
+        """A Source for one entity; raise ReadError when it does not exist."""
+
+    def describe(self) -> str:
+        return self.type_name
+
+    def connection_key(self) -> str | None:
+        """Moves sharing a key share the connection's session limit."""
+        return None
+
+    def check(self) -> list[Check]:
+        return []

@@ -1,0 +1,36 @@
+"""Home `csv`: delimited text files with explicit parsing options and a schema unified across files."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from hygge.core.arrowtypes import validate_column_types
+from hygge.formats.csv import CsvReader
+from hygge.homes.files import FileHome, FileHomeConfig
+
+
+class CsvHomeConfig(FileHomeConfig):
+    delimiter: str = Field(",", min_length=1, max_length=1)
+    header: bool = True
+    column_names: list[str] | None = Field(None, description="names to use when header is false")
+    quote: str | None = Field('"', max_length=1, description="quote character; empty for none")
+    double_quote: bool = True
+    escape: str | None = Field(None, max_length=1)
+    encoding: str = "utf-8"
+    null_values: list[str] = Field(default_factory=lambda: [""])
+    true_values: list[str] | None = None
+    false_values: list[str] | None = None
+    columns: dict[str, str] = Field(default_factory=dict, description="column: type, e.g. amount: decimal(12,2)")
+    skip_rows: int = Field(0, ge=0)
+    newlines_in_values: bool = True
+
+    @field_validator("columns")
+    @classmethod
+    def _types(cls, value: dict[str, str]) -> dict[str, str]:
+        return validate_column_types(value)
+
+
+class CsvHome(FileHome):
+    type_name = "csv"
+    Config = CsvHomeConfig
+    Reader = CsvReader

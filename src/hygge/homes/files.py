@@ -1,0 +1,217 @@
+"""Shared by the file Homes: where an entity's files are, and reading them one after another."""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pyarrow as pa
+from pydantic import Field
+
+from hygge.core.plan import MovePlan
+from hygge.errors import ReadError, did_you_mean
+from hygge.formats.base import FormatReader
+from hygge.homes.base import Check, Home, HomeConfig, ReadState, Source
+
+_GLOB_CHARS = set("*?[")
+
+
+class FileHomeConfig(HomeConfig):
+    path: str = Field(description="a file, a folder or a glob, relative to the project")
+
+
+def _visible(path: Path) -> bool:
+    # Spark, Hadoop and hygge itself keep bookkeeping in _ and . files.
+    return not path.name.startswith((".", "_"))
+
+
+def file_key(path: Path) -> dict[str, Any]:
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+class FileHome(Home):
+    """A Home whose entities are files or folders of one format under ``path``."""
+
+    Reader: ClassVar[type[FormatReader]]
+    config: FileHomeConfig
+
+    @property
+    def base(self) -> Path:
+        return self.root / os.path.expanduser(self.config.path)
+
+    def show(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def _matches(self, path: Path) -> bool:
+        name = path.name.lower()
+        return path.is_file() and _visible(path) and name.endswith(self.Reader.extensions)
+
+    def _stem(self, path: Path) -> str:
+        name = path.name
+        for ext in sorted(self.Reader.extensions, key=len, reverse=True):
+            if name.lower().endswith(ext):
+                return name[: -len(ext)]
+        return path.stem
+
+    def _files_in(self, folder: Path) -> list[Path]:
+        found: list[Path] = []
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
+            found.extend(Path(dirpath) / name for name in filenames)
+        return sorted(p for p in found if self._matches(p))
+
+    def discover(self) -> list[tuple[str, str]]:
+        base = self.base
+        if not base.is_dir():
+            raise ReadError(
+                "entities: \"*\" needs the home path to be a folder",
+                path=self.show(base),
+                expected="a folder holding one file or sub-folder per entity",
+                found="a file" if base.exists() else "nothing at that path",
+                hint="fix `path` on the home, or list the entities by name",
+            )
+        entities: dict[str, str] = {}
+        for child in sorted(base.iterdir()):
+            if not _visible(child):
+                continue
+            if child.is_dir() and self._files_in(child):
+                name = child.name
+            elif self._matches(child):
+                name = self._stem(child)
+            else:
+                continue
+            if name in entities:
+                raise ReadError(
+                    f"two sources would both become entity '{name}'",
+                    path=self.show(base),
+                    found=f"{entities[name]} and {child.name}",
+                    hint="rename one of them, or list the entities with explicit `source:`",
+                )
+            entities[name] = child.name
+        return sorted(entities.items())
+
+    def resolve(self, source: str) -> list[Path]:
+        """The files of one entity, sorted; a ReadError that says what exists when there are none."""
+        base = self.base
+        if any(ch in _GLOB_CHARS for ch in self.config.path):
+            pattern = str(base)
+        elif base.is_file():
+            return [base]
+        elif base.is_dir():
+            pattern = str(base / source) if source else str(base)
+        else:
+            return self._or_missing([], str(base), source)
+        if any(ch in _GLOB_CHARS for ch in pattern):
+            files = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+            return self._or_missing(files, pattern, source)
+        target = Path(pattern)
+        if target.is_dir():
+            return self._or_missing(self._files_in(target), pattern, source, folder=True)
+        if target.is_file():
+            return [target]
+        for ext in self.Reader.extensions:
+            candidate = target.with_name(target.name + ext)
+            if candidate.is_file():
+                return [candidate]
+        return self._or_missing([], pattern, source)
+
+    def _or_missing(self, files: list[Path], pattern: str, source: str, folder: bool = False) -> list[Path]:
+        if files:
+            return files
+        shown = self.show(Path(pattern))
+        if folder:
+            raise ReadError(
+                f"the source folder holds no {self.type_name} files",
+                path=shown,
+                expected=f"files ending in {', '.join(self.Reader.extensions)}",
+                found="no such files",
+                hint="check the home `type` and the file names in that folder",
+            )
+        hint = "check `path` on the home and `source` on the entity"
+        if self.base.is_dir():
+            names = [name for name, _ in self.discover()]
+            suggestion = did_you_mean(source, names)
+            if suggestion:
+                hint = suggestion
+            elif names:
+                hint = f"entities found there: {', '.join(names[:10])}"
+        raise ReadError(
+            "the source does not exist",
+            path=shown,
+            expected=f"a {self.type_name} file, a folder of them, or a glob",
+            found="nothing at that path",
+            hint=hint,
+        )
+
+    def reader(self, plan: MovePlan) -> FormatReader:
+        return self.Reader(self.config, plan.batch_bytes)
+
+    def open(self, plan: MovePlan, state: ReadState | None = None) -> Source:
+        files = self.resolve(plan.source)
+        return FileSource(self, files, self.reader(plan), state)
+
+    def describe(self) -> str:
+        return f"{self.type_name} files in {self.config.path}"
+
+    def check(self) -> list[Check]:
+        base = self.base
+        if any(ch in _GLOB_CHARS for ch in self.config.path):
+            matched = glob.glob(str(base), recursive=True)
+            return [Check(f"home path {self.config.path}", bool(matched), f"{len(matched)} match(es)",
+                          None if matched else "no file matches this glob yet")]
+        if not base.exists():
+            return [Check(f"home path {self.config.path}", False, "does not exist",
+                          "create it or fix `path` on the home (relative paths start at the project folder)")]
+        if not os.access(base, os.R_OK):
+            return [Check(f"home path {self.config.path}", False, "not readable", "fix its permissions")]
+        kind = "folder" if base.is_dir() else "file"
+        return [Check(f"home path {self.config.path}", True, f"{kind} found")]
+
+
+class FileSource(Source):
+    def __init__(self, home: FileHome, files: list[Path], reader: FormatReader, state: ReadState | None):
+        self.home = home
+        self.reader = reader
+        self.all_files = files
+        self.files = files
+        self.state = state
+        if state is not None and state.loaded_files:
+            self.files = [f for f in files if state.loaded_files.get(home.show(f)) != file_key(f)]
+        self._closed = False
+        self._schema = self._unify(files)
+        total = sum(f.stat().st_size for f in self.files)
+        self.description = f"{len(self.files)} file{'s' if len(self.files) != 1 else ''}, {total:,} bytes"
+        estimates = [reader.estimate_rows(f) for f in self.files]
+        self.estimated_rows = None if None in estimates else sum(e or 0 for e in estimates)
+
+    def _unify(self, files: list[Path]) -> pa.Schema:
+        schemas = [(f, self.reader.schema_of(f)) for f in files]
+        return self.reader.unify(schemas)
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self._schema
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        for path in self.files:
+            if self._closed:
+                return
+            for batch in self.reader.batches(path, self._schema):
+                if batch.num_rows:
+                    yield batch
+
+    def new_state(self) -> dict[str, Any]:
+        loaded = dict(self.state.loaded_files) if self.state and self.state.loaded_files else {}
+        for path in self.files:
+            loaded[self.home.show(path)] = file_key(path)
+        return {"loaded_files": loaded}
+
+    def close(self) -> None:
+        self._closed = True

@@ -1,0 +1,55 @@
+"""The table at the end of a run, and the errors under it."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from hygge.core.results import RunResult
+from hygge.progress import human
+
+STATUS_STYLE = {"ok": "green", "empty": "yellow", "failed": "bold red", "cancelled": "yellow"}
+
+
+def summary_table(run: RunResult) -> Table:
+    table = Table(title=f"hygge: {run.project}", title_justify="left", show_lines=False)
+    for column, justify in (("entity", "left"), ("status", "left"), ("rows", "right"), ("in target", "right"),
+                            ("time", "right"), ("rate", "right"), ("size", "right"), ("target", "left")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for move in run.moves:
+        status = move.status + (f" ({move.attempts} tries)" if move.attempts > 1 else "")
+        table.add_row(
+            move.key,
+            Text(status, style=STATUS_STYLE.get(move.status, "")),
+            f"{move.rows_written:,}",
+            "" if move.rows_in_target is None else f"{move.rows_in_target:,}",
+            human.duration(move.seconds),
+            human.rate(move.rows_written, move.seconds),
+            human.size(move.bytes_written) if move.bytes_written else "",
+            move.location,
+        )
+    return table
+
+
+def print_summary(console: Console, run: RunResult, verbose: bool = False) -> None:
+    console.print(summary_table(run))
+    total = sum(m.rows_written for m in run.moves)
+    failed = run.failed
+    moved = len(run.moves) - len(failed)
+    line = f"{moved} of {len(run.moves)} entities moved, {total:,} rows in {human.duration(run.seconds)}"
+    console.print(Text(line, style="bold green" if not failed else "bold red"))
+    for move in run.moves:
+        if move.warnings and move.ok:
+            for warning in move.warnings:
+                console.print(Text(f"note: {move.key}: {warning}", style="yellow"))
+    for move in failed:
+        if move.error is None or (move.status == "cancelled" and not verbose):
+            continue
+        console.print()
+        console.print(Text(str(move.error), style="red"))
+        if verbose and move.traceback:
+            console.print(Text(move.traceback, style="dim"))
+    if run.interrupted:
+        console.print(Text("interrupted: running moves were rolled back; their targets are unchanged",
+                           style="bold yellow"))

@@ -1,0 +1,96 @@
+"""The manifest of a file entity: its parts and its journal state, published with the data.
+
+It lives inside the entity folder as ``.hygge-manifest.json`` (hidden, so
+parquet readers skip it), which is what makes data and state one atomic unit:
+the folder is published in one step, manifest included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hygge.errors import StateError
+from hygge.state.fsops import read_json, write_json_atomic
+from hygge.state.journal import EntityState
+
+MANIFEST = ".hygge-manifest.json"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Part:
+    file: str
+    rows: int
+    bytes: int
+    run_id: str
+
+
+@dataclass
+class Manifest:
+    entity: str
+    flow: str
+    run_id: str
+    committed_at: str
+    run_type: str
+    parts: list[Part] = field(default_factory=list)
+    next_part: int = 0
+    state: EntityState = field(default_factory=EntityState)
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def rows(self) -> int:
+        return sum(p.rows for p in self.parts)
+
+    @property
+    def bytes(self) -> int:
+        return sum(p.bytes for p in self.parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["state"] = self.state.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        return cls(
+            entity=data["entity"],
+            flow=data.get("flow", ""),
+            run_id=data["run_id"],
+            committed_at=data["committed_at"],
+            run_type=data.get("run_type", "full_drop"),
+            parts=[Part(**p) for p in data.get("parts", [])],
+            next_part=int(data.get("next_part", 0)),
+            state=EntityState.from_dict(data.get("state")),
+            format_version=int(data.get("format_version", FORMAT_VERSION)),
+        )
+
+    def write(self, folder: Path, durable: bool = True) -> None:
+        write_json_atomic(folder / MANIFEST, self.to_dict(), durable=durable)
+
+    @classmethod
+    def read(cls, folder: Path) -> Manifest | None:
+        path = folder / MANIFEST
+        if not path.is_file():
+            return None
+        try:
+            data = read_json(path)
+            manifest = cls.from_dict(data)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise StateError(
+                "the entity's manifest cannot be read",
+                path=str(path),
+                expected="the JSON manifest hygge wrote at the last commit",
+                found=str(exc),
+                hint="if the folder was edited by hand, restore it or delete the folder to reload the entity",
+            ) from exc
+        if manifest.format_version > FORMAT_VERSION:
+            raise StateError(
+                "the entity was written by a newer hygge",
+                path=str(path),
+                expected=f"manifest format {FORMAT_VERSION} or older",
+                found=f"format {manifest.format_version}",
+                hint="upgrade hygge on this machine",
+            )
+        return manifest

@@ -1,0 +1,101 @@
+"""What every Store provides: a Landing per move, with the staging/commit/abort protocol."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from hygge.core.config import Strict
+from hygge.core.plan import MovePlan
+from hygge.homes.base import Check
+from hygge.state.journal import EntityState, RunRecord
+
+
+class StoreConfig(Strict):
+    type: str
+
+
+@dataclass
+class CommitResult:
+    rows_in_target: int | None
+    bytes_written: int = 0
+    files: list[str] = field(default_factory=list)
+    location: str = ""
+
+
+class Landing(ABC):
+    """One move's staged output. Nothing is visible in the target before ``commit``."""
+
+    rows_written: int = 0
+    bytes_written: int = 0
+
+    @abstractmethod
+    def begin(self, schema: pa.Schema) -> None:
+        """Called once, before the first batch, with the schema after polish."""
+
+    @abstractmethod
+    def write(self, batch: pa.RecordBatch) -> None: ...
+
+    @abstractmethod
+    def commit(self, record: RunRecord, state: EntityState) -> CommitResult:
+        """Publish the staged rows and the new state atomically."""
+
+    @abstractmethod
+    def abort(self) -> None:
+        """Drop everything staged; the target stays exactly as it was."""
+
+    def close(self) -> None:
+        """Release locks and connections; always called, after commit or abort."""
+
+    def rows_before(self) -> int | None:
+        """Rows in the target before this run, when the Store can tell cheaply."""
+        return None
+
+    def expected_rows_after(self) -> int | None:
+        """Rows the target must hold after commit, for reconciliation; None when unknowable."""
+        return None
+
+
+class Store(ABC):
+    type_name: ClassVar[str]
+    Config: ClassVar[type[StoreConfig]]
+
+    def __init__(self, config: StoreConfig, *, root: Path, connections: dict[str, dict[str, Any]] | None = None):
+        self.config = config
+        self.root = root
+        self.connections = connections or {}
+
+    @abstractmethod
+    def landing(self, plan: MovePlan, record: RunRecord) -> Landing:
+        """Lock the entity, heal what an earlier run left, and open staging."""
+
+    @abstractmethod
+    def state(self, plan: MovePlan) -> EntityState | None:
+        """The committed state of an entity (watermark, files, last run), if any."""
+
+    @abstractmethod
+    def location(self, plan: MovePlan) -> str:
+        """Where the entity settles, for people: a folder or a table name."""
+
+    def log_run(self, record: RunRecord) -> None:
+        """Keep a finished run (committed or failed) in the store's run history."""
+
+    def history(self, flow: str | None = None, entity: str | None = None) -> list[RunRecord]:
+        return []
+
+    def forget(self, plan: MovePlan) -> bool:
+        """Drop the entity's watermark and loaded-file state; the data stays."""
+        return False
+
+    def describe(self) -> str:
+        return self.type_name
+
+    def connection_key(self) -> str | None:
+        return None
+
+    def check(self) -> list[Check]:
+        return []

@@ -1,0 +1,363 @@
+"""The commit protocol shared by the file Stores.
+
+Layout of a store folder::
+
+    <path>/<entity>/part-00000.parquet       published data
+    <path>/<entity>/.hygge-manifest.json     its parts and journal state
+    <path>/.hygge/staging/<entity>/<run>/    one run's staged entity folder
+    <path>/.hygge/locks/<entity>.lock        one writer per entity
+    <path>/.hygge/history.jsonl              every run, committed or failed
+
+A run builds a complete new entity folder in staging (new parts, plus hard
+links to the parts it keeps when appending, plus the manifest) and publishes
+it by exchanging it with the live folder in one atomic step. Readers of the
+entity folder see the old version or the new one, never a mix; a process
+killed at any instant leaves the live folder untouched or fully replaced, and
+the next run removes the leftovers.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+from pathlib import Path
+from typing import ClassVar
+
+import pyarrow as pa
+from pydantic import ByteSize, Field
+
+from hygge.core import faults
+from hygge.core.plan import MovePlan
+from hygge.errors import HyggeError, StateError, WriteError
+from hygge.formats.base import PartWriter
+from hygge.homes.base import Check
+from hygge.state.fsops import ExchangeUnsupported, exchange, fsync_dir, fsync_path, link_or_copy, remove_tree
+from hygge.state.journal import EntityState, RunRecord, utc_now
+from hygge.state.lock import EntityLock
+from hygge.state.manifest import MANIFEST, Manifest, Part
+from hygge.stores.base import CommitResult, Landing, Store, StoreConfig
+
+_SAFE_NAME = re.compile(r"^[^/\\\x00]+$")
+
+
+class FileStoreConfig(StoreConfig):
+    path: str = Field(description="the folder entities settle in, relative to the project")
+    target_file_size: ByteSize = Field(ByteSize(512 * 2**20), description="start a new part file past this size")
+    durable: bool = Field(True, description="fsync files before publishing, so a power cut cannot lose a commit")
+
+
+def explain_os_error(exc: OSError, path: Path, doing: str) -> HyggeError:
+    reasons = {
+        errno.ENOSPC: ("the disk is full", "free space on that disk, or point the store elsewhere"),
+        errno.EDQUOT: ("the disk quota is exhausted", "free space or raise the quota"),
+        errno.EFBIG: ("a file grew past the size this system allows", "lower `target_file_size` on the store"),
+        errno.EACCES: ("permission denied", "give this user write access to the store folder"),
+        errno.EPERM: ("operation not permitted", "give this user write access to the store folder"),
+        errno.EROFS: ("the file system is read-only", "point the store at a writable folder"),
+    }
+    what, hint = reasons.get(exc.errno or 0, (exc.strerror or str(exc), "check the store folder"))
+    return WriteError(
+        f"could not {doing}: {what}; the target was left as it was",
+        path=str(path),
+        found=f"{type(exc).__name__}: {exc}",
+        hint=hint,
+    )
+
+
+class FileStore(Store):
+    """A Store writing one folder of part files per entity."""
+
+    Writer: ClassVar[type[PartWriter]]
+    extension: ClassVar[str]
+    config: FileStoreConfig
+
+    @property
+    def base(self) -> Path:
+        return self.root / os.path.expanduser(self.config.path)
+
+    @property
+    def internal(self) -> Path:
+        return self.base / ".hygge"
+
+    def entity_dir(self, plan: MovePlan) -> Path:
+        if not _SAFE_NAME.match(plan.target) or plan.target in (".", "..", ".hygge"):
+            raise WriteError(
+                f"'{plan.target}' cannot be a folder name in a file store",
+                entity=plan.entity,
+                expected="a name without slashes",
+                hint="set `target:` on the entity",
+            )
+        return self.base / plan.target
+
+    def location(self, plan: MovePlan) -> str:
+        return str(Path(self.config.path) / plan.target)
+
+    def part_name(self, number: int) -> str:
+        return f"part-{number:05d}{self.extension}"
+
+    def landing(self, plan: MovePlan, record: RunRecord) -> Landing:
+        return FileLanding(self, plan, record)
+
+    def state(self, plan: MovePlan) -> EntityState | None:
+        manifest = Manifest.read(self.entity_dir(plan))
+        return manifest.state if manifest else None
+
+    def log_run(self, record: RunRecord) -> None:
+        """Append to the store's run history; the manifest, not this log, is the source of truth."""
+        try:
+            self.internal.mkdir(parents=True, exist_ok=True)
+            with open(self.internal / "history.jsonl", "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record.to_dict(), default=str) + "\n")
+        except OSError:
+            pass
+
+    def history(self, flow: str | None = None, entity: str | None = None) -> list[RunRecord]:
+        path = self.internal / "history.jsonl"
+        if not path.is_file():
+            return []
+        records = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = RunRecord.from_dict(json.loads(line))
+            except (ValueError, TypeError):
+                continue  # a line cut short by a kill
+            if (flow is None or record.flow == flow) and (entity is None or record.entity == entity):
+                records.append(record)
+        return records
+
+    def forget(self, plan: MovePlan) -> bool:
+        folder = self.entity_dir(plan)
+        lock = EntityLock(self.internal / "locks" / f"{plan.target}.lock", plan.entity, "reset").acquire(plan.lock_wait)
+        try:
+            manifest = Manifest.read(folder)
+            if manifest is None:
+                return False
+            manifest.state = EntityState(columns=manifest.state.columns, last_run=manifest.state.last_run)
+            manifest.write(folder, durable=self.config.durable)
+            return True
+        finally:
+            lock.release()
+
+    def describe(self) -> str:
+        return f"{self.type_name} files in {self.config.path}"
+
+    def check(self) -> list[Check]:
+        base = self.base
+        probe = base
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        if not os.access(probe, os.W_OK):
+            return [Check(f"store path {self.config.path}", False, f"{probe} is not writable",
+                          "give this user write access, or point the store elsewhere")]
+        detail = "exists" if base.exists() else f"will be created (inside {probe})"
+        return [Check(f"store path {self.config.path}", True, detail)]
+
+
+def heal(staging_root: Path, target: Path) -> None:
+    """Finish or undo what a killed run left behind. Call with the entity lock held."""
+    if not staging_root.is_dir():
+        return
+    if not target.exists():
+        # Killed between the two renames of the fallback publish: the old
+        # version sits in "<run>.old" and the complete new one in "<run>".
+        # The commit had begun, so roll forward; restore the old if the new
+        # one is somehow incomplete.
+        for old in sorted(p for p in staging_root.iterdir() if p.name.endswith(".old")):
+            staged = old.with_name(old.name[: -len(".old")])
+            os.rename(staged if (staged / MANIFEST).is_file() else old, target)
+            break
+    for leftover in staging_root.iterdir():
+        remove_tree(leftover)
+
+
+def publish(staging: Path, target: Path) -> None:
+    """Make ``staging`` the live ``target`` in one atomic step; leave the old version in ``staging``."""
+    if not target.exists():
+        os.rename(staging, target)
+        return
+    try:
+        exchange(staging, target)
+    except ExchangeUnsupported:
+        # Two renames: a reader may briefly find no folder, never a mixed one,
+        # and heal() rolls forward if we die in between.
+        old = staging.with_name(staging.name + ".old")
+        os.rename(target, old)
+        faults.point("publish-gap")
+        os.rename(staging, target)
+        os.rename(old, staging)
+
+
+class FileLanding(Landing):
+    def __init__(self, store: FileStore, plan: MovePlan, record: RunRecord):
+        self.store = store
+        self.plan = plan
+        self.record = record
+        self.target = store.entity_dir(plan)
+        self.staging_root = store.internal / "staging" / plan.target
+        self.lock = EntityLock(store.internal / "locks" / f"{plan.target}.lock", plan.entity, record.run_id)
+        try:
+            self.lock.acquire(plan.lock_wait)
+        except OSError as exc:
+            raise explain_os_error(exc, store.internal, "create the store's lock file") from exc
+        try:
+            heal(self.staging_root, self.target)
+            self.previous = self._previous()
+            self.staging = self.staging_root / record.run_id
+            self.staging.mkdir(parents=True)
+        except OSError as exc:
+            self.lock.release()
+            raise explain_os_error(exc, self.staging_root, "prepare staging") from exc
+        except BaseException:
+            self.lock.release()
+            raise
+        keeps = plan.run_type != "full_drop" and self.previous is not None
+        self.part_no = self.previous.next_part if keeps and self.previous else 0
+        self.parts: list[Part] = []
+        self.schema: pa.Schema | None = None
+        self.writer: PartWriter | None = None
+
+    def _previous(self) -> Manifest | None:
+        if self.target.is_file():
+            raise WriteError("the entity's target is a file, not a folder", entity=self.plan.entity,
+                             path=str(self.target), hint="move the file away or set `target:` on the entity")
+        manifest = Manifest.read(self.target) if self.target.is_dir() else None
+        if manifest is None and self.target.is_dir() and any(self.target.iterdir()):
+            raise WriteError(
+                "the target folder exists and was not written by hygge; it is left untouched",
+                entity=self.plan.entity,
+                path=str(self.target),
+                expected=f"no folder, or a folder holding {MANIFEST}",
+                found=f"{sum(1 for _ in self.target.iterdir())} entries without a hygge manifest",
+                hint="move that folder away, or set `target:` on the entity to another name",
+            )
+        return manifest
+
+    def rows_before(self) -> int:
+        return self.previous.rows if self.previous else 0
+
+    def expected_rows_after(self) -> int | None:
+        keeps = self.plan.run_type in ("append", "incremental")
+        return self.rows_written + (self.rows_before() if keeps else 0)
+
+    def begin(self, schema: pa.Schema) -> None:
+        problems = self.store.Writer.check_schema(schema)
+        if problems:
+            raise WriteError(
+                f"{self.store.type_name} files cannot hold some columns faithfully",
+                entity=self.plan.entity,
+                expected=f"types a {self.store.type_name} file can represent",
+                found=", ".join(problems),
+                hint="write this entity to parquet, or drop those columns with `polish: drop: [...]`",
+            )
+        self.schema = schema
+
+    def _open_part(self) -> PartWriter:
+        assert self.schema is not None
+        path = self.staging / self.store.part_name(self.part_no)
+        self.part_no += 1
+        return self.store.Writer(path, self.schema, self.store.config)
+
+    def _finish_part(self) -> None:
+        if self.writer is None:
+            return
+        writer, self.writer = self.writer, None
+        writer.close()
+        size = writer.path.stat().st_size
+        self.parts.append(Part(writer.path.name, writer.rows, size, self.record.run_id))
+        self.bytes_written += size
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        try:
+            if self.writer is None:
+                self.writer = self._open_part()
+            self.writer.write(batch)
+            self.rows_written += batch.num_rows
+            faults.point("write")
+            if self.writer.size() >= self.store.config.target_file_size:
+                self._finish_part()
+        except OSError as exc:
+            raise explain_os_error(exc, self.staging, "write staged data") from exc
+
+    def commit(self, record: RunRecord, state: EntityState) -> CommitResult:
+        try:
+            return self._commit(record, state)
+        except OSError as exc:
+            raise explain_os_error(exc, self.target, "publish the entity") from exc
+
+    def _commit(self, record: RunRecord, state: EntityState) -> CommitResult:
+        self._finish_part()
+        keeps = self.plan.run_type != "full_drop" and self.previous is not None
+        if not self.parts and not keeps:
+            # Zero rows still publish a part, so readers learn the schema.
+            self.writer = self._open_part()
+            self._finish_part()
+        self._verify()
+        kept = self.previous.parts if keeps and self.previous else []
+        for part in kept:
+            link_or_copy(self.target / part.file, self.staging / part.file)
+        durable = self.store.config.durable
+        if durable:
+            for part in self.parts:
+                fsync_path(self.staging / part.file)
+        manifest = Manifest(
+            entity=self.plan.target,
+            flow=self.plan.flow,
+            run_id=record.run_id,
+            committed_at=utc_now().isoformat(),
+            run_type=self.plan.run_type,
+            parts=[*kept, *self.parts],
+            next_part=self.part_no,
+            state=state,
+        )
+        manifest.write(self.staging, durable=durable)
+        if durable:
+            fsync_dir(self.staging)
+        faults.point("before-publish")
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        publish(self.staging, self.target)
+        if durable:
+            fsync_dir(self.target.parent)
+        faults.point("after-publish")
+        self._tidy()
+        return CommitResult(
+            rows_in_target=manifest.rows,
+            bytes_written=sum(p.bytes for p in self.parts),
+            files=[p.file for p in self.parts],
+            location=self.store.location(self.plan),
+        )
+
+    def _verify(self) -> None:
+        """Read back what the format can count cheaply: a part that lost rows must never be published."""
+        for part in self.parts:
+            counted = self.store.Writer.count_rows(self.staging / part.file)
+            if counted is not None and counted != part.rows:
+                raise StateError(
+                    "a staged part does not hold the rows written to it; nothing was published",
+                    entity=self.plan.entity,
+                    path=str(self.staging / part.file),
+                    expected=f"{part.rows} rows",
+                    found=f"{counted} rows",
+                    hint="check the disk for errors and run again",
+                )
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.abandon()
+            self.writer = None
+        try:
+            self._tidy()
+        except OSError:
+            pass  # the next run's heal() removes it
+
+    def _tidy(self) -> None:
+        remove_tree(self.staging)
+        for folder in (self.staging_root, self.staging_root.parent):
+            try:
+                folder.rmdir()
+            except OSError:
+                break  # not empty: another entity is staging there
+
+    def close(self) -> None:
+        self.lock.release()

@@ -1,0 +1,65 @@
+"""Helpers shared by the tests: projects in temp folders, the real CLI in a subprocess, table comparison."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_project(root: Path, project_yml: str, flows: dict[str, str] | None = None,
+                  files: dict[str, str] | None = None) -> Path:
+    """A workspace: hygge.yml, flows/<name>/flow.yml, and any other text files (paths relative to root)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "hygge.yml").write_text(textwrap.dedent(project_yml), encoding="utf-8")
+    for name, text in (flows or {}).items():
+        path = root / "flows" / name / "flow.yml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    for rel, text in (files or {}).items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return root
+
+
+def run_hygge(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 180,
+          check: int | None = None) -> subprocess.CompletedProcess[str]:
+    """The real `hygge` command in its own process, as a user would run it."""
+    full_env = {**os.environ, "COLUMNS": "200"}
+    full_env.pop("HYGGE_KILL_AT", None)
+    full_env.update(env or {})
+    proc = subprocess.run([sys.executable, "-m", "hygge", *args], cwd=cwd, env=full_env, text=True,
+                          capture_output=True, timeout=timeout)
+    if check is not None:
+        assert proc.returncode == check, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    return proc
+
+
+def read_target(folder: Path) -> pa.Table:
+    """A parquet entity folder as readers see it: every visible part file, in order."""
+    parts = sorted(p for p in folder.iterdir() if p.suffix == ".parquet" and not p.name.startswith((".", "_")))
+    return pa.concat_tables([pq.read_table(p) for p in parts]) if parts else pa.table({})
+
+
+def assert_same_rows(actual: pa.Table, expected: pa.Table, sort_by: str | None = None) -> None:
+    """Equal row for row and type for type (column order included)."""
+    if sort_by:
+        actual = actual.sort_by(sort_by)
+        expected = expected.sort_by(sort_by)
+    assert actual.schema.remove_metadata() == expected.schema.remove_metadata(), (
+        f"schemas differ:\n{actual.schema}\n---\n{expected.schema}")
+    assert actual.num_rows == expected.num_rows
+    assert actual.combine_chunks().equals(expected.combine_chunks()), "values differ"
+
+
+def staging_debris(store: Path) -> list[Path]:
+    staging = store / ".hygge" / "staging"
+    return [p for p in staging.rglob("*")] if staging.exists() else []

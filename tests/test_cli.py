@@ -1,0 +1,150 @@
+"""The command line end to end, in real subprocesses: init, go, dry run, debug, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from hygge import __version__
+from tests.helpers import assert_same_rows, read_target, run_hygge, staging_debris, write_project
+
+
+def test_init_then_go_moves_every_entity_row_for_row_and_type_for_type(tmp_path: Path) -> None:
+    run_hygge("init", "demo", cwd=tmp_path, check=0)
+    project = tmp_path / "demo"
+    proc = run_hygge("go", cwd=project, check=0)
+    assert "3 of 3 entities moved" in proc.stdout
+    source, lake = project / "data" / "source", project / "data" / "lake"
+    for name in ("users", "orders"):
+        landed = read_target(lake / name)
+        assert landed.column_names[-1] == "_loaded_at"
+        assert_same_rows(landed.drop_columns(["_loaded_at"]), pq.read_table(source / f"{name}.parquet"))
+    events = read_target(lake / "events").drop_columns(["_loaded_at"]).rename_columns(
+        ["event_id", "at", "kind", "tags", "payload", "device"])
+    expected = pq.read_table(source / "events")
+    assert_same_rows(events, expected, sort_by="event_id")
+    # Types that often get lost on the way, checked by name.
+    schema = read_target(lake / "events").schema
+    assert str(schema.field("event_time").type) == "timestamp[ns, tz=UTC]"
+    assert str(read_target(lake / "users").schema.field("balance").type) == "decimal128(12, 2)"
+    assert staging_debris(lake) == []
+
+
+def test_go_without_a_terminal_prints_timestamped_lines_and_a_summary(tmp_path: Path) -> None:
+    run_hygge("init", "demo", cwd=tmp_path, check=0)
+    proc = run_hygge("go", cwd=tmp_path / "demo", check=0)
+    lines = proc.stderr.splitlines() + proc.stdout.splitlines()
+    starts = [line for line in lines if " start " in line]
+    assert len(starts) == 3 and all(line[:4].isdigit() and line[19] == "Z" for line in starts)
+    assert "example.users" in proc.stdout and "1,000" in proc.stdout
+
+
+def test_json_report_is_machine_readable_and_progress_goes_to_stderr(tmp_path: Path) -> None:
+    run_hygge("init", "demo", cwd=tmp_path, check=0)
+    proc = run_hygge("go", "--json", cwd=tmp_path / "demo", check=0)
+    report = json.loads(proc.stdout)
+    assert report["ok"] is True and report["exit_code"] == 0
+    counts = {m["entity"]: (m["rows_read"], m["rows_written"], m["rows_in_target"]) for m in report["moves"]}
+    assert counts == {"users": (1000, 1000, 1000), "orders": (5000, 5000, 5000), "events": (2000, 2000, 2000)}
+
+
+def test_dry_run_shows_the_plan_and_moves_nothing(tmp_path: Path) -> None:
+    run_hygge("init", "demo", cwd=tmp_path, check=0)
+    proc = run_hygge("go", "--dry-run", cwd=tmp_path / "demo", check=0)
+    assert "dry run" in proc.stdout and "example.events" in proc.stdout and "append" in proc.stdout
+    assert not (tmp_path / "demo" / "data" / "lake").exists()
+    report = json.loads(run_hygge("go", "--dry-run", "--json", cwd=tmp_path / "demo", check=0).stdout)
+    users = next(m for m in report["moves"] if m["entity"] == "users")
+    assert users["estimated_rows"] == 1000 and users["columns"][-1] == "_loaded_at"
+
+
+def test_debug_passes_on_a_new_project_and_explains_a_missing_home(tmp_path: Path) -> None:
+    run_hygge("init", "demo", cwd=tmp_path, check=0)
+    project = tmp_path / "demo"
+    assert "all checks passed" in run_hygge("debug", cwd=project, check=0).stdout
+    (project / "data" / "source").rename(project / "data" / "elsewhere")
+    proc = run_hygge("debug", cwd=project, check=1)
+    assert "home path data/source: does not exist" in proc.stdout
+    assert "next step: create it or fix `path` on the home" in proc.stdout
+
+
+def test_corrupted_file_fails_only_its_entity_and_exit_code_is_1(tmp_path: Path) -> None:
+    run_hygge("init", "demo", cwd=tmp_path, check=0)
+    project = tmp_path / "demo"
+    bad = project / "data" / "source" / "orders.parquet"
+    bad.write_bytes(bad.read_bytes()[:-200])  # footer gone, as after a cut-off upload
+    proc = run_hygge("go", cwd=project, check=1)
+    assert "2 of 3 entities moved" in proc.stdout
+    assert "flow example, entity orders: this file is not a readable parquet file" in proc.stdout
+    assert "data/source/orders.parquet" in proc.stdout
+    assert "next step: re-export the file from its source" in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert read_target(project / "data" / "lake" / "users").num_rows == 1000
+    assert not (project / "data" / "lake" / "orders").exists()
+
+
+def test_config_errors_exit_2_and_list_every_problem_at_once(tmp_path: Path) -> None:
+    write_project(tmp_path, """\
+        name: broken
+        optons: {}
+        """, flows={"a": """\
+        home: {type: parqet, path: in}
+        store: {type: parquet, path: out, compresion: zstd}
+        run_type: full_dorp
+        """})
+    proc = run_hygge("go", cwd=tmp_path, check=2)
+    err = proc.stderr
+    assert "the configuration has 4 problems" in err
+    assert "hygge.yml:2 [optons]: unknown key 'optons'" in err and "did you mean 'options'?" in err
+    assert "unknown home type 'parqet'" in err and "did you mean 'parquet'?" in err
+    assert "flow.yml:2 [store.compresion]" in err and "did you mean 'compression'?" in err
+    assert "flow.yml:3 [run_type]" in err and "did you mean 'full_drop'?" in err
+    assert "Traceback" not in err
+
+
+def test_verbose_shows_the_traceback_of_a_failed_entity(tmp_path: Path) -> None:
+    write_project(tmp_path, "name: t\n", flows={"f": """\
+        home: {type: parquet, path: missing}
+        store: {type: parquet, path: out}
+        entities: [users]
+        """})
+    quiet = run_hygge("go", cwd=tmp_path, check=1)
+    assert "Traceback" not in quiet.stdout + quiet.stderr
+    loud = run_hygge("go", "--verbose", cwd=tmp_path, check=1)
+    assert "Traceback" in loud.stdout
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    run_hygge("init", "demo", cwd=tmp_path, check=0)
+    proc = run_hygge("go", "--flow", "exampel", cwd=tmp_path / "demo", check=2)
+    assert "there is no flow 'exampel'" in proc.stderr and "did you mean 'example'?" in proc.stderr
+    proc = run_hygge("go", "--entity", "example.userz", cwd=tmp_path / "demo", check=2)
+    assert "did you mean 'users'?" in proc.stderr
+    assert run_hygge("go", "--concurrency", "0", cwd=tmp_path / "demo").returncode == 2
+    proc = run_hygge("go", cwd=tmp_path, check=2)
+    assert "no hygge project here" in proc.stderr and "hygge init NAME" in proc.stderr
+
+
+def test_selecting_one_entity_and_overriding_the_run_type(tmp_path: Path) -> None:
+    run_hygge("init", "demo", cwd=tmp_path, check=0)
+    project = tmp_path / "demo"
+    run_hygge("go", "--entity", "example.users", cwd=project, check=0)
+    assert sorted(p.name for p in (project / "data" / "lake").iterdir()) == [".hygge", "users"]
+    run_hygge("go", "-e", "example.users", "--append", cwd=project, check=0)
+    assert read_target(project / "data" / "lake" / "users").num_rows == 2000
+    run_hygge("go", "-e", "example.users", "--full-drop", cwd=project, check=0)
+    assert read_target(project / "data" / "lake" / "users").num_rows == 1000
+
+
+def test_init_refuses_a_folder_that_has_files(tmp_path: Path) -> None:
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "keep.txt").write_text("mine")
+    proc = run_hygge("init", "demo", cwd=tmp_path, check=2)
+    assert "already exists and is not empty" in proc.stderr
+    assert (tmp_path / "demo" / "keep.txt").read_text() == "mine"
+
+
+def test_version_and_module_entry_point(tmp_path: Path) -> None:
+    assert run_hygge("--version", cwd=tmp_path, check=0).stdout.strip() == f"hygge, version {__version__}"
