@@ -62,12 +62,20 @@ def move(
     >>> hygge.move({"type": "parquet", "path": "in"}, {"type": "parquet", "path": "out"}, "users")  # doctest: +SKIP
     """
     from hygge.core import registry
+    from hygge.core.validation import validate
+    from hygge.core.yamlsource import YamlDoc
+    from hygge.errors import ConfigError
 
     options = Options()
     home = {**home, "type": registry.canonical(str(home["type"]))}
     store = {**store, "type": registry.canonical(str(store["type"]))}
+    problems = []
     for kind, config in (("home", home), ("store", store)):
-        registry.load(kind, config["type"]).Config.model_validate(config)
+        model = registry.load(kind, config["type"]).Config
+        doc = YamlDoc("hygge.move()", config)
+        problems += validate(model, config, doc, (kind,), f"{kind} type {config['type']}")[1]
+    if problems:
+        raise ConfigError(problems)
     the_plan = MovePlan(
         flow=flow,
         entity=entity,

@@ -79,6 +79,10 @@ def type_name(dtype: pa.DataType) -> str:
         return f"timestamp[{dtype.unit}, {dtype.tz}]" if dtype.tz else f"timestamp[{dtype.unit}]"
     if pa.types.is_decimal(dtype):
         return f"decimal({dtype.precision},{dtype.scale})"
+    if pa.types.is_list(dtype) or pa.types.is_large_list(dtype) or pa.types.is_list_view(dtype):
+        return f"list<{type_name(dtype.value_type)}>"
+    if pa.types.is_struct(dtype):
+        return "struct<" + ", ".join(f"{f.name}: {type_name(f.type)}" for f in dtype) + ">"
     return str(dtype)
 
 

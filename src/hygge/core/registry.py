@@ -19,19 +19,11 @@ BUILTIN_HOMES = {
     "parquet": "hygge.homes.parquet:ParquetHome",
     "csv": "hygge.homes.csv:CsvHome",
     "jsonl": "hygge.homes.jsonl:JsonlHome",
-    "sqlite": "hygge.homes.sqlite:SqliteHome",
-    "duckdb": "hygge.homes.duckdb:DuckdbHome",
-    "postgres": "hygge.homes.postgres:PostgresHome",
-    "mysql": "hygge.homes.mysql:MysqlHome",
 }
 BUILTIN_STORES = {
     "parquet": "hygge.stores.parquet:ParquetStore",
     "csv": "hygge.stores.csv:CsvStore",
     "jsonl": "hygge.stores.jsonl:JsonlStore",
-    "sqlite": "hygge.stores.sqlite:SqliteStore",
-    "duckdb": "hygge.stores.duckdb:DuckdbStore",
-    "postgres": "hygge.stores.postgres:PostgresStore",
-    "mysql": "hygge.stores.mysql:MysqlStore",
 }
 ALIASES = {"postgresql": "postgres", "pg": "postgres", "mariadb": "mysql", "ndjson": "jsonl", "sqlite3": "sqlite"}
 
@@ -40,14 +32,25 @@ EXTRAS = {"duckdb": "duckdb", "adbc_driver_postgresql": "postgres", "psycopg": "
           "pymysql": "mysql", "adbc_driver_sqlite": "sqlite", "distributed": "dask", "dask": "dask"}
 
 
+# Types registered from Python (notebooks, tests, applications embedding hygge).
+_REGISTERED: dict[str, dict[str, str]] = {"home": {}, "store": {}}
+
+
 @cache
 def _plugins(group: str) -> dict[str, str]:
     return {ep.name: ep.value for ep in entry_points(group=group)}
 
 
+def register(kind: str, name: str, target: str) -> None:
+    """Make ``"module:Class"`` available as a home or store type, like an entry point would."""
+    if kind not in _REGISTERED:
+        raise ValueError("kind must be 'home' or 'store'")
+    _REGISTERED[kind][name] = target
+
+
 def known(kind: str) -> dict[str, str]:
     builtin = BUILTIN_HOMES if kind == "home" else BUILTIN_STORES
-    return {**_plugins(f"hygge.{kind}s"), **builtin}
+    return {**_plugins(f"hygge.{kind}s"), **_REGISTERED[kind], **builtin}
 
 
 def canonical(name: str) -> str:

@@ -170,8 +170,12 @@ class _Loader:
         config, problems = validate(FlowConfig, {**body, "entities": "*"}, doc, base)
         self.problems.extend(problems)
         entities = self._entities(doc, (*base, "entities"), raw_entities)
-        if entity_dir is not None and entity_dir.is_dir():
-            entities.extend(self._entity_files(entity_dir))
+        from_files = self._entity_files(entity_dir) if entity_dir is not None and entity_dir.is_dir() else []
+        entities.extend(from_files)
+        # Names from the raw list: an entity with another problem is still a duplicate.
+        listed = raw_entities if isinstance(raw_entities, list) else []
+        names = [i if isinstance(i, str) else i.get("name") for i in listed if isinstance(i, (str, dict))]
+        self._check_names(doc, base, [*names, *(e.name for e in from_files)])
         if config is None:
             # The flow is invalid, but its home and store may hold problems of their own: report those too.
             ends = {k: body[k] for k in ("home", "store") if isinstance(body.get(k), dict)}
@@ -183,7 +187,6 @@ class _Loader:
         discovers = raw_entities == "*"
         if not discovers:
             config = config.model_copy(update={"entities": entities})
-        self._check_names(doc, base, entities)
         flow = Flow(name, config, doc.file, entities)
         self._check_ends(flow, doc, base, project)
         return flow
@@ -220,13 +223,13 @@ class _Loader:
                 out.append(entity)
         return out
 
-    def _check_names(self, doc: YamlDoc, base: KeyPath, entities: list[EntityConfig]) -> None:
+    def _check_names(self, doc: YamlDoc, base: KeyPath, names: list[Any]) -> None:
         seen: set[str] = set()
-        for entity in entities:
-            if entity.name in seen:
-                self.problems.append(doc.problem((*base, "entities"), f"entity '{entity.name}' is listed twice",
+        for name in names:
+            if name in seen:
+                self.problems.append(doc.problem((*base, "entities"), f"entity '{name}' is listed twice",
                                                  hint="keep one, or give one of them another `name`"))
-            seen.add(entity.name)
+            seen.add(name)
 
     def _check_ends(self, flow: Flow, doc: YamlDoc, base: KeyPath, project: ProjectConfig) -> None:
         """Validate home and store against their type's own model, for the flow and each entity override."""

@@ -10,6 +10,18 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 
+def within_budget(batch: pa.RecordBatch, budget: int) -> Iterator[pa.RecordBatch]:
+    """Zero-copy slices of ``batch`` of about ``budget`` bytes each (row estimates can be off)."""
+    size = batch.nbytes
+    if size <= budget * 1.5 or batch.num_rows < 2:
+        yield batch
+        return
+    pieces = -(-size // budget)
+    step = -(-batch.num_rows // pieces)
+    for start in range(0, batch.num_rows, step):
+        yield batch.slice(start, step)
+
+
 class FormatReader(ABC):
     """Reads one file format. One instance serves all files of one entity."""
 

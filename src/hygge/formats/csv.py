@@ -120,11 +120,23 @@ class CsvReader(FormatReader):
             raise _explain(exc, path, None) from exc
 
     def schema_of(self, path: Path) -> pa.Schema:
-        reader = self._open(path, self._fixed(), sample=True)
+        fixed = self._fixed()
+        reader = self._open(path, fixed, sample=True)
         try:
-            return reader.schema
+            schema = reader.schema
         finally:
             reader.close()
+        # pyarrow infers bytes that are not valid in the encoding as binary; text was meant.
+        garbled = [f.name for f in schema if pa.types.is_binary(f.type) and f.name not in fixed]
+        if garbled:
+            raise ReadError(
+                "this CSV file is not in the expected text encoding",
+                path=str(path),
+                expected=f"text in {self.options.encoding}",
+                found=f"bytes that are not {self.options.encoding} in column(s) {', '.join(garbled)}",
+                hint="set `encoding:` on the home (for example latin-1 or cp1252)",
+            )
+        return schema
 
     def unify(self, schemas: list[tuple[Path, pa.Schema]]) -> pa.Schema:
         fixed = self._fixed()

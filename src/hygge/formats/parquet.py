@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hygge.errors import ReadError, WriteError
-from hygge.formats.base import FormatReader, PartWriter
+from hygge.formats.base import FormatReader, PartWriter, within_budget
 
 MIN_BATCH_ROWS = 1024
 
@@ -55,7 +55,9 @@ class ParquetReader(FormatReader):
         size = batch_rows(handle.metadata, self.batch_bytes)
         try:
             for batch in handle.iter_batches(batch_size=size, columns=columns, use_threads=True):
-                yield batch if batch.schema == schema else batch.cast(schema)
+                if batch.schema != schema:
+                    batch = batch.cast(schema)
+                yield from within_budget(batch, self.batch_bytes)
         except (pa.ArrowException, OSError) as exc:
             raise ReadError(
                 "this parquet file could not be decoded (corrupted data pages)",

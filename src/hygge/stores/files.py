@@ -6,6 +6,7 @@ Layout of a store folder::
     <path>/<entity>/.hygge-manifest.json     its parts and journal state
     <path>/.hygge/staging/<entity>/<run>/    one run's staged entity folder
     <path>/.hygge/locks/<entity>.lock        one writer per entity
+    <path>/.hygge/trash/<entity>/<run>/      replaced versions, kept `keep_replaced` seconds
     <path>/.hygge/history.jsonl              every run, committed or failed
 
 A run builds a complete new entity folder in staging (new parts, plus hard
@@ -13,7 +14,8 @@ links to the parts it keeps when appending, plus the manifest) and publishes
 it by exchanging it with the live folder in one atomic step. Readers of the
 entity folder see the old version or the new one, never a mix; a process
 killed at any instant leaves the live folder untouched or fully replaced, and
-the next run removes the leftovers.
+the next run removes the leftovers. Part numbers never repeat within an
+entity, so a part's name always stands for the same bytes.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import errno
 import json
 import os
 import re
+import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -31,7 +34,7 @@ from pydantic import ByteSize, Field
 from hygge.core import faults
 from hygge.core.plan import MovePlan
 from hygge.errors import HyggeError, StateError, WriteError
-from hygge.formats.base import PartWriter
+from hygge.formats.base import PartWriter, within_budget
 from hygge.homes.base import Check
 from hygge.state.fsops import ExchangeUnsupported, exchange, fsync_dir, fsync_path, link_or_copy, remove_tree
 from hygge.state.journal import EntityState, RunRecord, utc_now
@@ -46,6 +49,9 @@ class FileStoreConfig(StoreConfig):
     path: str = Field(description="the folder entities settle in, relative to the project")
     target_file_size: ByteSize = Field(ByteSize(512 * 2**20), description="start a new part file past this size")
     durable: bool = Field(True, description="fsync files before publishing, so a power cut cannot lose a commit")
+    keep_replaced: float = Field(
+        300, ge=0, description="seconds a replaced version stays in .hygge/trash for readers still reading it"
+    )
 
 
 def explain_os_error(exc: OSError, path: Path, doing: str) -> HyggeError:
@@ -93,6 +99,10 @@ class FileStore(Store):
 
     def location(self, plan: MovePlan) -> str:
         return str(Path(self.config.path) / plan.target)
+
+    def slice_bytes(self) -> int:
+        """Largest piece handed to a part writer at once."""
+        return 16 * 2**20
 
     def part_name(self, number: int) -> str:
         return f"part-{number:05d}{self.extension}"
@@ -172,6 +182,16 @@ def heal(staging_root: Path, target: Path) -> None:
         remove_tree(leftover)
 
 
+def empty_trash(trash: Path, keep_seconds: float) -> None:
+    """Delete replaced versions older than ``keep_seconds``."""
+    if not trash.is_dir():
+        return
+    cutoff = time.time() - keep_seconds
+    for version in trash.iterdir():
+        if version.stat().st_mtime < cutoff:
+            remove_tree(version)
+
+
 def publish(staging: Path, target: Path) -> None:
     """Make ``staging`` the live ``target`` in one atomic step; leave the old version in ``staging``."""
     if not target.exists():
@@ -212,9 +232,12 @@ class FileLanding(Landing):
         except BaseException:
             self.lock.release()
             raise
-        keeps = plan.run_type != "full_drop" and self.previous is not None
-        self.part_no = self.previous.next_part if keeps and self.previous else 0
+        # Part numbers only grow, even across full_drops: a published part name
+        # always means the same bytes, so a reader that listed the old version
+        # and opens a file after the switch gets "not found", never other data.
+        self.part_no = self.previous.next_part if self.previous else 0
         self.parts: list[Part] = []
+        self.published = False
         self.schema: pa.Schema | None = None
         self.writer: PartWriter | None = None
 
@@ -270,13 +293,15 @@ class FileLanding(Landing):
 
     def write(self, batch: pa.RecordBatch) -> None:
         try:
-            if self.writer is None:
-                self.writer = self._open_part()
-            self.writer.write(batch)
-            self.rows_written += batch.num_rows
+            # Slices, so a batch larger than a part file still rotates parts on time.
+            for piece in within_budget(batch, self.store.slice_bytes()):
+                if self.writer is None:
+                    self.writer = self._open_part()
+                self.writer.write(piece)
+                self.rows_written += piece.num_rows
+                if self.writer.size() >= self.store.config.target_file_size:
+                    self._finish_part()
             faults.point("write")
-            if self.writer.size() >= self.store.config.target_file_size:
-                self._finish_part()
         except OSError as exc:
             raise explain_os_error(exc, self.staging, "write staged data") from exc
 
@@ -317,16 +342,30 @@ class FileLanding(Landing):
         faults.point("before-publish")
         self.target.parent.mkdir(parents=True, exist_ok=True)
         publish(self.staging, self.target)
-        if durable:
-            fsync_dir(self.target.parent)
-        faults.point("after-publish")
-        self._tidy()
+        self.published = True
+        try:
+            self._after_publish(durable)
+        except OSError:
+            pass  # committed; what is left over is cleaned by the next run
         return CommitResult(
             rows_in_target=manifest.rows,
             bytes_written=sum(p.bytes for p in self.parts),
             files=[p.file for p in self.parts],
             location=self.store.location(self.plan),
         )
+
+    def _after_publish(self, durable: bool) -> None:
+        if durable:
+            fsync_dir(self.target.parent)
+        faults.point("after-publish")
+        if self.staging.exists():
+            # The replaced version (now in staging) goes to the trash, not away:
+            # a reader that listed it a moment ago can still open every file.
+            trash = self.store.internal / "trash" / self.plan.target
+            trash.mkdir(parents=True, exist_ok=True)
+            os.rename(self.staging, trash / self.record.run_id)
+            os.utime(trash / self.record.run_id)  # the clock of keep_replaced starts now
+        self._tidy()
 
     def _verify(self) -> None:
         """Read back what the format can count cheaply: a part that lost rows must never be published."""
@@ -353,6 +392,7 @@ class FileLanding(Landing):
 
     def _tidy(self) -> None:
         remove_tree(self.staging)
+        empty_trash(self.store.internal / "trash" / self.plan.target, self.store.config.keep_replaced)
         for folder in (self.staging_root, self.staging_root.parent):
             try:
                 folder.rmdir()

@@ -21,3 +21,7 @@ class ParquetStore(FileStore):
     Config = ParquetStoreConfig
     Writer = ParquetPartWriter
     extension = ".parquet"
+    config: ParquetStoreConfig
+
+    def slice_bytes(self) -> int:
+        return int(self.config.row_group_bytes)

@@ -1,0 +1,189 @@
+"""File Stores: layout, formats and their options, run types, empty sources, locks, the commit protocol."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import hygge
+from hygge.core.plan import MovePlan
+from hygge.core.planner import open_store
+from hygge.errors import StateError
+from hygge.samples import events, orders, users
+from hygge.state.journal import RunRecord
+from tests.helpers import assert_same_rows, read_target, staging_debris
+
+
+def source(tmp: Path, name: str, table: pa.Table) -> None:
+    (tmp / "in").mkdir(exist_ok=True)
+    pq.write_table(table, tmp / "in" / f"{name}.parquet")
+
+
+def move(tmp: Path, name: str, store: dict | None = None, **kwargs) -> hygge.MoveResult:
+    return hygge.move({"type": "parquet", "path": "in"}, store or {"type": "parquet", "path": "out"}, name,
+                      root=tmp, **kwargs)
+
+
+def parts(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+
+
+def test_layout_manifest_and_history(tmp_path: Path) -> None:
+    source(tmp_path, "users", users(100))
+    result = move(tmp_path, "users")
+    assert result.ok and result.rows_in_target == 100
+    folder = tmp_path / "out" / "users"
+    assert parts(folder) == ["part-00000.parquet"]
+    manifest = json.loads((folder / ".hygge-manifest.json").read_text())
+    assert manifest["parts"][0]["rows"] == 100 and manifest["run_id"] == result.run_id
+    assert manifest["state"]["columns"][4] == {"name": "balance", "type": "decimal(12,2)"}
+    history = [json.loads(line) for line in (tmp_path / "out" / ".hygge" / "history.jsonl").read_text().splitlines()]
+    assert history[-1]["status"] == "ok" and history[-1]["rows_written"] == 100
+    assert staging_debris(tmp_path / "out") == []
+
+
+def test_parquet_compression_row_groups_and_file_size(tmp_path: Path) -> None:
+    source(tmp_path, "orders", orders(300_000))
+    store = {"type": "parquet", "path": "out", "compression": "zstd", "row_group_bytes": "1MiB",
+             "target_file_size": "1MB"}
+    result = hygge.move({"type": "parquet", "path": "in"}, store, "orders", root=tmp_path)
+    assert result.ok, result.error
+    files = parts(tmp_path / "out" / "orders")
+    assert len(files) >= 3, "a 1 MB target file size must split the entity into several part files"
+    meta = pq.read_metadata(tmp_path / "out" / "orders" / files[0])
+    assert meta.num_row_groups >= 2 and meta.row_group(0).column(0).compression == "ZSTD"
+    assert_same_rows(read_target(tmp_path / "out" / "orders"), orders(300_000))
+
+
+def test_two_appends_keep_every_row_and_never_touch_earlier_parts(tmp_path: Path) -> None:
+    source(tmp_path, "events", events(1000, 0))
+    assert move(tmp_path, "events", run_type="append").ok
+    first = tmp_path / "out" / "events" / "part-00000.parquet"
+    before = (first.stat().st_ino, first.stat().st_mtime_ns, first.read_bytes())
+    source(tmp_path, "events", events(500, 1000))
+    result = move(tmp_path, "events", run_type="append")
+    assert result.ok and result.rows_written == 500 and result.rows_in_target == 1500
+    assert parts(tmp_path / "out" / "events") == ["part-00000.parquet", "part-00001.parquet"]
+    assert (first.stat().st_ino, first.stat().st_mtime_ns, first.read_bytes()) == before
+    assert_same_rows(read_target(tmp_path / "out" / "events"), pa.concat_tables([events(1000, 0), events(500, 1000)]))
+
+
+def test_full_drop_replaces_everything(tmp_path: Path) -> None:
+    source(tmp_path, "users", users(50))
+    move(tmp_path, "users", run_type="append")
+    move(tmp_path, "users", run_type="append")
+    source(tmp_path, "users", users(7))
+    result = move(tmp_path, "users")
+    assert result.rows_in_target == 7 and parts(tmp_path / "out" / "users") == ["part-00002.parquet"]
+
+
+def test_a_folder_not_written_by_hygge_is_never_overwritten(tmp_path: Path) -> None:
+    source(tmp_path, "users", users(5))
+    (tmp_path / "out" / "users").mkdir(parents=True)
+    (tmp_path / "out" / "users" / "precious.parquet").write_bytes(b"mine")
+    result = move(tmp_path, "users")
+    assert result.status == "failed"
+    assert "the target folder exists and was not written by hygge" in str(result.error)
+    assert (tmp_path / "out" / "users" / "precious.parquet").read_bytes() == b"mine"
+
+
+def test_csv_store_options_and_what_it_refuses(tmp_path: Path) -> None:
+    source(tmp_path, "users", users(20))
+    store = {"type": "csv", "path": "out", "delimiter": "|", "compression": "gzip"}
+    assert move(tmp_path, "users", store).ok
+    text = gzip.decompress((tmp_path / "out" / "users" / "part-00000.csv.gz").read_bytes()).decode()
+    assert text.splitlines()[0] == '"user_id"|"name"|"city"|"signup_date"|"balance"|"is_active"|"last_seen"'
+    source(tmp_path, "events", events(5))
+    result = move(tmp_path, "events", {"type": "csv", "path": "out"})
+    assert result.status == "failed"
+    assert "csv files cannot hold some columns faithfully" in str(result.error)
+    assert "tags (list<string>)" in str(result.error) and "payload (binary)" in str(result.error)
+    assert not (tmp_path / "out" / "events").exists()
+
+
+def test_jsonl_store_keeps_values_exact(tmp_path: Path) -> None:
+    source(tmp_path, "events", events(3))
+    source(tmp_path, "users", users(3))
+    assert move(tmp_path, "events", {"type": "jsonl", "path": "out"}).ok
+    assert move(tmp_path, "users", {"type": "jsonl", "path": "out"}).ok
+    first_event = json.loads((tmp_path / "out" / "events" / "part-00000.jsonl").read_text().splitlines()[1])
+    assert first_event["payload"] == "AQM=" and first_event["tags"] == ["t1", "t1"]
+    assert first_event["device"] == {"os": "ios", "version": 1}
+    first_user = json.loads((tmp_path / "out" / "users" / "part-00000.jsonl").read_text().splitlines()[1])
+    assert first_user["balance"] == "0.37" and first_user["name"] == "Bjørn 1"
+
+
+def test_jsonl_refuses_nan_instead_of_writing_null(tmp_path: Path) -> None:
+    source(tmp_path, "m", pa.table({"x": [1.0, float("nan")]}))
+    result = move(tmp_path, "m", {"type": "jsonl", "path": "out"})
+    assert result.status == "failed" and "holds NaN or infinity, which JSON cannot represent" in str(result.error)
+
+
+def test_empty_source_is_reported_and_never_wipes_a_target(tmp_path: Path) -> None:
+    source(tmp_path, "users", users(0))
+    first = move(tmp_path, "users")
+    assert first.status == "empty" and first.warnings == ["the source had no rows"]
+    assert pq.read_table(tmp_path / "out" / "users").schema.names[0] == "user_id"
+    source(tmp_path, "users", users(10))
+    assert move(tmp_path, "users").rows_in_target == 10
+    source(tmp_path, "users", users(0))
+    refused = move(tmp_path, "users")
+    assert refused.status == "failed"
+    assert "a full_drop would replace 10 rows in the target with nothing" in str(refused.error)
+    assert "allow_empty: true" in str(refused.error)
+    assert read_target(tmp_path / "out" / "users").num_rows == 10
+    allowed = move(tmp_path, "users", allow_empty=True)
+    assert allowed.status == "empty" and allowed.rows_in_target == 0
+
+
+@pytest.mark.parametrize("publish", ["exchange", "rename"])
+def test_both_publish_paths_give_the_same_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 publish: str) -> None:
+    monkeypatch.setenv("HYGGE_PUBLISH", publish)
+    source(tmp_path, "users", users(30))
+    move(tmp_path, "users")
+    source(tmp_path, "users", users(40))
+    assert move(tmp_path, "users").rows_in_target == 40
+    assert read_target(tmp_path / "out" / "users").num_rows == 40
+    assert staging_debris(tmp_path / "out") == []
+
+
+def plan(tmp: Path, lock_wait: float = 0.0) -> MovePlan:
+    return MovePlan(flow="f", entity="users", source="users", target="users", home={}, root=str(tmp),
+                    store={"type": "parquet", "path": "out"}, run_type="full_drop", lock_wait=lock_wait)
+
+
+def record(run_id: str) -> RunRecord:
+    return RunRecord(run_id=run_id, flow="f", entity="users", run_type="full_drop", started_at="now")
+
+
+def test_one_writer_per_entity(tmp_path: Path) -> None:
+    store = open_store(tmp_path, {"type": "parquet", "path": "out"}, {})
+    first = store.landing(plan(tmp_path), record("run-1"))
+    try:
+        with pytest.raises(StateError) as caught:
+            store.landing(plan(tmp_path), record("run-2"))
+        assert "another hygge run is writing this entity right now" in str(caught.value)
+        assert "run run-1 (pid" in str(caught.value)
+        released = threading.Timer(0.3, lambda: (first.abort(), first.close()))
+        released.start()
+        second = store.landing(plan(tmp_path, lock_wait=10), record("run-3"))
+        second.abort()
+        second.close()
+    finally:
+        first.close()
+
+
+def test_leftover_staging_is_cleaned_by_the_next_run(tmp_path: Path) -> None:
+    debris = tmp_path / "out" / ".hygge" / "staging" / "users" / "20240101T000000-dead"
+    debris.mkdir(parents=True)
+    (debris / "part-00000.parquet").write_bytes(b"half a file")
+    source(tmp_path, "users", users(3))
+    assert move(tmp_path, "users").ok
+    assert staging_debris(tmp_path / "out") == []
