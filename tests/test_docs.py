@@ -5,8 +5,14 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
-from tests.helpers import REPO
+import pyarrow.csv as pcsv
+import pytest
+
+from hygge import samples
+from hygge.samples import write_sample_source
+from tests.helpers import REPO, read_target, run_hygge
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
@@ -35,3 +41,81 @@ def test_the_first_example_runs_and_says_where_the_data_settled() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "lake.users     ok       1,000 rows ->" in proc.stdout
     assert "every entity moved" in proc.stdout
+
+
+EXAMPLE = re.compile(r"<!-- example: (\S+) (\S+) -->\n```\w*\n(.*?)```", flags=re.S)
+
+
+def example_projects() -> dict[str, dict[str, str]]:
+    projects: dict[str, dict[str, str]] = {}
+    for name, path, text in EXAMPLE.findall(README):
+        projects.setdefault(name, {})[path] = text
+    return projects
+
+
+def example_data(root: Path) -> None:
+    """The data the README's examples read: sample parquet, the same as CSV, and a ';' export."""
+    write_sample_source(root / "data" / "source")
+    (root / "data" / "csv").mkdir(parents=True)
+    pcsv.write_csv(samples.users(), root / "data" / "csv" / "users.csv")
+    pcsv.write_csv(samples.orders(), root / "data" / "csv" / "orders.csv")
+    (root / "data" / "exports").mkdir(parents=True)
+    (root / "data" / "exports" / "sales.csv").write_text(
+        "id;amount;sold_on\n1;12.50;2024-01-02\n2;99999.99;2024-01-03\n3;;2024-01-04\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(example_projects()))
+def test_readme_examples_run(tmp_path: Path, name: str) -> None:
+    for path, text in example_projects()[name].items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text, encoding="utf-8")
+    example_data(tmp_path)
+    proc = run_hygge("go", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "entities moved" in proc.stdout and "failed" not in proc.stdout
+
+
+def test_the_tour_example_types_and_polishes_as_described(tmp_path: Path) -> None:
+    for path, text in example_projects()["tour"].items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text, encoding="utf-8")
+    example_data(tmp_path)
+    run_hygge("go", cwd=tmp_path, check=0)
+    run_hygge("go", cwd=tmp_path, check=0)
+    table = read_target(tmp_path / "data" / "lake" / "sales")
+    assert table.num_rows == 6, "run_type append: two runs, three rows each"
+    assert str(table.schema.field("amount").type) == "decimal128(12, 2)"
+    assert table.column_names == ["id", "amount", "sale_date", "_loaded_at"]
+
+
+def models() -> list[tuple[str, type]]:
+    from hygge.core import config, registry
+
+    found: list[tuple[str, type]] = [
+        ("hygge.yml", config.ProjectConfig), ("options", config.Options), ("flow.yml", config.FlowConfig),
+        ("entity", config.EntityConfig), ("polish", config.Polish),
+    ]
+    for kind in ("home", "store"):
+        for name in sorted(registry.known(kind)):
+            try:
+                found.append((f"{kind} {name}", registry.load(kind, name).Config))
+            except Exception:
+                continue
+    return found
+
+
+@pytest.mark.parametrize(("where", "model"), models(), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_config_key_is_documented(where: str, model: type) -> None:
+    missing = [key for key in model.model_fields if key != "type" and f"`{key}`" not in README]
+    assert missing == [], f"README lacks {where} keys: {missing}"
+
+
+def test_every_cli_command_and_option_is_documented() -> None:
+    from hygge.cli import main
+
+    for name, command in main.commands.items():
+        assert f"hygge {name}" in README, f"command {name} is not in the README"
+        for param in command.params:
+            for opt in getattr(param, "opts", []):
+                if opt.startswith("--") and opt not in ("--help",):
+                    assert f"`{opt}" in README or f"/ `{opt}`" in README, f"hygge {name} {opt} is not in the README"
