@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -41,11 +40,9 @@ def test_moves_run_in_parallel_under_the_global_limit(tmp_path: Path) -> None:
             elif event.kind == "done":
                 running -= 1
 
-    clock = time.perf_counter()
     result = hygge.run(tmp_path, on_event=watch)
     assert result.ok and len(result.moves) == 6
     assert peak == 2, "two moves at once: not fewer (parallel) and not more (the limit)"
-    assert time.perf_counter() - clock < 6 * 0.3, "six 0.3 s moves, two at a time, take about 0.9 s"
     assert hygge.run(tmp_path, concurrency=6, on_event=watch).ok and peak == 6
 
 

@@ -17,6 +17,10 @@ ExecutorName = Literal["threads", "inline", "dask"]
 
 Scalar = str | int | float | bool | None
 
+# Two batches in flight keep both sides busy; more only costs memory (see benchmarks/README.md).
+DEFAULT_QUEUE_BYTES = 64 * 2**20
+DEFAULT_BATCH_BYTES = 32 * 2**20
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -42,8 +46,8 @@ class Options(Strict):
     fail_fast: bool = Field(False, description="stop every other move at the first failure")
     retries: int = Field(2, ge=0, description="extra attempts for transient errors")
     retry_backoff: float = Field(1.0, ge=0, description="seconds before the first retry; doubles each time")
-    queue_bytes: ByteSize = Field(ByteSize(256 * 2**20), description="bytes held between reader and writer")
-    batch_bytes: ByteSize = Field(ByteSize(32 * 2**20), description="target size of one batch in memory")
+    queue_bytes: ByteSize = Field(ByteSize(DEFAULT_QUEUE_BYTES), description="bytes held between reader and writer")
+    batch_bytes: ByteSize = Field(ByteSize(DEFAULT_BATCH_BYTES), description="target size of one batch in memory")
     lock_wait: float = Field(0.0, ge=0, description="seconds to wait for another run's lock on an entity")
     executor: ExecutorName = "threads"
     scheduler: str | None = Field(None, description="dask scheduler address (executor: dask)")

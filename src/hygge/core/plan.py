@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from hygge.core.config import DEFAULT_BATCH_BYTES, DEFAULT_QUEUE_BYTES
+
 
 @dataclass(frozen=True)
 class MovePlan:
@@ -22,8 +24,8 @@ class MovePlan:
     lookback: str | int | float | None = None
     keys: tuple[str, ...] = ()
     query: str | None = None
-    queue_bytes: int = 256 * 2**20
-    batch_bytes: int = 32 * 2**20
+    queue_bytes: int = DEFAULT_QUEUE_BYTES
+    batch_bytes: int = DEFAULT_BATCH_BYTES
     lock_wait: float = 0.0
     connections: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Backfill window (hygge go --from/--to), as text in the watermark's type.

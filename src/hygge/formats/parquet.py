@@ -17,7 +17,8 @@ MIN_BATCH_ROWS = 1024
 
 def _open(path: Path) -> pq.ParquetFile:
     try:
-        return pq.ParquetFile(path)
+        # pre_buffer reads whole row groups ahead: hundreds of MB for nothing on a local disk.
+        return pq.ParquetFile(path, pre_buffer=False)
     except FileNotFoundError as exc:
         raise ReadError("a file of this entity disappeared while it was being read", path=str(path)) from exc
     except (pa.ArrowException, OSError) as exc:

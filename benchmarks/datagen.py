@@ -1,0 +1,108 @@
+"""Deterministic benchmark data: the mixed 10-column table of issue 6 at any size, and friends.
+
+    python benchmarks/datagen.py mixed 10000000 benchmarks/data/mixed_10m.parquet
+
+Columns: id int64, qty int32, price float64, amount decimal(12,2), name string (~20 chars),
+category string (12 values), flag bool, day date32, created timestamp[us], updated timestamp[us, UTC].
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+CHUNK = 1_000_000
+CATEGORIES = pa.array(["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
+                       "india", "juliett", "kilo", "lima"])
+WORDS = pa.array(["amber", "basil", "cedar", "dune", "ember", "fjord", "grove", "heath", "iris", "juniper",
+                  "kelp", "lumen", "moss", "nectar", "opal", "pine"])
+
+
+def cents_to_decimal(cents: np.ndarray) -> pa.Array:
+    """decimal128(12,2) straight from integer cents: the low 64 bits of each 128-bit value."""
+    words = np.zeros((len(cents), 2), dtype=np.int64)
+    words[:, 0] = cents
+    return pa.Array.from_buffers(pa.decimal128(12, 2), len(cents), [None, pa.py_buffer(words.tobytes())])
+
+
+def mixed_chunk(start: int, rows: int) -> pa.Table:
+    rng = np.random.default_rng(start)
+    ids = np.arange(start, start + rows, dtype=np.int64)
+    cents = rng.integers(0, 10**9, rows)
+    names = pc.binary_join_element_wise(
+        pc.take(WORDS, pa.array(rng.integers(0, len(WORDS), rows))),
+        pc.cast(pa.array(ids % 1_000_003), pa.string()),
+        pc.take(WORDS, pa.array(rng.integers(0, len(WORDS), rows))),
+        "-",
+    )
+    base_us = 1_700_000_000_000_000
+    return pa.table({
+        "id": ids,
+        "qty": pa.array(rng.integers(0, 1000, rows, dtype=np.int32)),
+        "price": rng.random(rows) * 1000,
+        "amount": cents_to_decimal(cents),
+        "name": names,
+        "category": pc.take(CATEGORIES, pa.array(rng.integers(0, len(CATEGORIES), rows))),
+        "flag": pa.array(rng.random(rows) < 0.5),
+        "day": pa.array((19000 + ids % 1500).astype(np.int32)).cast(pa.date32()),
+        "created": pa.array(base_us + ids * 1_000_003, pa.timestamp("us")),
+        "updated": pa.array(base_us + ids * 997 + rng.integers(0, 10**6, rows), pa.timestamp("us", tz="UTC")),
+    })
+
+
+def write_mixed(rows: int, path: Path, chunk: int = CHUNK) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    writer = None
+    for start in range(0, rows, chunk):
+        table = mixed_chunk(start, min(chunk, rows - start))
+        if writer is None:
+            writer = pq.ParquetWriter(tmp, table.schema, compression="snappy")
+        writer.write_table(table)
+    assert writer is not None
+    writer.close()
+    tmp.rename(path)
+    return path
+
+
+def write_wide(rows: int, columns: int, path: Path) -> Path:
+    rng = np.random.default_rng(7)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {}
+    for i in range(columns):
+        kind = i % 4
+        if kind == 0:
+            data[f"c{i:03d}"] = rng.integers(0, 10**9, rows)
+        elif kind == 1:
+            data[f"c{i:03d}"] = rng.random(rows)
+        elif kind == 2:
+            data[f"c{i:03d}"] = pc.cast(pa.array(rng.integers(0, 10**6, rows)), pa.string())
+        else:
+            data[f"c{i:03d}"] = pa.array(rng.random(rows) < 0.5)
+    pq.write_table(pa.table(data), path)
+    return path
+
+
+def write_small_tables(count: int, rows: int, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        pq.write_table(mixed_chunk(i * rows, rows), folder / f"t{i:04d}.parquet")
+    return folder
+
+
+if __name__ == "__main__":
+    kind, size, out = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+    if kind == "mixed":
+        write_mixed(size, out)
+    elif kind == "wide":
+        write_wide(size, 200, out)
+    elif kind == "small":
+        write_small_tables(500, size, out)
+    else:
+        raise SystemExit(f"unknown kind {kind}")
+    print(out)
