@@ -148,3 +148,33 @@ def test_init_refuses_a_folder_that_has_files(tmp_path: Path) -> None:
 
 def test_version_and_module_entry_point(tmp_path: Path) -> None:
     assert run_hygge("--version", cwd=tmp_path, check=0).stdout.strip() == f"hygge, version {__version__}"
+
+
+def test_in_a_terminal_each_entity_gets_a_live_progress_bar(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    run_hygge("init", "demo", cwd=tmp_path, check=0)
+    leader, follower = os.openpty()
+    env = {**os.environ, "COLUMNS": "160", "TERM": "xterm-256color"}
+    proc = subprocess.Popen([sys.executable, "-m", "hygge", "go"], cwd=tmp_path / "demo", stdout=follower,
+                            stderr=follower, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    assert proc.wait(timeout=120) == 0
+    os.close(leader)
+    screen = b"".join(chunks).decode("utf-8", "replace")
+    assert "\x1b[" in screen, "a terminal gets colours and cursor movement"
+    for entity in ("example.users", "example.orders", "example.events"):
+        assert entity in screen
+    assert "━" in screen and "✓ ok" in screen and "rows/s" in screen
+    assert " start " not in screen, "log lines are for output that is not a terminal"
