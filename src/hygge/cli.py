@@ -50,7 +50,7 @@ def guarded(verbose: bool, work: Callable[[], int]) -> NoReturn:
     except KeyboardInterrupt:
         _console(stderr=True).print("[yellow]interrupted[/]")
         sys.exit(EXIT_INTERRUPTED)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the CLI never shows a bare traceback
         fail(exc, verbose)
     sys.exit(code)
 

@@ -86,7 +86,7 @@ class Coordinator:
     def _collect(self, future: Future[MoveResult], plan: MovePlan) -> MoveResult:
         try:
             return future.result()
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - an executor failure is still one entity's result
             from hygge.core.move import as_hygge_error
 
             return MoveResult(flow=plan.flow, entity=plan.entity, run_type=plan.run_type, status="failed",

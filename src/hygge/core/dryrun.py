@@ -59,6 +59,6 @@ def describe(plan: MovePlan) -> PlannedMove:
             planned.columns = list(polisher.schema.names)
         finally:
             source.close()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - shown per entity, like a failed move
         planned.error = as_hygge_error(exc, plan)
     return planned

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -16,7 +17,7 @@ from hygge.core.planner import open_home, open_store
 from hygge.core.polish import Polisher
 from hygge.core.results import MoveResult
 from hygge.errors import Cancelled, HyggeError, ReadError, StateError
-from hygge.homes.base import ReadState, Source
+from hygge.homes.base import Home, ReadState, Source
 from hygge.progress.events import Emit, Event, ignore
 from hygge.state.journal import EntityState, RunRecord, new_run_id, utc_now
 from hygge.stores.base import Landing, Store
@@ -58,6 +59,7 @@ class Move:
         self.result = MoveResult(flow=plan.flow, entity=plan.entity, run_type=plan.run_type, run_id=self.record.run_id)
         self.rows_read = 0
         self.store: Store | None = None
+        self.held: list[threading.BoundedSemaphore] = []
 
     def _event(self, kind: str, **kwargs: Any) -> None:
         self.emit(Event(kind, self.plan.flow, self.plan.entity, **kwargs))
@@ -69,6 +71,7 @@ class Move:
         try:
             home = open_home(self.plan.root, self.plan.home, self.plan.connections)
             self.store = open_store(self.plan.root, self.plan.store, self.plan.connections)
+            self.held = self.take_sessions(home, self.store)
             self.result.location = self.store.location(self.plan)
             previous = self.store.state(self.plan)
             source = home.open(self.plan, self.read_state(previous))
@@ -92,11 +95,33 @@ class Move:
                 landing.close()
             if source is not None:
                 source.close()
+            for slot in self.held:
+                slot.release()
             self.result.seconds = time.perf_counter() - clock
             self.log()
             self._event("done", rows=self.result.rows_written, bytes=self.result.bytes_written,
                         detail={"result": self.result})
         return self.result
+
+    def take_sessions(self, home: Home, store: Store) -> list[threading.BoundedSemaphore]:
+        """One session per connection this move uses, taken in a fixed order so moves never deadlock."""
+        wanted = {}
+        for end in (home, store):
+            key, slot = end.connection_key(), end.sessions()
+            if key is not None and slot is not None:
+                wanted[key] = slot
+        held: list[threading.BoundedSemaphore] = []
+        try:
+            for key in sorted(wanted):
+                while not wanted[key].acquire(timeout=0.2):
+                    if self.cancel.is_set():
+                        raise Cancelled("stopped while waiting for a free database session")
+                held.append(wanted[key])
+        except BaseException:
+            for slot in held:
+                slot.release()
+            raise
+        return held
 
     def read_state(self, previous: EntityState | None) -> ReadState | None:
         if self.plan.run_type != "incremental" or previous is None:
@@ -112,10 +137,18 @@ class Move:
             faults.point("read")
 
         reader = pump(source.batches, pipe, counted, name=f"hygge-read-{self.plan.key}")
-        try:
+
+        def polished() -> Iterator[pa.RecordBatch]:
+            written = 0
             while (batch := pipe.get()) is not None:
-                landing.write(polisher(batch))
-                self._event("progress", rows=landing.rows_written, bytes=landing.bytes_written)
+                out = polisher(batch)
+                yield out
+                # The landing asks for the next batch once it has taken this one.
+                written += out.num_rows
+                self._event("progress", rows=written, bytes=landing.bytes_written)
+
+        try:
+            landing.write_stream(polished())
         except BaseException:
             pipe.stop()
             source.close()
@@ -192,7 +225,7 @@ class Move:
         if landing is not None:
             try:
                 landing.abort()
-            except Exception:
+            except Exception:  # noqa: BLE001 - the original error matters more
                 pass
         error = as_hygge_error(exc, self.plan)
         self.result.status = "cancelled" if isinstance(exc, Cancelled) else "failed"

@@ -27,11 +27,12 @@ class Pipe:
         self._bytes = 0
         self._error: BaseException | None = None
         self._stopped = False
+        self._finished = False
         self._cond = threading.Condition()
         self.peak_bytes = 0
 
     def _check_stopped(self) -> None:
-        if self._stopped or self.cancel.is_set():
+        if self._stopped or self._finished or self.cancel.is_set():
             raise Cancelled("the move was stopped")
 
     def put(self, batch: pa.RecordBatch) -> None:
@@ -48,7 +49,13 @@ class Pipe:
 
     def finish(self, error: BaseException | None = None) -> None:
         with self._cond:
+            if self._finished:
+                return
+            self._finished = True
             self._error = error
+            if error is not None:
+                self._items.clear()  # the consumer must hear of the error before reading on
+                self._bytes = 0
             self._items.append(_END)
             self._cond.notify_all()
 
@@ -90,7 +97,7 @@ def pump(
                 if on_read is not None:
                     on_read(batch)
                 pipe.put(batch)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - handed to the writer side
             pipe.finish(exc)
         else:
             pipe.finish()
@@ -98,3 +105,48 @@ def pump(
     thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     return thread
+
+
+def fan_in(producers: list[Callable[[], Iterator[pa.RecordBatch]]], workers: int, max_bytes: int,
+           name: str = "hygge-part") -> Iterator[pa.RecordBatch]:
+    """Run several producers (e.g. partitions of one table) on ``workers`` threads; yield their batches.
+
+    The first error stops every producer and is raised to the consumer; a
+    consumer that stops early stops the producers too.
+    """
+    pipe = Pipe(max_bytes)
+    pending = list(enumerate(producers))
+    lock = threading.Lock()
+    alive = [0]
+
+    def worker() -> None:
+        try:
+            while True:
+                with lock:
+                    if not pending:
+                        return
+                    _, producer = pending.pop(0)
+                for batch in producer():
+                    pipe.put(batch)
+        except Cancelled:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            pipe.finish(exc)
+        finally:
+            with lock:
+                alive[0] -= 1
+                last = alive[0] == 0
+            if last:
+                pipe.finish()
+
+    threads = [threading.Thread(target=worker, name=f"{name}-{i}", daemon=True) for i in range(max(1, workers))]
+    alive[0] = len(threads)
+    for thread in threads:
+        thread.start()
+    try:
+        while (batch := pipe.get()) is not None:
+            yield batch
+    finally:
+        pipe.stop()
+        for thread in threads:
+            thread.join(timeout=5)

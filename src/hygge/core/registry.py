@@ -19,11 +19,15 @@ BUILTIN_HOMES = {
     "parquet": "hygge.homes.parquet:ParquetHome",
     "csv": "hygge.homes.csv:CsvHome",
     "jsonl": "hygge.homes.jsonl:JsonlHome",
+    "duckdb": "hygge.homes.duckdb:DuckdbHome",
+    "sqlite": "hygge.homes.sqlite:SqliteHome",
 }
 BUILTIN_STORES = {
     "parquet": "hygge.stores.parquet:ParquetStore",
     "csv": "hygge.stores.csv:CsvStore",
     "jsonl": "hygge.stores.jsonl:JsonlStore",
+    "duckdb": "hygge.stores.duckdb:DuckdbStore",
+    "sqlite": "hygge.stores.sqlite:SqliteStore",
 }
 ALIASES = {"postgresql": "postgres", "pg": "postgres", "mariadb": "mysql", "ndjson": "jsonl", "sqlite3": "sqlite"}
 

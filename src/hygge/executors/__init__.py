@@ -16,7 +16,7 @@ class InlineExecutor(Executor):
         future: Future[Any] = Future()
         try:
             future.set_result(fn(*args, **kwargs))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - delivered through the future; Ctrl-C is not
             future.set_exception(exc)
         return future
 

@@ -72,7 +72,7 @@ class PartWriter(ABC):
         """Close without caring about the result (abort path)."""
         try:
             self.close()
-        except Exception:
+        except Exception:  # noqa: BLE001 - the file is thrown away anyway
             pass
 
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -80,6 +81,10 @@ class Home(ABC):
 
     def describe(self) -> str:
         return self.type_name
+
+    def sessions(self) -> threading.BoundedSemaphore | None:
+        """The session limit of this connection, shared by every move in the process."""
+        return None
 
     def connection_key(self) -> str | None:
         """Moves sharing a key share the connection's session limit."""

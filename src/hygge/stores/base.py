@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -39,6 +41,11 @@ class Landing(ABC):
 
     @abstractmethod
     def write(self, batch: pa.RecordBatch) -> None: ...
+
+    def write_stream(self, batches: Iterator[pa.RecordBatch]) -> None:
+        """Take every batch of the move; bulk loaders override this to use one load for all of them."""
+        for batch in batches:
+            self.write(batch)
 
     @abstractmethod
     def commit(self, record: RunRecord, state: EntityState) -> CommitResult:
@@ -93,6 +100,10 @@ class Store(ABC):
 
     def describe(self) -> str:
         return self.type_name
+
+    def sessions(self) -> threading.BoundedSemaphore | None:
+        """The session limit of this connection, shared by every move in the process."""
+        return None
 
     def connection_key(self) -> str | None:
         return None

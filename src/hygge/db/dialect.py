@@ -1,0 +1,175 @@
+"""What each database engine provides to the shared SQL Home and Store.
+
+A Dialect knows one engine: how to connect, quote, map Arrow types to column
+types and back, read in Arrow batches, and bulk-load Arrow batches. The
+commit protocol, the journal tables and partitioned reads are shared
+(sqlstore.py, sqlhome.py, journal.py) and written once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from hygge.db.connections import ConnectionSpec
+from hygge.errors import Cancelled, HyggeConnectionError, HyggeError
+
+
+class Dialect(ABC):
+    name: ClassVar[str]
+    extra: ClassVar[str]
+    default_schema: ClassVar[str | None] = None
+    # Whether CREATE/DROP/ALTER TABLE take part in transactions (MySQL: no, they commit).
+    transactional_ddl: ClassVar[bool] = True
+    param: ClassVar[str] = "?"
+
+    def __init__(self, spec: ConnectionSpec, root: Path):
+        self.spec = spec
+        self.root = root
+
+    # -- connections ---------------------------------------------------------------------------
+
+    @abstractmethod
+    def connect(self) -> Any:
+        """A new driver connection with autocommit off; raise HyggeConnectionError in plain words."""
+
+    def close(self, conn: Any) -> None:
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001 - closing a broken connection may fail too
+            pass
+
+    def transient(self, exc: BaseException) -> bool:
+        """Whether a driver error is worth retrying (connection lost, timeout, deadlock)."""
+        return isinstance(exc, (ConnectionError, TimeoutError))
+
+    def explain(self, exc: BaseException, doing: str, table: str | None = None) -> HyggeError:
+        """A driver error as a HyggeError saying what hygge was doing and what to do."""
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        kind = HyggeConnectionError if self.transient(exc) else HyggeError
+        return kind(f"{self.name} failed while {doing}: {first}", path=table or self.spec.display(),
+                    transient=self.transient(exc), hint="check the message above; run with --verbose for details")
+
+    # -- SQL text ------------------------------------------------------------------------------
+
+    def quote(self, name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    def table_ref(self, schema: str | None, table: str) -> str:
+        return f"{self.quote(schema)}.{self.quote(table)}" if schema else self.quote(table)
+
+    def sql(self, text: str) -> str:
+        """Turn hygge's ``?`` placeholders into the driver's."""
+        if self.param == "?":
+            return text
+        parts = text.split("?")
+        out = parts[0]
+        for index, part in enumerate(parts[1:], start=1):
+            out += (self.param.format(n=index)) + part
+        return out
+
+    @abstractmethod
+    def execute(self, conn: Any, sql: str, params: tuple[Any, ...] = ()) -> None: ...
+
+    @abstractmethod
+    def query(self, conn: Any, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]: ...
+
+    def begin(self, conn: Any) -> None:
+        """Start a transaction (drivers with autocommit off start one implicitly)."""
+
+    def commit(self, conn: Any) -> None:
+        conn.commit()
+
+    def rollback(self, conn: Any) -> None:
+        conn.rollback()
+
+    # -- catalog -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def list_tables(self, conn: Any, schema: str | None) -> list[str]: ...
+
+    @abstractmethod
+    def table_exists(self, conn: Any, schema: str | None, table: str) -> bool: ...
+
+    @abstractmethod
+    def table_schema(self, conn: Any, schema: str | None, table: str) -> pa.Schema:
+        """The table's columns as Arrow types, as faithfully as the catalog allows."""
+
+    def estimate_rows(self, conn: Any, schema: str | None, table: str) -> int | None:
+        return None
+
+    def count_rows(self, conn: Any, ref: str) -> int:
+        return int(self.query(conn, f"SELECT COUNT(*) FROM {ref}")[0][0])
+
+    def ensure_schema(self, conn: Any, schema: str | None) -> None:
+        if schema:
+            self.execute(conn, f"CREATE SCHEMA IF NOT EXISTS {self.quote(schema)}")
+
+    # -- types ---------------------------------------------------------------------------------
+
+    @abstractmethod
+    def column_type(self, field: pa.Field) -> str:
+        """The column type holding this Arrow field faithfully; raise UnsupportedType if none does."""
+
+    def create_table(self, conn: Any, ref: str, schema: pa.Schema) -> None:
+        columns = ", ".join(f"{self.quote(f.name)} {self.column_type(f)}" for f in schema)
+        self.execute(conn, f"CREATE TABLE {ref} ({columns})")
+
+    def to_engine(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Encode a batch for the engine's bulk path (e.g. decimals as text for SQLite)."""
+        return batch
+
+    # -- data ----------------------------------------------------------------------------------
+
+    @abstractmethod
+    def read(self, conn: Any, sql: str, schema: pa.Schema | None, batch_bytes: int,
+             params: tuple[Any, ...] = ()) -> Iterator[pa.RecordBatch]:
+        """Stream a query's rows as Arrow batches of about ``batch_bytes``."""
+
+    @abstractmethod
+    def query_schema(self, conn: Any, sql: str) -> pa.Schema: ...
+
+    @abstractmethod
+    def ingest(self, conn: Any, schema: str | None, table: str, arrow_schema: pa.Schema,
+               batches: Iterator[pa.RecordBatch]) -> None:
+        """Bulk-load batches into an existing table inside the open transaction."""
+
+    # -- locks ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def entity_lock(self, conn: Any, key: str, wait: float) -> Iterator[None]:
+        """Hold the one-writer-per-entity lock while the block runs."""
+        yield
+
+
+@contextmanager
+def process_file_lock(path: str, cancel_after: float = 3600.0) -> Iterator[None]:
+    """Queue the moves of this process that write into one database file (DuckDB, SQLite)."""
+    with _file_locks_guard:
+        lock = _file_locks.setdefault(path, threading.Lock())
+    deadline = time.monotonic() + cancel_after
+    while not lock.acquire(timeout=0.5):
+        if time.monotonic() > deadline:
+            raise Cancelled(f"gave up waiting for {path}")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+_file_locks: dict[str, threading.Lock] = {}
+_file_locks_guard = threading.Lock()
+
+
+class UnsupportedType(Exception):
+    def __init__(self, field: pa.Field, why: str):
+        super().__init__(f"{field.name} ({field.type}): {why}")
+        self.field = field
+        self.why = why

@@ -1,0 +1,280 @@
+"""DuckDB: Arrow in and out without copies, exact types kept in column comments.
+
+DuckDB reads and writes Arrow natively; a few Arrow types have no exact
+DuckDB twin (durations, time zones other than UTC, decimals wider than 38
+digits). hygge stores those in the nearest lossless column type and records
+the exact Arrow type in the column's comment, so a table hygge wrote reads
+back exactly.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pyarrow as pa
+
+from hygge.db.dialect import Dialect, UnsupportedType, process_file_lock
+from hygge.errors import HyggeConnectionError, HyggeError, MissingDriver
+
+COMMENT_PREFIX = "hygge-arrow:"
+
+
+def _duckdb() -> Any:
+    try:
+        import duckdb
+    except ModuleNotFoundError as exc:
+        raise MissingDriver("duckdb", "duckdb", needed_for="the duckdb home and store") from exc
+    return duckdb
+
+
+def encode_field(field: pa.Field) -> str:
+    return COMMENT_PREFIX + base64.b64encode(pa.schema([field]).serialize().to_pybytes()).decode()
+
+
+def decode_comment(comment: str | None) -> pa.Field | None:
+    if not comment or not comment.startswith(COMMENT_PREFIX):
+        return None
+    try:
+        data = base64.b64decode(comment[len(COMMENT_PREFIX):])
+        return pa.ipc.read_schema(pa.py_buffer(data)).field(0)
+    except (ValueError, pa.ArrowException):
+        return None
+
+
+_SIMPLE = {
+    pa.bool_(): "BOOLEAN", pa.int8(): "TINYINT", pa.int16(): "SMALLINT", pa.int32(): "INTEGER",
+    pa.int64(): "BIGINT", pa.uint8(): "UTINYINT", pa.uint16(): "USMALLINT", pa.uint32(): "UINTEGER",
+    pa.uint64(): "UBIGINT", pa.float16(): "FLOAT", pa.float32(): "FLOAT", pa.float64(): "DOUBLE",
+    pa.string(): "VARCHAR", pa.large_string(): "VARCHAR", pa.string_view(): "VARCHAR",
+    pa.binary(): "BLOB", pa.large_binary(): "BLOB", pa.binary_view(): "BLOB",
+    pa.date32(): "DATE", pa.date64(): "DATE", pa.month_day_nano_interval(): "INTERVAL",
+}
+_NAIVE = {"s": "TIMESTAMP_S", "ms": "TIMESTAMP_MS", "us": "TIMESTAMP", "ns": "TIMESTAMP_NS"}
+
+
+def duck_type(t: pa.DataType) -> str:
+    if t in _SIMPLE:
+        return _SIMPLE[t]
+    if pa.types.is_timestamp(t):
+        if t.tz is None:
+            return _NAIVE[t.unit]
+        return "TIMESTAMPTZ_NS" if t.unit == "ns" else "TIMESTAMPTZ"
+    if pa.types.is_time(t):
+        return "TIME_NS" if t.unit == "ns" else "TIME"
+    if pa.types.is_decimal(t):
+        return f"DECIMAL({t.precision},{t.scale})" if t.precision <= 38 else "VARCHAR"
+    if pa.types.is_duration(t):
+        return "BIGINT"
+    if pa.types.is_fixed_size_binary(t):
+        return "BLOB"
+    if pa.types.is_dictionary(t):
+        return duck_type(t.value_type)
+    if pa.types.is_fixed_size_list(t):
+        return f"{duck_type(t.value_type)}[{t.list_size}]"
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_list_view(t):
+        return f"{duck_type(t.value_type)}[]"
+    if pa.types.is_struct(t):
+        inner = ", ".join(f"{_quote(f.name)} {duck_type(f.type)}" for f in t)
+        return f"STRUCT({inner})"
+    if pa.types.is_map(t):
+        return f"MAP({duck_type(t.key_type)}, {duck_type(t.item_type)})"
+    raise TypeError(str(t))
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def storage_type(t: pa.DataType) -> pa.DataType:
+    """The Arrow type handed to DuckDB for a column (DuckDB cannot scan a few types directly)."""
+    if pa.types.is_float16(t):
+        return pa.float32()
+    if pa.types.is_decimal(t) and t.bit_width == 256:
+        return pa.decimal128(t.precision, t.scale) if t.precision <= 38 else pa.string()
+    if pa.types.is_duration(t):
+        return pa.int64()
+    if pa.types.is_dictionary(t):
+        return t.value_type
+    return t
+
+
+def needs_comment(t: pa.DataType) -> bool:
+    """Types DuckDB would not hand back exactly as they came."""
+    return storage_type(t) != t or (pa.types.is_timestamp(t) and t.tz not in (None, "UTC")) or (
+        pa.types.is_timestamp(t) and t.tz is not None and t.unit in ("s", "ms")) or pa.types.is_date64(t) or (
+        pa.types.is_time(t) and t.unit in ("s", "ms")) or pa.types.is_fixed_size_binary(t) or pa.types.is_large_string(
+        t) or pa.types.is_large_binary(t) or pa.types.is_nested(t) or pa.types.is_string_view(t) or (
+        pa.types.is_binary_view(t))
+
+
+class DuckdbDialect(Dialect):
+    name = "duckdb"
+    extra = "duckdb"
+    default_schema = "main"
+
+    def connect(self) -> Any:
+        duckdb = _duckdb()
+        path = self.spec.file(self.root)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        options = dict(self.spec.options)
+        config = {"memory_limit": options.pop("memory_limit", "1GB")}
+        config.update(options)
+        try:
+            conn = duckdb.connect(str(path), config=config)
+        except duckdb.IOException as exc:
+            text = str(exc)
+            if "lock" in text.lower():
+                raise HyggeConnectionError(
+                    "the DuckDB file is open in another process, and DuckDB allows one writer process per file",
+                    path=str(path), found=text.splitlines()[0],
+                    hint="close the other program (or wait for the other hygge run), then run again",
+                ) from exc
+            raise HyggeConnectionError(f"cannot open the DuckDB file: {text}", path=str(path)) from exc
+        conn.execute("SET TimeZone='UTC'")
+        return conn
+
+    def transient(self, exc: BaseException) -> bool:
+        return False
+
+    def execute(self, conn: Any, sql: str, params: tuple[Any, ...] = ()) -> None:
+        conn.execute(sql, list(params))
+
+    def query(self, conn: Any, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return list(conn.execute(sql, list(params)).fetchall())
+
+    def begin(self, conn: Any) -> None:
+        conn.execute("BEGIN TRANSACTION")
+
+    def commit(self, conn: Any) -> None:
+        conn.execute("COMMIT")
+        try:
+            # Fold the write-ahead log into the file, so the .duckdb file alone holds the commit.
+            conn.execute("CHECKPOINT")
+        except Exception:  # noqa: BLE001 - another connection is busy; the WAL is durable anyway
+            pass
+
+    def rollback(self, conn: Any) -> None:
+        try:
+            conn.execute("ROLLBACK")
+        except Exception as exc:
+            if "no transaction" not in str(exc).lower():
+                raise
+
+    def list_tables(self, conn: Any, schema: str | None) -> list[str]:
+        rows = self.query(conn, "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? AND NOT internal "
+                                "UNION SELECT view_name FROM duckdb_views() WHERE schema_name = ? AND NOT internal",
+                          (schema or "main", schema or "main"))
+        return [r[0] for r in rows]
+
+    def table_exists(self, conn: Any, schema: str | None, table: str) -> bool:
+        return table in self.list_tables(conn, schema)
+
+    def table_schema(self, conn: Any, schema: str | None, table: str) -> pa.Schema:
+        ref = self.table_ref(schema, table)
+        plain = _arrow_table(conn.sql(f"SELECT * FROM {ref} LIMIT 0")).schema
+        comments = dict(self.query(conn, "SELECT column_name, comment FROM duckdb_columns() "
+                                         "WHERE schema_name = ? AND table_name = ?", (schema or "main", table)))
+        fields = []
+        for field in plain:
+            exact = decode_comment(comments.get(field.name))
+            fields.append(exact if exact is not None and exact.name == field.name else field)
+        return pa.schema(fields)
+
+    def estimate_rows(self, conn: Any, schema: str | None, table: str) -> int | None:
+        rows = self.query(conn, "SELECT estimated_size FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                          (schema or "main", table))
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def column_type(self, field: pa.Field) -> str:
+        try:
+            return duck_type(storage_type(field.type))
+        except TypeError:
+            raise UnsupportedType(field, "DuckDB has no column type for it") from None
+
+    def create_table(self, conn: Any, ref: str, schema: pa.Schema) -> None:
+        super().create_table(conn, ref, schema)
+        for field in schema:
+            if needs_comment(field.type):
+                self.execute(conn, f"COMMENT ON COLUMN {ref}.{self.quote(field.name)} IS '{encode_field(field)}'")
+
+    def to_engine(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        if all(storage_type(f.type) == f.type for f in batch.schema):
+            return batch
+        target = pa.schema([pa.field(f.name, storage_type(f.type)) for f in batch.schema])
+        return batch.cast(target)
+
+    def read(self, conn: Any, sql: str, schema: pa.Schema | None, batch_bytes: int,
+             params: tuple[Any, ...] = ()) -> Iterator[pa.RecordBatch]:
+        rows = rows_for(schema, batch_bytes)
+        cursor = conn.cursor()  # an open reader blocks its connection; give it its own
+        try:
+            reader = cursor.sql(sql, params=list(params)) if params else cursor.sql(sql)
+            fresh = hasattr(reader, "to_arrow_reader")  # duckdb 2.0 renamed fetch_record_batch
+            stream = reader.to_arrow_reader(rows) if fresh else reader.fetch_record_batch(rows)
+            for batch in stream:
+                yield _exact(batch, schema)
+        finally:
+            cursor.close()
+
+    def query_schema(self, conn: Any, sql: str) -> pa.Schema:
+        return _arrow_table(conn.sql(f"SELECT * FROM ({sql}) AS hygge_q LIMIT 0")).schema
+
+    def ingest(self, conn: Any, schema: str | None, table: str, arrow_schema: pa.Schema,
+               batches: Iterator[pa.RecordBatch]) -> None:
+        ref = self.table_ref(schema, table)
+        engine_schema = pa.schema([pa.field(f.name, storage_type(f.type)) for f in arrow_schema])
+        reader = pa.RecordBatchReader.from_batches(engine_schema, batches)
+        name = f"hygge_in_{threading.get_ident()}"
+        conn.register(name, reader)
+        try:
+            columns = ", ".join(self.quote(n) for n in arrow_schema.names)
+            conn.execute(f"INSERT INTO {ref} ({columns}) SELECT {columns} FROM {name}")
+        finally:
+            conn.unregister(name)
+
+    @contextmanager
+    def entity_lock(self, conn: Any, key: str, wait: float) -> Iterator[None]:
+        # DuckDB takes one writing transaction per table at a time and one writing process per
+        # file; moves of this process that write into the same file queue here instead of failing.
+        with process_file_lock(str(self.spec.file(self.root))):
+            yield
+
+    def explain(self, exc: BaseException, doing: str, table: str | None = None) -> HyggeError:
+        if isinstance(exc, HyggeError):
+            return exc
+        return super().explain(exc, doing, table)
+
+
+def rows_for(schema: pa.Schema | None, batch_bytes: int) -> int:
+    """Rows per batch for a byte budget, from the schema's fixed widths (variable ones count 32 bytes)."""
+    if schema is None or not len(schema):
+        return 65536
+    width = 0
+    for field in schema:
+        try:
+            width += max(1, field.type.bit_width // 8)
+        except ValueError:
+            width += 32
+    return max(1024, min(1 << 22, batch_bytes // width))
+
+
+def _arrow_table(relation: Any) -> pa.Table:
+    if hasattr(relation, "to_arrow_table"):
+        return relation.to_arrow_table()
+    return relation.arrow()
+
+
+def _exact(batch: pa.RecordBatch, schema: pa.Schema | None) -> pa.RecordBatch:
+    if schema is None or batch.schema == schema:
+        return batch
+    columns = []
+    for field in schema:
+        column = batch.column(field.name)
+        if column.type != field.type:
+            column = column.cast(field.type)
+        columns.append(column)
+    return pa.RecordBatch.from_arrays(columns, schema=schema)

@@ -1,0 +1,174 @@
+"""The reading side shared by the database Homes: tables or queries, discovery, partitioned reads."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pyarrow as pa
+from pydantic import Field
+
+from hygge.core.pipe import fan_in
+from hygge.core.plan import MovePlan
+from hygge.db.connections import ConnectionSpec, SessionLimits, spec_for
+from hygge.db.dialect import Dialect
+from hygge.db.partitions import partition_predicates
+from hygge.errors import HyggeError, ReadError, did_you_mean
+from hygge.homes.base import Check, Home, HomeConfig, ReadState, Source
+
+
+class SqlHomeConfig(HomeConfig):
+    connection: str | dict[str, Any] | None = Field(None, description="a name from `connections:`, or a mapping")
+    url: str | None = Field(None, description="a database URL, instead of `connection`")
+    db_schema: str | None = Field(None, alias="schema", description="schema to read tables from")
+    partition_on: str | None = Field(None, description="numeric, date or timestamp column to split reads on")
+    partitions: int = Field(1, ge=1, le=256, description="parallel range queries per entity")
+
+
+class SqlHome(Home):
+    Engine: ClassVar[type[Dialect]]
+    config: SqlHomeConfig
+
+    def __init__(self, config: SqlHomeConfig, *, root: Path, connections: dict[str, dict[str, Any]] | None = None):
+        super().__init__(config, root=root, connections=connections)
+        self.spec: ConnectionSpec = spec_for(config, self.connections, self.Engine.name)
+
+    def dialect(self) -> Dialect:
+        return self.Engine(self.spec, self.root)
+
+    @property
+    def schema(self) -> str | None:
+        return self.config.db_schema or self.Engine.default_schema
+
+    def connection_key(self) -> str | None:
+        return self.spec.key
+
+    def sessions(self) -> threading.BoundedSemaphore | None:
+        return SessionLimits.of(self.spec)
+
+    def discover(self) -> list[tuple[str, str]]:
+        d = self.dialect()
+        conn = d.connect()
+        try:
+            tables = d.list_tables(conn, self.schema)
+        finally:
+            d.close(conn)
+        return [(t, t) for t in sorted(tables) if not t.startswith("_hygge_")]
+
+    def split(self, source: str) -> tuple[str | None, str]:
+        if "." in source and self.Engine.default_schema is not None:
+            schema, table = source.split(".", 1)
+            return schema, table
+        return self.schema, source
+
+    def open(self, plan: MovePlan, state: ReadState | None = None) -> Source:
+        return SqlSource(self, plan, state)
+
+    def describe(self) -> str:
+        return f"{self.type_name} {self.spec.display()}"
+
+    def check(self) -> list[Check]:
+        from hygge.db.checks import check_connection
+
+        return [check_connection(self.dialect(), f"home {self.type_name}")]
+
+
+class SqlSource(Source):
+    def __init__(self, home: SqlHome, plan: MovePlan, state: ReadState | None):
+        self.home = home
+        self.plan = plan
+        self.state = state
+        self.d = home.dialect()
+        conn = self.d.connect()
+        try:
+            self._describe(conn)
+            self.predicates = self._partitions(conn)
+        except HyggeError:
+            raise
+        except Exception as exc:
+            raise self.d.explain(exc, "reading the source's columns", self.ref) from exc
+        finally:
+            self.d.close(conn)
+
+    def _describe(self, conn: Any) -> None:
+        d, plan = self.d, self.plan
+        if plan.query:
+            self.ref = "query"
+            self.base = f"({plan.query}) AS hygge_q"
+            self._schema = d.query_schema(conn, plan.query)
+            self.description = "query"
+            self.columns = "*"
+            return
+        schema, table = self.home.split(plan.source)
+        self.ref = d.table_ref(schema, table)
+        if not d.table_exists(conn, schema, table):
+            names = d.list_tables(conn, schema)
+            raise ReadError(
+                "the source table does not exist",
+                path=f"{self.home.spec.display()} {schema + '.' if schema else ''}{table}",
+                expected="a table or view of that name",
+                found="no such table",
+                hint=did_you_mean(table, names) or (f"tables there: {', '.join(sorted(names)[:10])}"
+                                                     if names else "check `schema` and the entity's `source`"),
+            )
+        self._schema = d.table_schema(conn, schema, table)
+        self.base = self.ref
+        self.columns = ", ".join(d.quote(n) for n in self._schema.names)
+        self.estimated_rows = d.estimate_rows(conn, schema, table)
+        self.description = f"table {schema + '.' if schema else ''}{table}"
+
+    def _partitions(self, conn: Any) -> list[tuple[str, tuple[Any, ...]]]:
+        config = self.home.config
+        column = config.partition_on
+        if not column or config.partitions < 2:
+            return [("", ())]
+        if column not in self._schema.names:
+            raise ReadError(
+                f"partition_on names column '{column}', which the source does not have",
+                path=self.ref, expected=f"one of {', '.join(self._schema.names)}", found=column,
+                hint=did_you_mean(column, self._schema.names) or "fix `partition_on` on the home",
+            )
+        return partition_predicates(self.d, conn, self.base, column, self._schema.field(column).type,
+                                    config.partitions)
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self._schema
+
+    def sql(self, predicate: str) -> str:
+        where = f" WHERE {predicate}" if predicate else ""
+        return f"SELECT {self.columns} FROM {self.base}{where}"
+
+    def _reader(self, predicate: str, params: tuple[Any, ...]) -> Callable[[], Iterator[pa.RecordBatch]]:
+        def read() -> Iterator[pa.RecordBatch]:
+            conn = self.d.connect()
+            try:
+                for batch in self.d.read(conn, self.sql(predicate), self._schema, self.plan.batch_bytes, params):
+                    yield batch if batch.schema == self._schema else batch.cast(self._schema)
+            except HyggeError:
+                raise
+            except Exception as exc:
+                raise self.d.explain(exc, "reading rows", self.ref) from exc
+            finally:
+                self.d.close(conn)
+
+        return read
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        producers = [self._reader(p, args) for p, args in self.predicates]
+        if len(producers) == 1:
+            yield from producers[0]()
+            return
+        # The move already holds one session of this connection; read more partitions at once
+        # only on sessions that are free right now. Never waiting for one means never deadlocking.
+        slot = SessionLimits.of(self.home.spec)
+        extras = 0
+        while extras < min(len(producers), self.home.spec.max_sessions) - 1 and slot.acquire(blocking=False):
+            extras += 1
+        try:
+            yield from fan_in(producers, 1 + extras, self.plan.queue_bytes, name=f"hygge-part-{self.plan.key}")
+        finally:
+            for _ in range(extras):
+                slot.release()

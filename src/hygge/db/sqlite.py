@@ -1,0 +1,276 @@
+"""SQLite through the ADBC driver: Arrow in bulk, with declared types that carry the Arrow type.
+
+SQLite stores five classes (NULL, INTEGER, REAL, TEXT, BLOB); a column's
+declared type is only a hint. hygge creates tables with declared types that
+name the exact Arrow type (``DECIMAL TEXT(12,2)``, ``TIMESTAMPTZ "UTC"(6)``)
+and encodes values into the storage class that keeps them exact (decimals
+and timestamps as text, booleans as 0/1). Reading such a table decodes
+them back exactly; tables written by others are read by their declared
+types' affinity.
+
+ADBC guesses column types from the first rows it sees, so every read puts a
+typed sentinel row first (and drops it): empty tables and columns that
+start with NULLs keep their types.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hygge.db.dialect import Dialect, UnsupportedType, process_file_lock
+from hygge.errors import HyggeConnectionError, MissingDriver, ReadError
+
+_DIGITS = {"s": 0, "ms": 3, "us": 6, "ns": 9}
+_UNITS = {v: k for k, v in _DIGITS.items()}
+_INTS = {pa.int8(): "INT8", pa.int16(): "INT16", pa.int32(): "INT32", pa.int64(): "INT64",
+         pa.uint8(): "UINT8", pa.uint16(): "UINT16", pa.uint32(): "UINT32", pa.uint64(): "UINT64"}
+_FLOATS = {pa.float16(): "FLOAT16", pa.float32(): "FLOAT32", pa.float64(): "FLOAT64"}
+_BY_NAME = {**{v: k for k, v in _INTS.items()}, **{v: k for k, v in _FLOATS.items()},
+            "BOOLEAN": pa.bool_(), "TEXT": pa.string(), "BLOB": pa.binary(), "DATE": pa.date32()}
+_DECL = re.compile(r'^(?P<kind>DECIMAL TEXT|TIME|TIMESTAMP|TIMESTAMPTZ|DURATION)\s*(?:"(?P<tz>[^"]*)")?'
+                   r"\s*\((?P<a>\d+)(?:,\s*(?P<b>-?\d+))?\)$")
+
+
+def _adbc() -> Any:
+    try:
+        import adbc_driver_sqlite.dbapi as dbapi
+    except ModuleNotFoundError as exc:
+        raise MissingDriver("adbc_driver_sqlite", "sqlite", needed_for="the sqlite home and store") from exc
+    return dbapi
+
+
+def declared(t: pa.DataType) -> str:
+    """The declared column type for an Arrow type (its name carries the exact type)."""
+    if t in _INTS:
+        return _INTS[t]
+    if t in _FLOATS:
+        return _FLOATS[t]
+    if pa.types.is_boolean(t):
+        return "BOOLEAN"
+    if pa.types.is_decimal(t):
+        return f"DECIMAL TEXT({t.precision},{t.scale})"
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return "TEXT"
+    if pa.types.is_dictionary(t) and (pa.types.is_string(t.value_type) or pa.types.is_large_string(t.value_type)):
+        return "TEXT"
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
+        return "BLOB"
+    if pa.types.is_date(t):
+        return "DATE"
+    if pa.types.is_time(t):
+        return f"TIME({_DIGITS[t.unit]})"
+    if pa.types.is_timestamp(t):
+        return f'TIMESTAMPTZ "{t.tz}"({_DIGITS[t.unit]})' if t.tz else f"TIMESTAMP({_DIGITS[t.unit]})"
+    if pa.types.is_duration(t):
+        return f"DURATION({_DIGITS[t.unit]})"
+    raise TypeError(str(t))
+
+
+def arrow_of(declared_type: str) -> pa.DataType | None:
+    """The Arrow type a declared type names; None for declared types hygge did not write."""
+    text = declared_type.strip()
+    if text.upper() in _BY_NAME:
+        return _BY_NAME[text.upper()]
+    match = _DECL.match(text)
+    if not match:
+        return None
+    kind, a = match.group("kind"), int(match.group("a"))
+    if kind == "DECIMAL TEXT":
+        scale = int(match.group("b") or 0)
+        return pa.decimal128(a, scale) if a <= 38 else pa.decimal256(a, scale)
+    unit = _UNITS.get(a)
+    if unit is None:
+        return None
+    if kind == "TIME":
+        return pa.time32(unit) if unit in ("s", "ms") else pa.time64(unit)
+    if kind == "TIMESTAMP":
+        return pa.timestamp(unit)
+    if kind == "TIMESTAMPTZ":
+        return pa.timestamp(unit, tz=match.group("tz") or "UTC")
+    return pa.duration(unit)
+
+
+def affinity(declared_type: str) -> pa.DataType:
+    """SQLite's own rules, for tables hygge did not write."""
+    upper = declared_type.upper()
+    if "INT" in upper:
+        return pa.int64()
+    if any(word in upper for word in ("CHAR", "CLOB", "TEXT")):
+        return pa.string()
+    if any(word in upper for word in ("REAL", "FLOA", "DOUB")):
+        return pa.float64()
+    if "BOOL" in upper:
+        return pa.bool_()
+    if upper == "" or "BLOB" in upper:
+        return pa.binary()
+    # NUMERIC affinity (DECIMAL, NUMERIC, DATE, DATETIME...): what SQLite keeps as numbers or text.
+    return pa.string() if "DATE" in upper or "TIME" in upper else pa.float64()
+
+
+def storage(t: pa.DataType) -> pa.DataType:
+    """The Arrow type of the encoded column: one of SQLite's storage classes."""
+    if pa.types.is_integer(t) or pa.types.is_boolean(t) or pa.types.is_duration(t):
+        return pa.int64()
+    if pa.types.is_floating(t):
+        return pa.float64()
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
+        return pa.binary()
+    return pa.string()
+
+
+_SENTINEL = {pa.int64(): "0", pa.float64(): "0.0", pa.binary(): "x''", pa.string(): "''"}
+
+
+def encode(column: pa.Array, t: pa.DataType) -> pa.Array:
+    if pa.types.is_uint64(t):
+        top = pc.max(column).as_py()
+        if top is not None and top >= 2**63:
+            raise ValueError(f"value {top} does not fit SQLite's 64-bit signed integers")
+    if pa.types.is_timestamp(t) and t.tz:
+        column = column.cast(pa.timestamp(t.unit, tz="UTC"))
+    if pa.types.is_dictionary(t):
+        column = column.dictionary_decode()
+    return column.cast(storage(t))
+
+
+def decode(column: pa.Array, t: pa.DataType) -> pa.Array:
+    if column.type == t:
+        return column
+    if pa.types.is_time(t):
+        # Arrow parses timestamps from text but not times: read the time as a moment on day one.
+        stamps = pc.binary_join_element_wise("1970-01-01 ", column, "").cast(pa.timestamp(t.unit))
+        return stamps.cast(t)
+    if pa.types.is_timestamp(t) and t.tz:
+        return column.cast(pa.timestamp(t.unit, tz="UTC")).cast(t)
+    return column.cast(t)
+
+
+class SqliteDialect(Dialect):
+    name = "sqlite"
+    extra = "sqlite"
+    default_schema = None
+
+    def connect(self) -> Any:
+        dbapi = _adbc()
+        path = self.spec.file(self.root)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = dbapi.connect(str(path))
+            # Journal mode cannot change inside a transaction: step out of the one ADBC opened.
+            conn.adbc_connection.set_autocommit(True)
+            with conn.cursor() as cursor:
+                # WAL: readers never block the commit, and the commit never waits for readers.
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.fetchall()
+                cursor.execute("PRAGMA busy_timeout=30000")
+                cursor.execute("PRAGMA legacy_alter_table=ON")  # renames must not trip over dependent views
+            conn.adbc_connection.set_autocommit(False)
+        except Exception as exc:
+            raise HyggeConnectionError(f"cannot open the SQLite database: {exc}", path=str(path),
+                                       hint="check that the folder exists and is writable") from exc
+        return conn
+
+    def execute(self, conn: Any, sql: str, params: tuple[Any, ...] = ()) -> None:
+        with conn.cursor() as cursor:
+            cursor.execute(sql, params or None)
+
+    def query(self, conn: Any, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with conn.cursor() as cursor:
+            cursor.execute(sql, params or None)
+            return list(cursor.fetchall())
+
+    def list_tables(self, conn: Any, schema: str | None) -> list[str]:
+        rows = self.query(conn, "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') "
+                                "AND name NOT LIKE 'sqlite_%'")
+        return [r[0] for r in rows]
+
+    def table_exists(self, conn: Any, schema: str | None, table: str) -> bool:
+        return bool(self.query(conn, "SELECT 1 FROM sqlite_schema WHERE type IN ('table', 'view') AND name = ?",
+                               (table,)))
+
+    def columns(self, conn: Any, table: str) -> list[tuple[str, str]]:
+        return [(r[1], r[2] or "") for r in self.query(conn, f"SELECT * FROM pragma_table_info('{table}')")]
+
+    def table_schema(self, conn: Any, schema: str | None, table: str) -> pa.Schema:
+        return pa.schema([(name, arrow_of(decl) or affinity(decl)) for name, decl in self.columns(conn, table)])
+
+    def estimate_rows(self, conn: Any, schema: str | None, table: str) -> int | None:
+        try:
+            return int(self.query(conn, f"SELECT MAX(rowid) FROM {self.quote(table)}")[0][0] or 0)
+        except Exception:  # noqa: BLE001 - views and WITHOUT ROWID tables have no rowid
+            return None
+
+    def column_type(self, field: pa.Field) -> str:
+        try:
+            return declared(field.type)
+        except TypeError:
+            raise UnsupportedType(field, "SQLite has no storage for it (lists, structs and maps included)") from None
+
+    def to_engine(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        columns = []
+        for field, column in zip(batch.schema, batch.columns, strict=True):
+            try:
+                columns.append(encode(column, field.type))
+            except (ValueError, pa.ArrowException) as exc:
+                from hygge.errors import WriteError
+
+                raise WriteError(f"column {field.name} has a value SQLite cannot hold exactly",
+                                 expected=f"values of {field.type} within SQLite's range", found=str(exc),
+                                 hint="convert the column at the source (e.g. to decimal or text)") from exc
+        return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+    def read(self, conn: Any, sql: str, schema: pa.Schema | None, batch_bytes: int,
+             params: tuple[Any, ...] = ()) -> Iterator[pa.RecordBatch]:
+        if schema is not None:
+            sentinel = ", ".join(f"{_SENTINEL[storage(f.type)]} AS {self.quote(f.name)}" for f in schema)
+            sql = f"SELECT {sentinel}, 1 AS hygge_sentinel UNION ALL SELECT *, 0 FROM ({sql})"
+        from hygge.db.duckdb import rows_for
+
+        cursor = conn.cursor()
+        try:
+            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(rows_for(schema, batch_bytes))})
+            cursor.execute(sql, params or None)
+            for batch in cursor.fetch_record_batch():
+                if schema is None:
+                    yield batch
+                    continue
+                keep = pc.equal(batch.column("hygge_sentinel"), 0)
+                batch = batch.filter(keep).drop_columns(["hygge_sentinel"])
+                if batch.num_rows:
+                    yield self._decode(batch, schema)
+        except OSError as exc:
+            if "Type mismatch" in str(exc):
+                raise ReadError("a column holds values of another kind than its declared type",
+                                found=str(exc).splitlines()[0],
+                                hint="SQLite does not enforce column types; fix the rows, or read with a `query:` "
+                                     "that CASTs the column") from exc
+            raise
+        finally:
+            cursor.close()
+
+    @staticmethod
+    def _decode(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+        columns = [decode(batch.column(f.name), f.type) for f in schema]
+        return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+    def query_schema(self, conn: Any, sql: str) -> pa.Schema:
+        with conn.cursor() as cursor:
+            cursor.execute(f"SELECT * FROM ({sql}) LIMIT 1024")
+            return cursor.fetch_arrow_table().schema
+
+    def ingest(self, conn: Any, schema: str | None, table: str, arrow_schema: pa.Schema,
+               batches: Iterator[pa.RecordBatch]) -> None:
+        engine = pa.schema([(f.name, storage(f.type)) for f in arrow_schema])
+        with conn.cursor() as cursor:
+            cursor.adbc_ingest(table, pa.RecordBatchReader.from_batches(engine, batches), mode="append")
+
+    @contextmanager
+    def entity_lock(self, conn: Any, key: str, wait: float) -> Iterator[None]:
+        with process_file_lock(str(self.spec.file(self.root))):
+            yield

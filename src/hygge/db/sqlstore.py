@@ -1,0 +1,329 @@
+"""The commit protocol shared by the database Stores.
+
+One move is one transaction on one session:
+
+- ``full_drop`` loads into a staging table ``_hygge_stage_<target>`` and, at
+  commit, swaps it for the target (or, with ``full_drop_mode: truncate``,
+  empties the target and copies the rows in, keeping its indexes, grants and
+  dependent views);
+- ``append`` loads straight into the target (created if missing);
+- the entity's state and run record are written to the journal tables;
+
+and then everything commits at once. A failure, a lost connection or a
+killed process rolls it all back: readers never see a partial load, and the
+journal never runs ahead of the data. Engines whose DDL cannot take part in a
+transaction (MySQL) override the steps that need it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import pyarrow as pa
+from pydantic import Field
+
+from hygge.core import faults
+from hygge.core.plan import MovePlan
+from hygge.db.connections import ConnectionSpec, SessionLimits, spec_for
+from hygge.db.dialect import Dialect, UnsupportedType
+from hygge.db.journal import Journal
+from hygge.errors import HyggeError, StateError, WriteError
+from hygge.homes.base import Check
+from hygge.state.journal import EntityState, RunRecord
+from hygge.stores.base import CommitResult, Landing, Store, StoreConfig
+
+
+class SqlStoreConfig(StoreConfig):
+    connection: str | dict[str, Any] | None = Field(None, description="a name from `connections:`, or a mapping")
+    url: str | None = Field(None, description="a database URL, instead of `connection`")
+    db_schema: str | None = Field(None, alias="schema", description="schema the tables settle in")
+    full_drop_mode: Literal["swap", "truncate"] = Field(
+        "swap", description="swap: replace the table; truncate: keep it (indexes, grants, views) and refill it"
+    )
+    create_schema: bool = Field(True, description="create the schema when it does not exist")
+
+
+def staging_name(target: str) -> str:
+    clean = re.sub(r"[^A-Za-z0-9_]", "_", target)
+    return f"_hygge_stage_{clean}"[:60]
+
+
+class SqlStore(Store):
+    Engine: ClassVar[type[Dialect]]
+    config: SqlStoreConfig
+
+    def __init__(self, config: SqlStoreConfig, *, root: Path, connections: dict[str, dict[str, Any]] | None = None):
+        super().__init__(config, root=root, connections=connections)
+        self.spec: ConnectionSpec = spec_for(config, self.connections, self.Engine.name)
+
+    def dialect(self) -> Dialect:
+        return self.Engine(self.spec, self.root)
+
+    @property
+    def schema(self) -> str | None:
+        return self.config.db_schema or self.Engine.default_schema
+
+    def split(self, plan: MovePlan) -> tuple[str | None, str]:
+        """A target may name its schema (``sales.orders``); otherwise the store's schema is used."""
+        if "." in plan.target and self.Engine.default_schema is not None:
+            schema, table = plan.target.split(".", 1)
+            return schema, table
+        return self.schema, plan.target
+
+    def location(self, plan: MovePlan) -> str:
+        schema, table = self.split(plan)
+        return f"{self.spec.display()} {schema + '.' if schema else ''}{table}"
+
+    def journal(self, dialect: Dialect, schema: str | None) -> Journal:
+        return Journal(dialect, schema)
+
+    def connection_key(self) -> str | None:
+        return self.spec.key
+
+    def sessions(self) -> threading.BoundedSemaphore | None:
+        return SessionLimits.of(self.spec)
+
+    def landing(self, plan: MovePlan, record: RunRecord) -> Landing:
+        return SqlLanding(self, plan, record)
+
+    def _with_conn(self, work: Any) -> Any:
+        dialect = self.dialect()
+        conn = dialect.connect()
+        try:
+            return work(dialect, conn)
+        finally:
+            dialect.close(conn)
+
+    def state(self, plan: MovePlan) -> EntityState | None:
+        schema, _ = self.split(plan)
+
+        def work(d: Dialect, conn: Any) -> EntityState | None:
+            try:
+                return self.journal(d, schema).read(conn, plan.key)
+            finally:
+                d.rollback(conn)
+
+        return self._with_conn(work)
+
+    def log_run(self, record: RunRecord) -> None:
+        if record.status in ("ok", "empty"):
+            return  # committed runs were journaled in their own transaction
+        schema = self.schema
+
+        def work(d: Dialect, conn: Any) -> None:
+            journal = self.journal(d, schema)
+            journal.ensure(conn)
+            journal.log(conn, record)
+            d.commit(conn)
+
+        try:
+            self._with_conn(work)
+        except Exception:  # noqa: BLE001 - the run already failed; its history line is best effort
+            pass
+
+    def history(self, flow: str | None = None, entity: str | None = None) -> list[RunRecord]:
+        return self._with_conn(lambda d, c: self.journal(d, self.schema).history(c, flow, entity))
+
+    def forget(self, plan: MovePlan) -> bool:
+        schema, _ = self.split(plan)
+
+        def work(d: Dialect, conn: Any) -> bool:
+            done = self.journal(d, schema).forget(conn, plan.key)
+            d.commit(conn)
+            return done
+
+        return self._with_conn(work)
+
+    def describe(self) -> str:
+        return f"{self.type_name} {self.spec.display()}"
+
+    def check(self) -> list[Check]:
+        from hygge.db.checks import check_connection
+
+        return [check_connection(self.dialect(), f"store {self.type_name}")]
+
+
+class SqlLanding(Landing):
+    def __init__(self, store: SqlStore, plan: MovePlan, record: RunRecord):
+        self.store = store
+        self.plan = plan
+        self.record = record
+        self.d = store.dialect()
+        self.schema, self.table = store.split(plan)
+        self.target = self.d.table_ref(self.schema, self.table)
+        self.staging: str | None = None
+        self.journal = store.journal(self.d, self.schema)
+        self.stack = ExitStack()
+        self.before = 0
+        try:
+            self.conn = self.d.connect()
+            self.stack.callback(self.d.close, self.conn)
+            self.stack.enter_context(self.d.entity_lock(self.conn, f"{store.spec.key}|{self.target}", plan.lock_wait))
+            self._prepare()
+        except BaseException:
+            self.stack.close()
+            raise
+
+    def _prepare(self) -> None:
+        d, conn = self.d, self.conn
+        try:
+            if not d.transactional_ddl:
+                self._ensure_tables()
+                d.commit(conn)
+            d.begin(conn)
+            if d.transactional_ddl:
+                self._ensure_tables()
+            self.exists = d.table_exists(conn, self.schema, self.table)
+        except HyggeError:
+            raise
+        except Exception as exc:
+            raise d.explain(exc, "preparing the target", self.target) from exc
+
+    def _ensure_tables(self) -> None:
+        if self.store.config.create_schema and self.schema:
+            self.d.ensure_schema(self.conn, self.schema)
+        self.journal.ensure(self.conn)
+        leftover = staging_name(self.table)
+        if self.d.table_exists(self.conn, self.schema, leftover):
+            # A run killed before it could drop its staging table; we hold the lock, so it is ours to drop.
+            self.d.execute(self.conn, f"DROP TABLE {self.d.table_ref(self.schema, leftover)}")
+
+    def begin(self, schema: pa.Schema) -> None:
+        problems = []
+        for field in schema:
+            try:
+                self.d.column_type(field)
+            except UnsupportedType as exc:
+                problems.append(str(exc))
+        if problems:
+            raise WriteError(
+                f"{self.d.name} cannot hold some columns faithfully; nothing was written",
+                entity=self.plan.entity,
+                path=self.target,
+                expected=f"types {self.d.name} can store without loss",
+                found="; ".join(problems),
+                hint="convert them at the source, drop them with `polish: drop: [...]`, or pick another store",
+            )
+        self.arrow_schema = schema
+        try:
+            if self.plan.run_type == "full_drop":
+                self.write_table = staging_name(self.table)
+                self.staging = self.d.table_ref(self.schema, self.write_table)
+                self.d.create_table(self.conn, self.staging, schema)
+            else:
+                if not self.exists:
+                    self.d.create_table(self.conn, self.target, schema)
+                else:
+                    self._check_compatible(schema)
+                    self.before = self.d.count_rows(self.conn, self.target)
+                self.write_table = self.table
+            self.write_ref = self.d.table_ref(self.schema, self.write_table)
+        except HyggeError:
+            raise
+        except Exception as exc:
+            raise self.d.explain(exc, "creating the table", self.target) from exc
+
+    def _check_compatible(self, schema: pa.Schema) -> None:
+        existing = self.d.table_schema(self.conn, self.schema, self.table)
+        missing = [n for n in schema.names if n not in existing.names]
+        if missing:
+            raise WriteError(
+                "the target table lacks columns the source has",
+                entity=self.plan.entity,
+                path=self.target,
+                expected=f"columns {', '.join(schema.names)}",
+                found=f"no column(s) {', '.join(missing)}",
+                hint="run once with --full-drop to recreate the table, or drop those columns with polish",
+            )
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self.write_stream(iter([batch]))
+
+    def write_stream(self, batches: Iterator[pa.RecordBatch]) -> None:
+        failure: list[BaseException] = []
+
+        def counted() -> Iterator[pa.RecordBatch]:
+            # Errors raised by the home arrive inside the driver; keep the original to re-raise it.
+            try:
+                for batch in batches:
+                    self.rows_written += batch.num_rows
+                    self.bytes_written += batch.nbytes
+                    yield self.d.to_engine(batch)
+                    faults.point("write")
+            except BaseException as exc:
+                failure.append(exc)
+                raise
+
+        try:
+            self.d.ingest(self.conn, self.schema, self.write_table, self.arrow_schema, counted())
+        except BaseException as exc:
+            if failure:
+                raise failure[0] from None
+            if isinstance(exc, HyggeError):
+                raise
+            if isinstance(exc, Exception):
+                raise self.d.explain(exc, "loading rows", self.write_ref) from exc
+            raise
+
+    def rows_before(self) -> int | None:
+        if not self.exists:
+            return 0
+        return self.d.count_rows(self.conn, self.target)
+
+    def expected_rows_after(self) -> int | None:
+        return None  # checked inside the transaction, before commit (see _reconcile)
+
+    def commit(self, record: RunRecord, state: EntityState) -> CommitResult:
+        d, conn = self.d, self.conn
+        try:
+            before = self.before
+            if self.staging is not None:
+                self._publish_staging()
+            in_target = d.count_rows(conn, self.target)
+            expected = self.rows_written + before
+            if in_target != expected:
+                raise StateError(
+                    "the loaded rows do not reconcile; nothing was committed",
+                    entity=self.plan.entity, path=self.target,
+                    expected=f"{expected:,} rows in the target", found=f"{in_target:,}",
+                    hint="run again; if it repeats, compare source and target and report it",
+                )
+            record.rows_in_target = in_target
+            self.journal.write(conn, self.plan.key, record, state)
+            faults.point("state")
+            d.commit(conn)
+        except HyggeError:
+            raise
+        except Exception as exc:
+            raise d.explain(exc, "committing", self.target) from exc
+        self.committed = True
+        return CommitResult(rows_in_target=in_target, bytes_written=self.bytes_written,
+                            location=self.store.location(self.plan))
+
+    def _publish_staging(self) -> None:
+        d, conn = self.d, self.conn
+        assert self.staging is not None
+        if not self.exists:
+            d.execute(conn, f"ALTER TABLE {self.staging} RENAME TO {d.quote(self.table)}")
+        elif self.store.config.full_drop_mode == "truncate":
+            d.execute(conn, f"DELETE FROM {self.target}")
+            columns = ", ".join(d.quote(n) for n in self.arrow_schema.names)
+            d.execute(conn, f"INSERT INTO {self.target} ({columns}) SELECT {columns} FROM {self.staging}")
+            d.execute(conn, f"DROP TABLE {self.staging}")
+        else:
+            d.execute(conn, f"DROP TABLE {self.target}")
+            d.execute(conn, f"ALTER TABLE {self.staging} RENAME TO {d.quote(self.table)}")
+
+    def abort(self) -> None:
+        try:
+            self.d.rollback(self.conn)
+        except Exception:  # noqa: BLE001 - a lost connection rolls back on the server anyway
+            pass
+
+    def close(self) -> None:
+        self.stack.close()

@@ -1,0 +1,13 @@
+"""duckdb keeps every type of the table, exactly (column comments carry what DuckDB lacks)."""
+
+from tests.contract.suite import ContractSuite, Engine
+
+ENGINE = Engine(
+    "duckdb",
+    home=lambda place: {"type": "duckdb", "path": "db/warehouse.duckdb"},
+    store=lambda place: {"type": "duckdb", "path": "db/warehouse.duckdb"},
+)
+
+
+class TestDuckdb(ContractSuite):
+    engine = ENGINE
