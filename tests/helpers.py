@@ -31,13 +31,13 @@ def write_project(root: Path, project_yml: str, flows: dict[str, str] | None = N
 
 
 def run_hygge(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 180,
-          check: int | None = None) -> subprocess.CompletedProcess[str]:
+              check: int | None = None, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
     """The real `hygge` command in its own process, as a user would run it."""
     full_env = {**os.environ, "COLUMNS": "200"}
     full_env.pop("HYGGE_KILL_AT", None)
     full_env.update(env or {})
     proc = subprocess.run([sys.executable, "-m", "hygge", *args], cwd=cwd, env=full_env, text=True,
-                          capture_output=True, timeout=timeout)
+                          capture_output=True, timeout=timeout, input=input_text)
     if check is not None:
         assert proc.returncode == check, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     return proc

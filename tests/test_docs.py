@@ -64,15 +64,20 @@ def example_data(root: Path) -> None:
         "id;amount;sold_on\n1;12.50;2024-01-02\n2;99999.99;2024-01-03\n3;;2024-01-04\n", encoding="utf-8")
 
 
+THEN = re.compile(r"<!-- then: (\S+) (.*?) -->")
+
+
 @pytest.mark.parametrize("name", sorted(example_projects()))
 def test_readme_examples_run(tmp_path: Path, name: str) -> None:
     for path, text in example_projects()[name].items():
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text(text, encoding="utf-8")
     example_data(tmp_path)
-    proc = run_hygge("go", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "entities moved" in proc.stdout and "failed" not in proc.stdout
+    commands = [["go"]] + [args.split() for project, args in THEN.findall(README) if project == name]
+    for command in commands:
+        proc = run_hygge(*command, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "entities moved" in proc.stdout and "failed" not in proc.stdout
 
 
 def test_the_tour_example_types_and_polishes_as_described(tmp_path: Path) -> None:
@@ -106,7 +111,8 @@ def models() -> list[tuple[str, type]]:
 
 @pytest.mark.parametrize(("where", "model"), models(), ids=lambda v: v if isinstance(v, str) else "")
 def test_every_config_key_is_documented(where: str, model: type) -> None:
-    missing = [key for key in model.model_fields if key != "type" and f"`{key}`" not in README]
+    keys = [field.alias or name for name, field in model.model_fields.items()]
+    missing = [key for key in keys if key != "type" and f"`{key}`" not in README]
     assert missing == [], f"README lacks {where} keys: {missing}"
 
 

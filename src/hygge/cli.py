@@ -47,6 +47,9 @@ def fail(error: BaseException, verbose: bool = False) -> NoReturn:
 def guarded(verbose: bool, work: Callable[[], int]) -> NoReturn:
     try:
         code = work()
+    except click.exceptions.Abort:
+        _console(stderr=True).print("nothing was changed")
+        sys.exit(EXIT_FAILED)
     except KeyboardInterrupt:
         _console(stderr=True).print("[yellow]interrupted[/]")
         sys.exit(EXIT_INTERRUPTED)
@@ -90,6 +93,11 @@ def init(name: Path) -> None:
 @click.option("--concurrency", "-c", type=click.IntRange(min=1), default=None, help="moves at once")
 @click.option("--full-drop", "run_type", flag_value="full_drop", default=None, help="replace targets this run")
 @click.option("--append", "run_type", flag_value="append", help="append to targets this run")
+@click.option("--incremental", "run_type", flag_value="incremental", help="load only what changed, this run")
+@click.option("--from", "window_from", default=None, metavar="VALUE",
+              help="backfill one entity: rows whose watermark is at least VALUE")
+@click.option("--to", "window_to", default=None, metavar="VALUE",
+              help="backfill one entity: rows whose watermark is below VALUE")
 @click.option("--dry-run", is_flag=True, help="show what each entity would do; move nothing")
 @click.option("--fail-fast", is_flag=True, default=None, help="stop every move at the first failure")
 @click.option("--executor", type=click.Choice(["threads", "inline", "dask"]), default=None,
@@ -98,8 +106,8 @@ def init(name: Path) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="no progress; only failures and the summary line")
 @click.option("--verbose", "-v", is_flag=True, help="tracebacks for failures")
 def go(project: Path | None, flows: tuple[str, ...], entities: tuple[str, ...], concurrency: int | None,
-       run_type: str | None, dry_run: bool, fail_fast: bool | None, executor: str | None, as_json: bool,
-       quiet: bool, verbose: bool) -> None:
+       run_type: str | None, window_from: str | None, window_to: str | None, dry_run: bool,
+       fail_fast: bool | None, executor: str | None, as_json: bool, quiet: bool, verbose: bool) -> None:
     """Run every flow (or the selected ones), with live progress and a summary."""
     from hygge.core.planner import Selection
 
@@ -109,7 +117,7 @@ def go(project: Path | None, flows: tuple[str, ...], entities: tuple[str, ...], 
         ws = load_workspace(project)
         overrides: dict[str, Any] = {"concurrency": concurrency, "fail_fast": fail_fast, "executor": executor}
         options = ws.config.options.model_copy(update={k: v for k, v in overrides.items() if v is not None})
-        selection = Selection(list(flows), list(entities), run_type)
+        selection = Selection(list(flows), list(entities), run_type, (window_from, window_to))
         if dry_run:
             return _dry_run(ws, selection, as_json)
         return _go(ws, options, selection, as_json, quiet, verbose)
@@ -168,6 +176,52 @@ def _dry_run(ws: Any, selection: Any, as_json: bool) -> int:
                 out.print(Text(str(p.error), style="red"))
     bad = failures or any(p.error for p in planned)
     return EXIT_FAILED if bad else EXIT_OK
+
+
+@main.command()
+@project_option
+@click.option("--flow", "-f", "flows", multiple=True, help="only this flow (repeatable)")
+@click.option("--entity", "-e", "entity", default=None, help="only FLOW.ENTITY")
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True, help="most recent runs")
+@click.option("--json", "as_json", is_flag=True, help="print the runs as JSON")
+def history(project: Path | None, flows: tuple[str, ...], entity: str | None, limit: int, as_json: bool) -> None:
+    """Show recent runs from the journal of each store: what ran, what it moved, what failed and why."""
+
+    def work() -> int:
+        from hygge.core.history import collect
+        from hygge.core.workspace import load_workspace
+        from hygge.progress.history import print_history
+
+        records = collect(load_workspace(project), list(flows), entity, limit)
+        if as_json:
+            print(json.dumps([r.to_dict() for r in records], indent=2, default=str))
+        else:
+            print_history(_console(), records)
+        return EXIT_OK
+
+    guarded(False, work)
+
+
+@main.command()
+@project_option
+@click.argument("entity")
+@click.option("--yes", "-y", is_flag=True, help="do not ask for confirmation")
+def reset(project: Path | None, entity: str, yes: bool) -> None:
+    """Forget ENTITY's watermark and loaded files (FLOW.ENTITY); the data stays, the next run reloads it."""
+
+    def work() -> int:
+        from hygge.core.history import forget
+        from hygge.core.workspace import load_workspace
+
+        ws = load_workspace(project)
+        if not yes:
+            question = f"Forget what {entity} has loaded? Its next incremental run reads everything again"
+            click.confirm(question, abort=True)
+        done = forget(ws, entity)
+        _console().print(f"[green]{entity}: state forgotten[/]" if done else f"{entity} has no state to forget")
+        return EXIT_OK
+
+    guarded(False, work)
 
 
 @main.command()

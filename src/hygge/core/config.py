@@ -70,6 +70,7 @@ class Defaults(Strict):
     watermark: str | None = None
     lookback: str | int | float | None = None
     keys: list[str] | None = None
+    delete_column: str | None = None
     home: dict[str, Any] | None = None
     store: dict[str, Any] | None = None
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from hygge.core.move import as_hygge_error
+from hygge.core.move import as_hygge_error, read_state
 from hygge.core.plan import MovePlan
 from hygge.core.planner import open_home, open_store
 from hygge.core.polish import Polisher
 from hygge.errors import HyggeError
-from hygge.homes.base import ReadState
 from hygge.state.journal import utc_now
 
 
@@ -47,11 +46,7 @@ def describe(plan: MovePlan) -> PlannedMove:
         planned.target = store.location(plan)
         state = store.state(plan)
         planned.watermark = state.watermark if state else None
-        read_state = None
-        if plan.run_type == "incremental" and state is not None:
-            read_state = ReadState(watermark=state.watermark, watermark_column=plan.watermark,
-                                   lookback=plan.lookback, loaded_files=state.loaded_files)
-        source = home.open(plan, read_state)
+        source = home.open(plan, read_state(plan, state))
         try:
             planned.source = source.description
             planned.estimated_rows = source.estimated_rows

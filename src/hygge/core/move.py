@@ -6,6 +6,7 @@ import threading
 import time
 import traceback
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pyarrow as pa
@@ -16,9 +17,10 @@ from hygge.core.plan import MovePlan
 from hygge.core.planner import open_home, open_store
 from hygge.core.polish import Polisher
 from hygge.core.results import MoveResult
-from hygge.errors import Cancelled, HyggeError, ReadError, StateError
+from hygge.errors import Cancelled, ConfigError, ConfigProblem, HyggeError, ReadError, StateError
 from hygge.homes.base import Home, ReadState, Source
 from hygge.progress.events import Emit, Event, ignore
+from hygge.state import watermark
 from hygge.state.journal import EntityState, RunRecord, new_run_id, utc_now
 from hygge.stores.base import Landing, Store
 
@@ -58,6 +60,8 @@ class Move:
         )
         self.result = MoveResult(flow=plan.flow, entity=plan.entity, run_type=plan.run_type, run_id=self.record.run_id)
         self.rows_read = 0
+        self.max_seen: pa.Scalar | None = None
+        self.mode = plan.run_type
         self.store: Store | None = None
         self.held: list[threading.BoundedSemaphore] = []
 
@@ -74,6 +78,11 @@ class Move:
             self.held = self.take_sessions(home, self.store)
             self.result.location = self.store.location(self.plan)
             previous = self.store.state(self.plan)
+            if self.plan.run_type == "incremental" and not self.plan.watermark and not home.tracks_files:
+                raise ConfigError([ConfigProblem(
+                    "run_type incremental needs a `watermark:` column for a database home",
+                    key="watermark", expected="the column that grows with every change, e.g. updated_at",
+                    hint="add `watermark: updated_at` to the entity or the flow's defaults")])
             source = home.open(self.plan, self.read_state(previous))
             self.result.source = source.description
             self._event("start", total_rows=source.estimated_rows,
@@ -81,7 +90,8 @@ class Move:
                                 "run_type": self.plan.run_type})
             polisher = Polisher(self.plan.polish, source.schema, self.started, flow=self.plan.flow,
                                 entity=self.plan.entity)
-            landing = self.store.landing(self.plan, self.record)
+            self.mode = landing_run_type(self.plan, previous)
+            landing = self.store.landing(replace(self.plan, run_type=self.mode), self.record)
             landing.begin(polisher.schema)
             self.transfer(source, polisher, landing)
             self.check_empty(landing)
@@ -124,16 +134,17 @@ class Move:
         return held
 
     def read_state(self, previous: EntityState | None) -> ReadState | None:
-        if self.plan.run_type != "incremental" or previous is None:
-            return None
-        return ReadState(watermark=previous.watermark, watermark_column=self.plan.watermark,
-                         lookback=self.plan.lookback, loaded_files=previous.loaded_files)
+        return read_state(self.plan, previous)
 
     def transfer(self, source: Source, polisher: Polisher, landing: Landing) -> None:
         pipe = Pipe(self.plan.queue_bytes, self.cancel)
 
+        column = self.plan.watermark if self.plan.watermark in source.schema.names else None
+
         def counted(batch: pa.RecordBatch) -> None:
             self.rows_read += batch.num_rows
+            if column is not None:
+                self.max_seen = watermark.later(self.max_seen, watermark.column_max(batch, column))
             faults.point("read")
 
         reader = pump(source.batches, pipe, counted, name=f"hygge-read-{self.plan.key}")
@@ -157,7 +168,7 @@ class Move:
             reader.join(timeout=5)
 
     def check_empty(self, landing: Landing) -> None:
-        if self.rows_read or self.plan.allow_empty or self.plan.run_type != "full_drop":
+        if self.rows_read or self.plan.allow_empty or self.mode != "full_drop":
             return
         before = landing.rows_before()
         if before:
@@ -196,8 +207,11 @@ class Move:
         from hygge.core.arrowtypes import type_name
 
         new = source.new_state()
+        mark = self.max_seen
+        if self.mode != "full_drop" and previous is not None:
+            mark = watermark.later(watermark.decode(previous.watermark), mark)
         return EntityState(
-            watermark=new.get("watermark", previous.watermark if previous else None),
+            watermark=watermark.encode(mark) if self.plan.watermark else None,
             watermark_column=self.plan.watermark,
             loaded_files=new.get("loaded_files", {}),
             columns=[{"name": f.name, "type": type_name(f.type)} for f in schema],
@@ -240,6 +254,35 @@ class Move:
     def log(self) -> None:
         if self.store is not None and self.record.status in ("failed", "cancelled", "ok", "empty"):
             self.store.log_run(self.record)
+
+
+def read_state(plan: MovePlan, previous: EntityState | None) -> ReadState | None:
+    """Which rows to read: after the committed watermark (incremental), or inside a backfill window."""
+    window = plan.window != (None, None)
+    if plan.run_type != "incremental" and not window:
+        return None
+    if window and not plan.watermark:
+        raise ConfigError([ConfigProblem(
+            "--from/--to need the entity's `watermark:` column", key="watermark",
+            hint="add `watermark: COLUMN` to the entity, then run the backfill again")])
+    incremental = plan.run_type == "incremental" and not window
+    return ReadState(
+        column=plan.watermark,
+        previous=previous.watermark if previous and incremental else None,
+        lookback=plan.lookback,
+        window=plan.window,
+        loaded_files=previous.loaded_files if previous and incremental else None,
+    )
+
+
+def landing_run_type(plan: MovePlan, previous: EntityState | None) -> str:
+    """How the store takes this run's rows: replace, add, or upsert by keys."""
+    if plan.run_type != "incremental":
+        return plan.run_type
+    first = previous is None or (previous.watermark is None and not previous.loaded_files)
+    if first and plan.window == (None, None):
+        return "full_drop"  # the first run of an incremental entity is a full load
+    return "merge" if plan.keys else "append"
 
 
 def run_move(plan: MovePlan, emit: Emit = ignore, cancel: threading.Event | None = None) -> MoveResult:

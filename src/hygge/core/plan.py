@@ -23,6 +23,7 @@ class MovePlan:
     watermark: str | None = None
     lookback: str | int | float | None = None
     keys: tuple[str, ...] = ()
+    delete_column: str | None = None
     query: str | None = None
     queue_bytes: int = DEFAULT_QUEUE_BYTES
     batch_bytes: int = DEFAULT_BATCH_BYTES

@@ -86,6 +86,11 @@ def plan(ws: Workspace, selection: Selection | None = None) -> tuple[list[MovePl
                 plans.append(_plan_one(ws, flow, entity, source, selection))
             except HyggeError as exc:
                 failures.append(PlanFailure(flow.name, entity.name, exc.located(flow=flow.name, entity=entity.name)))
+    if selection.window != (None, None) and len(plans) + len(failures) != 1:
+        raise ConfigError([ConfigProblem(
+            f"a backfill (--from/--to) runs one entity, and this selection has {len(plans) + len(failures)}",
+            expected="--entity FLOW.ENTITY naming exactly one entity", found=", ".join(p.key for p in plans[:5]),
+            hint="add --entity FLOW.ENTITY")])
     return plans, failures
 
 
@@ -137,6 +142,7 @@ def _plan_one(ws: Workspace, flow: Flow, entity: EntityConfig, source: str | Non
         watermark=settings.watermark,
         lookback=settings.lookback,
         keys=tuple(settings.keys or ()),
+        delete_column=settings.delete_column,
         query=entity.query,
         queue_bytes=int(options.queue_bytes),
         batch_bytes=int(options.batch_bytes),

@@ -122,6 +122,14 @@ class Dialect(ABC):
         columns = ", ".join(f"{self.quote(f.name)} {self.column_type(f)}" for f in schema)
         self.execute(conn, f"CREATE TABLE {ref} ({columns})")
 
+    def matching(self, target: str, staging: str, keys: tuple[str, ...]) -> str:
+        """A WHERE condition on ``target`` rows whose keys appear in ``staging``."""
+        on = " AND ".join(f"hygge_s.{self.quote(k)} = {target}.{self.quote(k)}" for k in keys)
+        return f"EXISTS (SELECT 1 FROM {staging} hygge_s WHERE {on})"
+
+    def delete_matching(self, conn: Any, target: str, staging: str, keys: tuple[str, ...]) -> None:
+        self.execute(conn, f"DELETE FROM {target} WHERE {self.matching(target, staging, keys)}")
+
     def to_engine(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Encode a batch for the engine's bulk path (e.g. decimals as text for SQLite)."""
         return batch

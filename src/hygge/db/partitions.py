@@ -29,8 +29,8 @@ def _bounds(low: Any, high: Any, n: int) -> list[Any]:
     return [low + (high - low) * i / n for i in range(n)]
 
 
-def partition_predicates(d: Dialect, conn: Any, base: str, column: str, dtype: pa.DataType,
-                         n: int) -> list[tuple[str, tuple[Any, ...]]]:
+def partition_predicates(d: Dialect, conn: Any, base: str, column: str, dtype: pa.DataType, n: int,
+                         where: str = "", params: tuple[Any, ...] = ()) -> list[tuple[str, tuple[Any, ...]]]:
     if not (pa.types.is_integer(dtype) or pa.types.is_floating(dtype) or pa.types.is_decimal(dtype)
             or pa.types.is_date(dtype) or pa.types.is_timestamp(dtype)):
         raise ReadError(
@@ -39,7 +39,8 @@ def partition_predicates(d: Dialect, conn: Any, base: str, column: str, dtype: p
             hint="choose another `partition_on`, or remove it",
         )
     col = d.quote(column)
-    low, high = d.query(conn, f"SELECT MIN({col}), MAX({col}) FROM {base}")[0]
+    filtered = f" WHERE {where}" if where else ""
+    low, high = d.query(conn, f"SELECT MIN({col}), MAX({col}) FROM {base}{filtered}", params)[0]
     nulls = (f"{col} IS NULL", ())
     if low is None:
         return [nulls]

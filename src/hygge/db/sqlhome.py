@@ -84,6 +84,10 @@ class SqlSource(Source):
         conn = self.d.connect()
         try:
             self._describe(conn)
+            rows = state.filter_for(self._schema) if state is not None else None
+            self.where, self.where_params = ("", ())
+            if rows is not None and rows.active:
+                self.where, self.where_params = rows.sql(self.d.quote, self.d.sql)
             self.predicates = self._partitions(conn)
         except HyggeError:
             raise
@@ -131,21 +135,23 @@ class SqlSource(Source):
                 hint=did_you_mean(column, self._schema.names) or "fix `partition_on` on the home",
             )
         return partition_predicates(self.d, conn, self.base, column, self._schema.field(column).type,
-                                    config.partitions)
+                                    config.partitions, self.where, self.where_params)
 
     @property
     def schema(self) -> pa.Schema:
         return self._schema
 
     def sql(self, predicate: str) -> str:
-        where = f" WHERE {predicate}" if predicate else ""
+        parts = [p for p in (self.where, predicate) if p]
+        where = f" WHERE {' AND '.join(parts)}" if parts else ""
         return f"SELECT {self.columns} FROM {self.base}{where}"
 
     def _reader(self, predicate: str, params: tuple[Any, ...]) -> Callable[[], Iterator[pa.RecordBatch]]:
         def read() -> Iterator[pa.RecordBatch]:
             conn = self.d.connect()
+            args = (*self.where_params, *params)
             try:
-                for batch in self.d.read(conn, self.sql(predicate), self._schema, self.plan.batch_bytes, params):
+                for batch in self.d.read(conn, self.sql(predicate), self._schema, self.plan.batch_bytes, args):
                     yield batch if batch.schema == self._schema else batch.cast(self._schema)
             except HyggeError:
                 raise

@@ -24,6 +24,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+import polars as pl
 import pyarrow as pa
 from pydantic import Field
 
@@ -32,7 +33,8 @@ from hygge.core.plan import MovePlan
 from hygge.db.connections import ConnectionSpec, SessionLimits, spec_for
 from hygge.db.dialect import Dialect, UnsupportedType
 from hygge.db.journal import Journal
-from hygge.errors import HyggeError, StateError, WriteError
+from hygge.db.merge import SEQ, merge
+from hygge.errors import HyggeError, StateError, WriteError, did_you_mean
 from hygge.homes.base import Check
 from hygge.state.journal import EntityState, RunRecord
 from hygge.stores.base import CommitResult, Landing, Store, StoreConfig
@@ -92,10 +94,15 @@ class SqlStore(Store):
         return SqlLanding(self, plan, record)
 
     def _with_conn(self, work: Any) -> Any:
+        """Run ``work(dialect, conn)`` in a transaction of its own; it commits what it means to keep."""
         dialect = self.dialect()
         conn = dialect.connect()
         try:
-            return work(dialect, conn)
+            dialect.begin(conn)
+            try:
+                return work(dialect, conn)
+            finally:
+                dialect.rollback(conn)
         finally:
             dialect.close(conn)
 
@@ -103,10 +110,7 @@ class SqlStore(Store):
         schema, _ = self.split(plan)
 
         def work(d: Dialect, conn: Any) -> EntityState | None:
-            try:
-                return self.journal(d, schema).read(conn, plan.key)
-            finally:
-                d.rollback(conn)
+            return self.journal(d, schema).read(conn, plan.key)
 
         return self._with_conn(work)
 
@@ -211,10 +215,17 @@ class SqlLanding(Landing):
             )
         self.arrow_schema = schema
         try:
-            if self.plan.run_type == "full_drop":
+            if self.plan.run_type in ("full_drop", "merge"):
                 self.write_table = staging_name(self.table)
                 self.staging = self.d.table_ref(self.schema, self.write_table)
-                self.d.create_table(self.conn, self.staging, schema)
+                staged = schema
+                if self.plan.run_type == "merge":
+                    self._check_merge_columns(schema)
+                    staged = schema.append(pa.field(SEQ, pa.int64()))
+                    if self.exists:
+                        self._check_compatible(schema)
+                        self.before = self.d.count_rows(self.conn, self.target)
+                self.d.create_table(self.conn, self.staging, staged)
             else:
                 if not self.exists:
                     self.d.create_table(self.conn, self.target, schema)
@@ -227,6 +238,17 @@ class SqlLanding(Landing):
             raise
         except Exception as exc:
             raise self.d.explain(exc, "creating the table", self.target) from exc
+
+    def _check_merge_columns(self, schema: pa.Schema) -> None:
+        wanted = [*self.plan.keys, *(c for c in (self.plan.watermark, self.plan.delete_column) if c)]
+        missing = [c for c in wanted if c not in schema.names]
+        if missing:
+            raise WriteError(
+                "merge names columns the rows do not have",
+                entity=self.plan.entity, path=self.target,
+                expected=f"columns among {', '.join(schema.names)}", found=", ".join(missing),
+                hint=did_you_mean(missing[0], schema.names) or "fix `keys`, `watermark` or `delete_column`",
+            )
 
     def _check_compatible(self, schema: pa.Schema) -> None:
         existing = self.d.table_schema(self.conn, self.schema, self.table)
@@ -247,12 +269,18 @@ class SqlLanding(Landing):
     def write_stream(self, batches: Iterator[pa.RecordBatch]) -> None:
         failure: list[BaseException] = []
 
+        merging = self.plan.run_type == "merge"
+
         def counted() -> Iterator[pa.RecordBatch]:
             # Errors raised by the home arrive inside the driver; keep the original to re-raise it.
             try:
                 for batch in batches:
+                    start = self.rows_written
                     self.rows_written += batch.num_rows
                     self.bytes_written += batch.nbytes
+                    if merging:  # arrival order, to break ties between duplicate keys
+                        seq = pl.int_range(start, start + batch.num_rows, dtype=pl.Int64, eager=True).to_arrow()
+                        batch = batch.append_column(SEQ, seq)
                     yield self.d.to_engine(batch)
                     faults.point("write")
             except BaseException as exc:
@@ -260,7 +288,8 @@ class SqlLanding(Landing):
                 raise
 
         try:
-            self.d.ingest(self.conn, self.schema, self.write_table, self.arrow_schema, counted())
+            staged = self.arrow_schema.append(pa.field(SEQ, pa.int64())) if merging else self.arrow_schema
+            self.d.ingest(self.conn, self.schema, self.write_table, staged, counted())
         except BaseException as exc:
             if failure:
                 raise failure[0] from None
@@ -282,10 +311,14 @@ class SqlLanding(Landing):
         d, conn = self.d, self.conn
         try:
             before = self.before
-            if self.staging is not None:
+            added = self.rows_written
+            if self.plan.run_type == "merge":
+                matched, inserted = self._merge()
+                added = inserted - matched
+            elif self.staging is not None:
                 self._publish_staging()
             in_target = d.count_rows(conn, self.target)
-            expected = self.rows_written + before
+            expected = added + before
             if in_target != expected:
                 raise StateError(
                     "the loaded rows do not reconcile; nothing was committed",
@@ -304,6 +337,15 @@ class SqlLanding(Landing):
         self.committed = True
         return CommitResult(rows_in_target=in_target, bytes_written=self.bytes_written,
                             location=self.store.location(self.plan))
+
+    def _merge(self) -> tuple[int, int]:
+        assert self.staging is not None
+        if not self.exists:
+            self.d.create_table(self.conn, self.target, self.arrow_schema)
+        counts = merge(self.d, self.conn, self.target, self.staging, self.arrow_schema.names, self.plan.keys,
+                       self.plan.watermark, self.plan.delete_column, self.plan.entity)
+        self.d.execute(self.conn, f"DROP TABLE {self.staging}")
+        return counts
 
     def _publish_staging(self) -> None:
         d, conn = self.d, self.conn

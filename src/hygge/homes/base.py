@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -13,6 +13,9 @@ import pyarrow as pa
 
 from hygge.core.config import Strict
 from hygge.core.plan import MovePlan
+from hygge.core.rowfilter import ReadState
+
+__all__ = ["Check", "Home", "HomeConfig", "ReadState", "Source"]
 
 
 class HomeConfig(Strict):
@@ -27,17 +30,6 @@ class Check:
     ok: bool
     detail: str = ""
     hint: str | None = None
-
-
-@dataclass
-class ReadState:
-    """What the journal knows of earlier runs, handed to a Home for incremental reads."""
-
-    watermark: Any = None
-    watermark_column: str | None = None
-    lookback: Any = None
-    until: Any = None
-    loaded_files: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class Source(ABC):
@@ -65,6 +57,8 @@ class Source(ABC):
 class Home(ABC):
     type_name: ClassVar[str]
     Config: ClassVar[type[HomeConfig]]
+    # File homes remember the files a committed run loaded, so incremental runs need no watermark.
+    tracks_files: ClassVar[bool] = False
 
     def __init__(self, config: HomeConfig, *, root: Path, connections: dict[str, dict[str, Any]] | None = None):
         self.config = config

@@ -38,6 +38,7 @@ class FileHome(Home):
 
     Reader: ClassVar[type[FormatReader]]
     config: FileHomeConfig
+    tracks_files = True
 
     @property
     def base(self) -> Path:
@@ -183,9 +184,11 @@ class FileSource(Source):
         self.files = files
         self.state = state
         if state is not None and state.loaded_files:
+            # Whole files already loaded by a committed run are skipped before any row is read.
             self.files = [f for f in files if state.loaded_files.get(home.show(f)) != file_key(f)]
         self._closed = False
         self._schema = self._unify(files)
+        self.rows = state.filter_for(self._schema) if state is not None else None
         total = sum(f.stat().st_size for f in self.files)
         self.description = f"{len(self.files)} file{'s' if len(self.files) != 1 else ''}, {total:,} bytes"
         estimates = [reader.estimate_rows(f) for f in self.files]
@@ -204,6 +207,8 @@ class FileSource(Source):
             if self._closed:
                 return
             for batch in self.reader.batches(path, self._schema):
+                if self.rows is not None:
+                    batch = self.rows.apply(batch)
                 if batch.num_rows:
                     yield batch
 

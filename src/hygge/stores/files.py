@@ -25,6 +25,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -182,6 +183,36 @@ def heal(staging_root: Path, target: Path) -> None:
         remove_tree(leftover)
 
 
+def merge_tables(old: list[Path], new: list[Path], schema: pa.Schema, plan: MovePlan) -> pa.Table:
+    """Old and new rows, one row per key: the latest watermark wins, then the newest arrival."""
+    import polars as pl
+
+    keys = list(plan.keys)
+    frames = [pl.scan_parquet(old).with_columns(pl.lit(0, pl.Int8).alias("_hygge_src"))] if old else []
+    fresh = pl.scan_parquet(new).with_columns(pl.lit(1, pl.Int8).alias("_hygge_src"))
+    nulls = fresh.select([pl.col(k).is_null().sum().alias(k) for k in keys]).collect().row(0)
+    bad = {k: n for k, n in zip(keys, nulls, strict=True) if n}
+    if bad:
+        raise WriteError(
+            "merge keys must identify every row, but some are null; nothing was committed",
+            entity=plan.entity, expected=f"non-null values in {', '.join(keys)}",
+            found=", ".join(f"{n:,} row(s) with {k} null" for k, n in bad.items()),
+            hint="fix those rows at the source, or choose `keys` that are never null",
+        )
+    combined = pl.concat([*frames, fresh], how="vertical").with_row_index("_hygge_seq")
+    order = ([plan.watermark] if plan.watermark else []) + ["_hygge_src", "_hygge_seq"]
+    result = combined.sort(order, nulls_last=False).unique(subset=keys, keep="last", maintain_order=True)
+    if plan.delete_column:
+        result = result.filter(~pl.col(plan.delete_column).fill_null(False))
+    table = result.drop(["_hygge_src", "_hygge_seq"]).collect().to_arrow()
+    return table.select(schema.names).cast(schema)
+
+
+def within_budget_table(table: pa.Table, budget: int) -> Iterator[pa.RecordBatch]:
+    for batch in table.to_batches():
+        yield from within_budget(batch, budget)
+
+
 def empty_trash(trash: Path, keep_seconds: float) -> None:
     """Delete replaced versions older than ``keep_seconds``."""
     if not trash.is_dir():
@@ -261,10 +292,18 @@ class FileLanding(Landing):
         return self.previous.rows if self.previous else 0
 
     def expected_rows_after(self) -> int | None:
+        if self.plan.run_type == "merge":
+            return None  # checked by _merge_parts against the rows it wrote
         keeps = self.plan.run_type in ("append", "incremental")
         return self.rows_written + (self.rows_before() if keeps else 0)
 
     def begin(self, schema: pa.Schema) -> None:
+        if self.plan.run_type == "merge" and self.store.type_name != "parquet":
+            raise WriteError(
+                f"merge into a {self.store.type_name} store is not supported",
+                entity=self.plan.entity, expected="a parquet, duckdb, sqlite, postgres or mysql store",
+                found=self.store.type_name, hint="write this entity to parquet, or use run_type append",
+            )
         problems = self.store.Writer.check_schema(schema)
         if problems:
             raise WriteError(
@@ -313,7 +352,12 @@ class FileLanding(Landing):
 
     def _commit(self, record: RunRecord, state: EntityState) -> CommitResult:
         self._finish_part()
-        keeps = self.plan.run_type != "full_drop" and self.previous is not None
+        merging = self.plan.run_type == "merge" and bool(self.parts)
+        if merging:
+            self._verify()
+            self._merge_parts()
+        # A merge of nothing keeps every part, like an append of nothing.
+        keeps = not merging and self.plan.run_type != "full_drop" and self.previous is not None
         if not self.parts and not keeps:
             # Zero rows still publish a part, so readers learn the schema.
             self.writer = self._open_part()
@@ -366,6 +410,26 @@ class FileLanding(Landing):
             os.rename(self.staging, trash / self.record.run_id)
             os.utime(trash / self.record.run_id)  # the clock of keep_replaced starts now
         self._tidy()
+
+    def _merge_parts(self) -> None:
+        """Rewrite the entity as old rows upserted with the new ones (the whole entity passes through memory)."""
+        assert self.schema is not None
+        staged = [self.staging / p.file for p in self.parts]
+        old = [self.target / p.file for p in self.previous.parts] if self.previous else []
+        merged = merge_tables(old, staged, self.schema, self.plan)
+        for path in staged:
+            path.unlink()
+        self.parts = []
+        for piece in within_budget_table(merged, self.store.slice_bytes()):
+            if self.writer is None:
+                self.writer = self._open_part()
+            self.writer.write(piece)
+            if self.writer.size() >= self.store.config.target_file_size:
+                self._finish_part()
+        self._finish_part()
+        if sum(p.rows for p in self.parts) != merged.num_rows:
+            raise StateError("the merged entity lost rows while being written; nothing was published",
+                             entity=self.plan.entity, path=str(self.staging))
 
     def _verify(self) -> None:
         """Read back what the format can count cheaply: a part that lost rows must never be published."""

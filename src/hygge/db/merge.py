@@ -1,0 +1,59 @@
+"""Upsert from a staging table, in SQL every engine speaks: delete the matched keys, insert the latest rows.
+
+Duplicate keys inside one load are resolved by the watermark (the latest
+wins) and then by arrival order (``_hygge_seq``, the row's position in the
+load). Rows whose ``delete_column`` is true remove their key and are not
+inserted. Everything runs inside the move's transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hygge.db.dialect import Dialect
+from hygge.errors import WriteError
+
+SEQ = "_hygge_seq"
+
+
+def null_keys(d: Dialect, conn: Any, staging: str, keys: tuple[str, ...]) -> dict[str, int]:
+    sums = ", ".join(f"SUM(CASE WHEN {d.quote(k)} IS NULL THEN 1 ELSE 0 END)" for k in keys)
+    row = d.query(conn, f"SELECT {sums} FROM {staging}")[0]
+    return {k: int(v or 0) for k, v in zip(keys, row, strict=True) if v}
+
+
+def latest(d: Dialect, staging: str, columns: list[str], keys: tuple[str, ...], watermark: str | None,
+           delete_column: str | None) -> str:
+    """SELECT of the one row per key that wins."""
+    order = []
+    if watermark:
+        w = d.quote(watermark)
+        order += [f"CASE WHEN {w} IS NULL THEN 1 ELSE 0 END", f"{w} DESC"]
+    order.append(f"{d.quote(SEQ)} DESC")
+    cols = ", ".join(d.quote(c) for c in columns)
+    partition = ", ".join(d.quote(k) for k in keys)
+    keep = "hygge_rn = 1"
+    if delete_column:
+        keep += f" AND NOT COALESCE({d.quote(delete_column)}, FALSE)"
+    return (f"SELECT {cols} FROM (SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY {partition} "
+            f"ORDER BY {', '.join(order)}) AS hygge_rn FROM {staging}) hygge_ranked WHERE {keep}")
+
+
+def merge(d: Dialect, conn: Any, target: str, staging: str, columns: list[str], keys: tuple[str, ...],
+          watermark: str | None, delete_column: str | None, entity: str) -> tuple[int, int]:
+    """Apply the staged rows; return (rows matched and replaced or deleted, rows inserted)."""
+    nulls = null_keys(d, conn, staging, keys)
+    if nulls:
+        found = ", ".join(f"{n:,} row(s) with {k} null" for k, n in nulls.items())
+        raise WriteError(
+            "merge keys must identify every row, but some are null; nothing was committed",
+            entity=entity, path=target, expected=f"non-null values in {', '.join(keys)}", found=found,
+            hint="fix those rows at the source, or choose `keys` that are never null",
+        )
+    matched = int(d.query(conn, f"SELECT COUNT(*) FROM {target} WHERE {d.matching(target, staging, keys)}")[0][0])
+    chosen = latest(d, staging, columns, keys, watermark, delete_column)
+    inserted = int(d.query(conn, f"SELECT COUNT(*) FROM ({chosen}) hygge_new")[0][0])
+    d.delete_matching(conn, target, staging, keys)
+    cols = ", ".join(d.quote(c) for c in columns)
+    d.execute(conn, f"INSERT INTO {target} ({cols}) {chosen}")
+    return matched, inserted

@@ -1,0 +1,43 @@
+"""`hygge history` as a table a person can read after a failed night."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from hygge.progress import human
+from hygge.progress.summary import STATUS_STYLE
+from hygge.state import watermark
+from hygge.state.journal import RunRecord
+
+
+def _seconds(record: RunRecord) -> float:
+    try:
+        ended = datetime.fromisoformat(record.ended_at or "")
+        return (ended - datetime.fromisoformat(record.started_at)).total_seconds()
+    except ValueError:
+        return 0.0
+
+
+def print_history(console: Console, records: list[RunRecord]) -> None:
+    if not records:
+        console.print("no runs recorded yet")
+        return
+    table = Table(title="hygge history (oldest first)", title_justify="left")
+    for column in ("started (UTC)", "entity", "run type", "status", "rows read", "rows written", "in target",
+                   "time", "watermark after"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("run id", overflow="fold")
+    for r in records:
+        table.add_row(r.started_at[:19].replace("T", " "), f"{r.flow}.{r.entity}", r.run_type,
+                      Text(r.status, style=STATUS_STYLE.get(r.status, "")), f"{r.rows_read:,}", f"{r.rows_written:,}",
+                      "" if r.rows_in_target is None else f"{r.rows_in_target:,}", human.duration(_seconds(r)),
+                      watermark.display(r.watermark_after), r.run_id)
+    console.print(table)
+    for r in records:
+        if r.error:
+            console.print(Text(f"{r.started_at[:19]} {r.flow}.{r.entity} ({r.run_id}) failed:", style="bold red"))
+            console.print(Text("  " + r.error.replace("\n", "\n  "), style="red"))

@@ -1,0 +1,13 @@
+"""The Stores every cross-cutting test runs against, taken from the contract modules."""
+
+from __future__ import annotations
+
+from tests.contract import test_duckdb, test_parquet, test_sqlite
+from tests.contract.suite import Engine
+
+# Stores that can merge (upsert by keys): every database, and parquet among the files.
+MERGE_ENGINES: dict[str, Engine] = {
+    "parquet": test_parquet.ENGINE,
+    "duckdb": test_duckdb.ENGINE,
+    "sqlite": test_sqlite.ENGINE,
+}
