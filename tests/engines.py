@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.contract import test_duckdb, test_parquet, test_sqlite
+from tests.contract import test_duckdb, test_parquet, test_postgres, test_sqlite
 from tests.contract.suite import Engine
 
 # Stores that can merge (upsert by keys): every database, and parquet among the files.
@@ -10,4 +10,5 @@ MERGE_ENGINES: dict[str, Engine] = {
     "parquet": test_parquet.ENGINE,
     "duckdb": test_duckdb.ENGINE,
     "sqlite": test_sqlite.ENGINE,
+    "postgres": test_postgres.ENGINE,
 }

@@ -70,9 +70,7 @@ def place(engine: Engine, tmp_path: Path, request: pytest.FixtureRequest) -> Ite
 def project(place: Place, engine: Engine, extra: str = "", folder: str = "proj") -> Path:
     root = place.root / folder
     (root / "changes").mkdir(parents=True, exist_ok=True)
-    store = engine.store(place)
-    if "path" in store:
-        store = {**store, "path": str(place.root / folder / store["path"])}
+    store = engine.store(within(place, folder))
     store_yaml = ", ".join(f"{k}: {v!r}" if isinstance(v, str) else f"{k}: {v}" for k, v in store.items())
     (root / "hygge.yml").write_text(textwrap.dedent(f"""\
         name: inc
@@ -93,14 +91,17 @@ def project(place: Place, engine: Engine, extra: str = "", folder: str = "proj")
     return root
 
 
+def within(place: Place, folder: str) -> Place:
+    """A place of its own for one project folder: its own files, or its own schema on a server."""
+    return Place(place.root / folder, f"{place.name}_{folder}" if folder != "proj" else place.name)
+
+
 def add_change(root: Path, number: int) -> None:
     pq.write_table(CHANGES[number], root / "changes" / f"change-{number:03d}.parquet")
 
 
 def target(engine: Engine, place: Place, root: Path) -> pa.Table:
-    home = engine.home(place)
-    if "path" in home:
-        home = {**home, "path": str(root / home["path"])}
+    home = engine.home(within(place, root.name))
     import hygge
 
     result = hygge.move(home, {"type": "parquet", "path": str(root / "check")}, "items", root=root)
@@ -191,9 +192,7 @@ def test_composite_and_mixed_case_keys(engine: Engine, place: Place) -> None:
     run_hygge("go", cwd=root, check=0)
     pq.write_table(table(["us", "eu"], [1, 3], ["B", "d"], 2), root / "changes" / "2.parquet")
     run_hygge("go", cwd=root, check=0)
-    home = engine.home(place)
-    if "path" in home:
-        home = {**home, "path": str(root / home["path"])}
+    home = engine.home(within(place, root.name))
     import hygge
 
     assert hygge.move(home, {"type": "parquet", "path": str(root / "check")}, "items", root=root).ok

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from uuid import UUID
 
 import pyarrow as pa
 
@@ -45,6 +46,9 @@ COLUMNS: list[tuple[str, pa.DataType, list[object]]] = [
     ("ts_ms", pa.timestamp("ms"), [datetime(2024, 1, 2, 3, 4, 5, 678000), datetime(2000, 1, 1), None,
                                    datetime(1970, 1, 1)]),
     ("span", pa.duration("us"), [timedelta(days=1, microseconds=5), timedelta(days=-3650), None, timedelta(0)]),
+    ("uid", pa.uuid(), [UUID("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11").bytes, UUID(int=2**128 - 1).bytes, None,
+                        UUID(int=0).bytes]),
+    ("doc", pa.json_(), ['{"a": [1, 2], "b": "ü"}', '[true, null, 1.5]', None, "{}"]),
     ("ints", pa.list_(pa.int64()), [[1, 2, 3], [], None, [None]]),
     ("words", pa.list_(pa.string()), [["a", "b"], ["ü", ""], None, []]),
 ]
@@ -54,8 +58,14 @@ NANOS = pa.table({"id": pa.array([0, 1], pa.int64()),
                   "ts_ns": pa.array([1_700_000_000_123_456_789, None], pa.timestamp("ns", tz="UTC"))})
 
 
+def _array(values: list[object], dtype: pa.DataType) -> pa.Array:
+    if getattr(dtype, "extension_name", None):
+        return pa.array(values, type=dtype.storage_type).cast(dtype)
+    return pa.array(values, type=dtype)
+
+
 def all_types() -> pa.Table:
-    return pa.table({name: pa.array(values, type=dtype) for name, dtype, values in COLUMNS})
+    return pa.table({name: _array(values, dtype) for name, dtype, values in COLUMNS})
 
 
 Conversion = Callable[[pa.ChunkedArray], pa.ChunkedArray]

@@ -46,6 +46,8 @@ class Engine:
     place: Callable[[Path, str], Iterator[Place]] | None = None
     # Whether read-back types equal the written ones exactly (text formats re-infer them).
     exact_types: bool = True
+    # Tables the engine must refuse, with a phrase the error must contain (beyond unsupported columns).
+    refuses: list[tuple[pa.Table, str]] = field(default_factory=list)
 
     def unsupported(self) -> list[str]:
         return [name for name, conversion in self.conversions.items() if conversion is None]
@@ -104,15 +106,18 @@ class ContractSuite:
         assert_equal(back(place.root, self.engine.home(place), "alltypes"), self.engine.expected(table),
                      self.engine.exact_types)
 
-    def test_unsupported_types_are_refused_before_anything_is_written(self, place: Place) -> None:
-        dropped = self.engine.unsupported()
-        if not dropped:
-            pytest.skip(f"{self.engine.name} holds every type of the table")
-        table = all_types().select(["id", dropped[0]])
-        source = source_dir(place.root, "refused", table)
-        result = hygge.move(source, self.engine.store(place), "refused", root=place.root)
-        assert result.status == "failed"
-        assert dropped[0] in str(result.error) and "next step" in str(result.error)
+    def test_what_it_cannot_hold_is_refused_and_nothing_is_written(self, place: Place) -> None:
+        cases = [(all_types().select(["id", name]), name) for name in self.engine.unsupported()]
+        cases += self.engine.refuses
+        if not cases:
+            pytest.skip(f"{self.engine.name} holds every type of the table, and nanoseconds")
+        for number, (table, phrase) in enumerate(cases):
+            entity = f"refused_{number}"
+            source = source_dir(place.root, entity, table)
+            result = hygge.move(source, self.engine.store(place), entity, root=place.root)
+            assert result.status == "failed", f"{phrase}: {self.engine.name} took what it cannot hold"
+            assert phrase in str(result.error) and "next step" in str(result.error), str(result.error)
+            assert result.rows_in_target is None
 
     def test_empty_table_keeps_its_columns(self, place: Place) -> None:
         table = all_types().select(["id", "i32", "text", "dec"]).slice(0, 0)

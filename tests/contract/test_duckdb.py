@@ -4,8 +4,8 @@ from tests.contract.suite import ContractSuite, Engine
 
 ENGINE = Engine(
     "duckdb",
-    home=lambda place: {"type": "duckdb", "path": "db/warehouse.duckdb"},
-    store=lambda place: {"type": "duckdb", "path": "db/warehouse.duckdb"},
+    home=lambda place: {"type": "duckdb", "path": str(place.root / "db" / "warehouse.duckdb")},
+    store=lambda place: {"type": "duckdb", "path": str(place.root / "db" / "warehouse.duckdb")},
 )
 
 

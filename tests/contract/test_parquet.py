@@ -4,8 +4,8 @@ from tests.contract.suite import ContractSuite, Engine
 
 ENGINE = Engine(
     "parquet",
-    home=lambda place: {"type": "parquet", "path": "lake"},
-    store=lambda place: {"type": "parquet", "path": "lake"},
+    home=lambda place: {"type": "parquet", "path": str(place.root / "lake")},
+    store=lambda place: {"type": "parquet", "path": str(place.root / "lake")},
 )
 
 

@@ -4,8 +4,8 @@ from tests.contract.suite import ContractSuite, Engine
 
 ENGINE = Engine(
     "sqlite",
-    home=lambda place: {"type": "sqlite", "path": "db/app.sqlite"},
-    store=lambda place: {"type": "sqlite", "path": "db/app.sqlite"},
+    home=lambda place: {"type": "sqlite", "path": str(place.root / "db" / "app.sqlite")},
+    store=lambda place: {"type": "sqlite", "path": str(place.root / "db" / "app.sqlite")},
     conversions={"ints": None, "words": None},
 )
 

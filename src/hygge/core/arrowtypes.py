@@ -94,3 +94,32 @@ def validate_column_types(value: dict[str, str]) -> dict[str, str]:
         except ValueError:
             raise ValueError(f"column {name}: unknown type '{text}' (known: {', '.join(known_type_names())})") from None
     return value
+
+
+def extension_name(dtype: pa.DataType) -> str | None:
+    """``arrow.uuid``, ``arrow.json`` and the like, or None for plain types."""
+    return getattr(dtype, "extension_name", None)
+
+
+def as_type(column: pa.Array | pa.ChunkedArray, dtype: pa.DataType) -> pa.Array | pa.ChunkedArray:
+    """Cast, going through the storage type when either side is an extension type."""
+    if column.type == dtype:
+        return column
+    if extension_name(column.type):
+        column = column.cast(column.type.storage_type)
+    if extension_name(dtype):
+        return column.cast(dtype.storage_type).cast(dtype)
+    return column.cast(dtype)
+
+
+def uuid_text(column: pa.Array) -> pa.Array:
+    """UUIDs (16 bytes) as their canonical text, 8-4-4-4-12 lowercase hex digits."""
+    import polars as pl
+
+    raw = column.cast(column.type.storage_type) if extension_name(column.type) else column
+    series = pl.from_arrow(raw.cast(pa.binary()))
+    assert isinstance(series, pl.Series)
+    hexed = series.bin.encode("hex")
+    parts = [hexed.str.slice(start, length) for start, length in ((0, 8), (8, 4), (12, 4), (16, 4), (20, 12))]
+    text = pl.select(pl.concat_str(parts, separator="-")).to_series()
+    return text.to_arrow().cast(pa.string())

@@ -21,6 +21,7 @@ BUILTIN_HOMES = {
     "jsonl": "hygge.homes.jsonl:JsonlHome",
     "duckdb": "hygge.homes.duckdb:DuckdbHome",
     "sqlite": "hygge.homes.sqlite:SqliteHome",
+    "postgres": "hygge.homes.postgres:PostgresHome",
 }
 BUILTIN_STORES = {
     "parquet": "hygge.stores.parquet:ParquetStore",
@@ -28,6 +29,7 @@ BUILTIN_STORES = {
     "jsonl": "hygge.stores.jsonl:JsonlStore",
     "duckdb": "hygge.stores.duckdb:DuckdbStore",
     "sqlite": "hygge.stores.sqlite:SqliteStore",
+    "postgres": "hygge.stores.postgres:PostgresStore",
 }
 ALIASES = {"postgresql": "postgres", "pg": "postgres", "mariadb": "mysql", "ndjson": "jsonl", "sqlite3": "sqlite"}
 

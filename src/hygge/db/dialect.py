@@ -102,6 +102,11 @@ class Dialect(ABC):
     def table_schema(self, conn: Any, schema: str | None, table: str) -> pa.Schema:
         """The table's columns as Arrow types, as faithfully as the catalog allows."""
 
+    def read_columns(self, conn: Any, schema: str | None, table: str) -> tuple[list[str], pa.Schema]:
+        """The SELECT list that reads a table faithfully, and the Arrow schema it yields."""
+        arrow = self.table_schema(conn, schema, table)
+        return [self.quote(n) for n in arrow.names], arrow
+
     def estimate_rows(self, conn: Any, schema: str | None, table: str) -> int | None:
         return None
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from hygge.core.arrowtypes import as_type, extension_name, uuid_text
 from hygge.db.dialect import Dialect, UnsupportedType, process_file_lock
 from hygge.errors import HyggeConnectionError, HyggeError, MissingDriver
 
@@ -57,6 +58,8 @@ _NAIVE = {"s": "TIMESTAMP_S", "ms": "TIMESTAMP_MS", "us": "TIMESTAMP", "ns": "TI
 
 
 def duck_type(t: pa.DataType) -> str:
+    if extension_name(t) in ("arrow.uuid", "arrow.json"):
+        return "UUID" if extension_name(t) == "arrow.uuid" else "JSON"
     if t in _SIMPLE:
         return _SIMPLE[t]
     if pa.types.is_timestamp(t):
@@ -91,6 +94,8 @@ def _quote(name: str) -> str:
 
 def storage_type(t: pa.DataType) -> pa.DataType:
     """The Arrow type handed to DuckDB for a column (DuckDB cannot scan a few types directly)."""
+    if extension_name(t) in ("arrow.uuid", "arrow.json"):
+        return pa.string()  # DuckDB casts the text into its UUID and JSON columns
     if pa.types.is_float16(t):
         return pa.float32()
     if pa.types.is_decimal(t) and t.bit_width == 256:
@@ -104,7 +109,7 @@ def storage_type(t: pa.DataType) -> pa.DataType:
 
 def needs_comment(t: pa.DataType) -> bool:
     """Types DuckDB would not hand back exactly as they came."""
-    return storage_type(t) != t or (pa.types.is_timestamp(t) and t.tz not in (None, "UTC")) or (
+    return extension_name(t) is not None or storage_type(t) != t or (pa.types.is_timestamp(t) and t.tz not in (None, "UTC")) or (
         pa.types.is_timestamp(t) and t.tz is not None and t.unit in ("s", "ms")) or pa.types.is_date64(t) or (
         pa.types.is_time(t) and t.unit in ("s", "ms")) or pa.types.is_fixed_size_binary(t) or pa.types.is_large_string(
         t) or pa.types.is_large_binary(t) or pa.types.is_nested(t) or pa.types.is_string_view(t) or (
@@ -204,8 +209,21 @@ class DuckdbDialect(Dialect):
     def to_engine(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         if all(storage_type(f.type) == f.type for f in batch.schema):
             return batch
-        target = pa.schema([pa.field(f.name, storage_type(f.type)) for f in batch.schema])
-        return batch.cast(target)
+        columns = []
+        for field, column in zip(batch.schema, batch.columns, strict=True):
+            if extension_name(field.type) == "arrow.uuid":
+                columns.append(uuid_text(column))
+            else:
+                columns.append(as_type(column, storage_type(field.type)))
+        return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+    def read_columns(self, conn: Any, schema: str | None, table: str) -> tuple[list[str], pa.Schema]:
+        exprs, arrow = super().read_columns(conn, schema, table)
+        for index, field in enumerate(arrow):
+            if extension_name(field.type) == "arrow.uuid":
+                # DuckDB hands UUIDs out as text; hygge's uuid type holds the 16 bytes.
+                exprs[index] = f"unhex(replace(CAST({exprs[index]} AS VARCHAR), '-', '')) AS {exprs[index]}"
+        return exprs, arrow
 
     def read(self, conn: Any, sql: str, schema: pa.Schema | None, batch_bytes: int,
              params: tuple[Any, ...] = ()) -> Iterator[pa.RecordBatch]:
@@ -271,10 +289,5 @@ def _arrow_table(relation: Any) -> pa.Table:
 def _exact(batch: pa.RecordBatch, schema: pa.Schema | None) -> pa.RecordBatch:
     if schema is None or batch.schema == schema:
         return batch
-    columns = []
-    for field in schema:
-        column = batch.column(field.name)
-        if column.type != field.type:
-            column = column.cast(field.type)
-        columns.append(column)
+    columns = [as_type(batch.column(field.name), field.type) for field in schema]
     return pa.RecordBatch.from_arrays(columns, schema=schema)

@@ -117,9 +117,9 @@ class SqlSource(Source):
                 hint=did_you_mean(table, names) or (f"tables there: {', '.join(sorted(names)[:10])}"
                                                      if names else "check `schema` and the entity's `source`"),
             )
-        self._schema = d.table_schema(conn, schema, table)
+        exprs, self._schema = d.read_columns(conn, schema, table)
         self.base = self.ref
-        self.columns = ", ".join(d.quote(n) for n in self._schema.names)
+        self.columns = ", ".join(exprs)
         self.estimated_rows = d.estimate_rows(conn, schema, table)
         self.description = f"table {schema + '.' if schema else ''}{table}"
 
@@ -151,8 +151,7 @@ class SqlSource(Source):
             conn = self.d.connect()
             args = (*self.where_params, *params)
             try:
-                for batch in self.d.read(conn, self.sql(predicate), self._schema, self.plan.batch_bytes, args):
-                    yield batch if batch.schema == self._schema else batch.cast(self._schema)
+                yield from self.d.read(conn, self.sql(predicate), self._schema, self.plan.batch_bytes, args)
             except HyggeError:
                 raise
             except Exception as exc:

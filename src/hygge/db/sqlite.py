@@ -23,6 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hygge.core.arrowtypes import as_type, extension_name
 from hygge.db.dialect import Dialect, UnsupportedType, process_file_lock
 from hygge.errors import HyggeConnectionError, MissingDriver, ReadError
 
@@ -32,7 +33,8 @@ _INTS = {pa.int8(): "INT8", pa.int16(): "INT16", pa.int32(): "INT32", pa.int64()
          pa.uint8(): "UINT8", pa.uint16(): "UINT16", pa.uint32(): "UINT32", pa.uint64(): "UINT64"}
 _FLOATS = {pa.float16(): "FLOAT16", pa.float32(): "FLOAT32", pa.float64(): "FLOAT64"}
 _BY_NAME = {**{v: k for k, v in _INTS.items()}, **{v: k for k, v in _FLOATS.items()},
-            "BOOLEAN": pa.bool_(), "TEXT": pa.string(), "BLOB": pa.binary(), "DATE": pa.date32()}
+            "BOOLEAN": pa.bool_(), "TEXT": pa.string(), "BLOB": pa.binary(), "DATE": pa.date32(),
+            "UUID": pa.uuid(), "JSON": pa.json_()}
 _DECL = re.compile(r'^(?P<kind>DECIMAL TEXT|TIME|TIMESTAMP|TIMESTAMPTZ|DURATION)\s*(?:"(?P<tz>[^"]*)")?'
                    r"\s*\((?P<a>\d+)(?:,\s*(?P<b>-?\d+))?\)$")
 
@@ -47,6 +49,10 @@ def _adbc() -> Any:
 
 def declared(t: pa.DataType) -> str:
     """The declared column type for an Arrow type (its name carries the exact type)."""
+    if extension_name(t) == "arrow.uuid":
+        return "UUID"
+    if extension_name(t) == "arrow.json":
+        return "JSON"
     if t in _INTS:
         return _INTS[t]
     if t in _FLOATS:
@@ -115,6 +121,10 @@ def affinity(declared_type: str) -> pa.DataType:
 
 def storage(t: pa.DataType) -> pa.DataType:
     """The Arrow type of the encoded column: one of SQLite's storage classes."""
+    if extension_name(t) == "arrow.uuid":
+        return pa.binary()
+    if extension_name(t) == "arrow.json":
+        return pa.string()
     if pa.types.is_integer(t) or pa.types.is_boolean(t) or pa.types.is_duration(t):
         return pa.int64()
     if pa.types.is_floating(t):
@@ -136,7 +146,7 @@ def encode(column: pa.Array, t: pa.DataType) -> pa.Array:
         column = column.cast(pa.timestamp(t.unit, tz="UTC"))
     if pa.types.is_dictionary(t):
         column = column.dictionary_decode()
-    return column.cast(storage(t))
+    return as_type(column, storage(t))
 
 
 def decode(column: pa.Array, t: pa.DataType) -> pa.Array:
@@ -148,7 +158,7 @@ def decode(column: pa.Array, t: pa.DataType) -> pa.Array:
         return stamps.cast(t)
     if pa.types.is_timestamp(t) and t.tz:
         return column.cast(pa.timestamp(t.unit, tz="UTC")).cast(t)
-    return column.cast(t)
+    return as_type(column, t)
 
 
 class SqliteDialect(Dialect):

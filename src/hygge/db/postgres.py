@@ -1,0 +1,390 @@
+"""PostgreSQL through the ADBC driver: binary COPY both ways, with hygge's own type mapping.
+
+ADBC streams reads as ``COPY (query) TO STDOUT (FORMAT binary)`` and loads with
+``COPY ... FROM STDIN (FORMAT binary)``. Its automatic mappings lose things
+(numeric precision, unsigned 64-bit values, nanoseconds), and in append mode
+it copies bytes without checking types, so hygge writes its own DDL and casts
+every batch to the exact wire type of each column first. Reads build their
+SELECT list from the catalog, so every column arrives as a faithful Arrow type.
+Watermark filters are inlined as literals: bind parameters would turn the
+streaming COPY into one big result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hygge.core.arrowtypes import type_name
+from hygge.db.dialect import Dialect, UnsupportedType
+from hygge.errors import HyggeConnectionError, HyggeError, MissingDriver, StateError, WriteError
+
+TRANSIENT_STATES = ("08", "57P01", "57P02", "57P03", "40001", "40P01", "53300")
+TRANSIENT_WORDS = ("terminating connection", "server closed the connection", "could not receive",
+                   "connection refused", "connection reset", "no connection to the server", "timeout expired")
+
+
+def _adbc() -> Any:
+    try:
+        import adbc_driver_postgresql.dbapi as dbapi
+    except ModuleNotFoundError as exc:
+        raise MissingDriver("adbc_driver_postgresql", "postgres", needed_for="the postgres home and store") from exc
+    return dbapi
+
+
+def ext(t: pa.DataType) -> str | None:
+    return getattr(t, "extension_name", None)
+
+
+def pg_type(t: pa.DataType) -> tuple[str, pa.DataType]:
+    """(column type, wire Arrow type) for an Arrow type; TypeError when PostgreSQL has no faithful column."""
+    name = ext(t)
+    if name == "arrow.uuid":
+        return "uuid", pa.binary(16)
+    if name == "arrow.json":
+        return "jsonb", pa.binary()
+    if pa.types.is_boolean(t):
+        return "boolean", t
+    if t in (pa.int8(), pa.int16(), pa.uint8()):
+        return "smallint", pa.int16()
+    if t in (pa.int32(), pa.uint16()):
+        return "integer", pa.int32()
+    if t in (pa.int64(), pa.uint32()):
+        return "bigint", pa.int64()
+    if t == pa.uint64():
+        return "numeric(20,0)", pa.decimal128(20, 0)
+    if t in (pa.float16(), pa.float32()):
+        return "real", pa.float32()
+    if t == pa.float64():
+        return "double precision", t
+    if pa.types.is_decimal(t):
+        return f"numeric({t.precision},{t.scale})", t
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return "text", pa.string()
+    if pa.types.is_dictionary(t) and (pa.types.is_string(t.value_type) or pa.types.is_large_string(t.value_type)):
+        return "text", pa.string()
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
+        return "bytea", pa.binary()
+    if pa.types.is_date(t):
+        return "date", pa.date32()
+    if pa.types.is_time(t):
+        return "time", pa.time64("us")
+    if pa.types.is_timestamp(t):
+        return ("timestamptz", pa.timestamp("us", tz="UTC")) if t.tz else ("timestamp", pa.timestamp("us"))
+    if pa.types.is_duration(t):
+        return "interval", pa.duration("us")
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        inner, wire = pg_type(t.value_type)
+        if "[]" in inner or inner in ("jsonb", "uuid"):
+            raise TypeError(str(t))
+        return f"{inner}[]", pa.list_(wire)
+    raise TypeError(str(t))
+
+
+# Catalog type → (Arrow type, SELECT expression template); None: decided by typmod or element.
+_READ: dict[str, tuple[pa.DataType, str]] = {
+    "int2": (pa.int16(), "{c}"), "int4": (pa.int32(), "{c}"), "int8": (pa.int64(), "{c}"),
+    "float4": (pa.float32(), "{c}"), "float8": (pa.float64(), "{c}"), "bool": (pa.bool_(), "{c}"),
+    "text": (pa.string(), "{c}"), "varchar": (pa.string(), "{c}"), "bpchar": (pa.string(), "{c}"),
+    "name": (pa.string(), "{c}::text"), "citext": (pa.string(), "{c}::text"),
+    "bytea": (pa.binary(), "{c}"), "date": (pa.date32(), "{c}"), "time": (pa.time64("us"), "{c}"),
+    "timestamp": (pa.timestamp("us"), "{c}"), "timestamptz": (pa.timestamp("us", tz="UTC"), "{c}"),
+    "interval": (pa.duration("us"), "(EXTRACT(EPOCH FROM {c}) * 1000000)::bigint"),
+    "uuid": (pa.uuid(), "{c}"), "json": (pa.json_(), "{c}"), "jsonb": (pa.json_(), "{c}"),
+    "money": (pa.decimal128(20, 2), "{c}::numeric(20,2)"), "oid": (pa.int64(), "{c}::bigint"),
+}
+
+
+def literal(value: Any) -> str:
+    """A SQL literal for a watermark or partition bound (no bind parameters: they stop streaming)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float, Decimal)):
+        return repr(value) if isinstance(value, float) else str(value)
+    if isinstance(value, dt.datetime):
+        kind = "timestamptz" if value.tzinfo else "timestamp"
+        return f"'{value.isoformat(sep=' ')}'::{kind}"
+    if isinstance(value, dt.date):
+        return f"'{value.isoformat()}'::date"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+class PostgresDialect(Dialect):
+    name = "postgres"
+    extra = "postgres"
+    default_schema = "public"
+    param = "${n}"
+
+    def connect(self) -> Any:
+        dbapi = _adbc()
+        spec = self.spec
+        options = dict(spec.options)
+        options.setdefault("connect_timeout", str(int(spec.connect_timeout)))
+        options.setdefault("application_name", "hygge")
+        url = spec.url("postgresql")
+        url += ("&" if "?" in url else "?") + "&".join(f"{k}={v}" for k, v in options.items()
+                                                        if f"{k}=" not in url)
+        try:
+            return dbapi.connect(url)
+        except Exception as exc:
+            raise self.connect_error(exc) from None
+
+    def connect_error(self, exc: BaseException) -> HyggeError:
+        text = str(exc)
+        where = self.spec.display()
+        low = text.lower()
+        if "password authentication failed" in low or "authentication failed" in low:
+            return HyggeConnectionError(
+                f"PostgreSQL refused the login of user '{self.spec.user}'", path=where,
+                expected="a user and password the server accepts", found="authentication failed",
+                hint="check the user and password (the password usually comes from an environment variable)")
+        if "does not exist" in low and "database" in low:
+            return HyggeConnectionError(
+                f"PostgreSQL has no database '{self.spec.database}'", path=where,
+                expected="an existing database", found="database does not exist",
+                hint=f"create it (createdb {self.spec.database}) or fix `database` in the connection")
+        if "could not translate host name" in low or "name or service not known" in low:
+            return HyggeConnectionError(
+                f"the host '{self.spec.host}' cannot be found", path=where, found="unknown host name",
+                hint="check `host` in the connection, and the network or DNS of this machine")
+        if "connection refused" in low or "timeout" in low or "could not connect" in low:
+            return HyggeConnectionError(
+                f"PostgreSQL at {self.spec.host}:{self.spec.port} does not answer", path=where,
+                found=text.strip().splitlines()[0][:200], transient=True,
+                hint="check that the server runs and listens there, and that no firewall is in the way")
+        return HyggeConnectionError(f"cannot connect to PostgreSQL: {text.strip().splitlines()[0][:300]}",
+                                    path=where, hint="run `hygge debug` for a check of every connection")
+
+    def transient(self, exc: BaseException) -> bool:
+        state = getattr(exc, "sqlstate", None) or ""
+        if state.startswith(TRANSIENT_STATES):
+            return True
+        text = str(exc).lower()
+        return any(word in text for word in TRANSIENT_WORDS) or super().transient(exc)
+
+    def execute(self, conn: Any, sql: str, params: tuple[Any, ...] = ()) -> None:
+        with conn.cursor() as cursor:
+            cursor.execute(sql, params or None)
+
+    def query(self, conn: Any, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with conn.cursor() as cursor:
+            cursor.execute(sql, params or None)
+            return list(cursor.fetchall())
+
+    def rollback(self, conn: Any) -> None:
+        try:
+            conn.rollback()
+        except Exception:  # noqa: BLE001 - a lost connection has rolled back on the server already
+            pass
+
+    # -- catalog -------------------------------------------------------------------------------
+
+    def list_tables(self, conn: Any, schema: str | None) -> list[str]:
+        rows = self.query(conn, "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
+                                "AND NOT c.relispartition", (schema or "public",))
+        return [r[0] for r in rows]
+
+    def table_exists(self, conn: Any, schema: str | None, table: str) -> bool:
+        return bool(self.query(conn, "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                     "WHERE n.nspname = $1 AND c.relname = $2 "
+                                     "AND c.relkind IN ('r', 'p', 'v', 'm', 'f')", (schema or "public", table)))
+
+    def _columns(self, conn: Any, schema: str | None, table: str) -> list[tuple[Any, ...]]:
+        return self.query(conn, """
+            SELECT a.attname, t.typname, t.typtype, coalesce(et.typname, ''), a.atttypmod, bt.typname
+            FROM pg_attribute a
+            JOIN pg_type t ON t.oid = a.atttypid
+            LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
+            LEFT JOIN pg_type bt ON bt.oid = t.typbasetype AND t.typtype = 'd'
+            WHERE a.attrelid = (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                                WHERE n.nspname = $1 AND c.relname = $2)
+              AND a.attnum > 0 AND NOT a.attisdropped
+            ORDER BY a.attnum""", (schema or "public", table))
+
+    def _read_column(self, name: str, typname: str, typtype: str, elem: str, typmod: int,
+                     base: str | None) -> tuple[pa.DataType, str]:
+        c = self.quote(name)
+        if base:  # a domain reads as its base type
+            typname = base
+        if typtype == "e":
+            return pa.string(), f"{c}::text"
+        if typname == "numeric":
+            if typmod >= 4:
+                precision, scale = ((typmod - 4) >> 16) & 0xFFFF, (typmod - 4) & 0xFFFF
+                dtype = pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
+                return dtype, c
+            return pa.string(), f"{c}::text"  # unconstrained numeric: any precision, kept as exact text
+        if elem:
+            inner, expr = self._read_column(name, elem, "b", "", -1, None)
+            if expr != c or pa.types.is_decimal(inner):
+                return pa.string(), f"{c}::text"
+            return pa.list_(inner), c
+        if typname in _READ:
+            dtype, template = _READ[typname]
+            return dtype, template.format(c=c)
+        return pa.string(), f"{c}::text"  # timetz, inet, xml, geometric...: their text form
+
+    def table_schema(self, conn: Any, schema: str | None, table: str) -> pa.Schema:
+        return pa.schema([(row[0], self._read_column(*row)[0]) for row in self._columns(conn, schema, table)])
+
+    def read_columns(self, conn: Any, schema: str | None, table: str) -> tuple[list[str], pa.Schema]:
+        exprs, fields = [], []
+        for row in self._columns(conn, schema, table):
+            dtype, expr = self._read_column(*row)
+            exprs.append(expr if expr == self.quote(row[0]) else f"{expr} AS {self.quote(row[0])}")
+            fields.append(pa.field(row[0], dtype))
+        return exprs, pa.schema(fields)
+
+    def estimate_rows(self, conn: Any, schema: str | None, table: str) -> int | None:
+        rows = self.query(conn, "SELECT greatest(c.reltuples, 0)::bigint FROM pg_class c JOIN pg_namespace n "
+                                "ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
+                          (schema or "public", table))
+        return int(rows[0][0]) if rows and rows[0][0] else None
+
+    # -- types ---------------------------------------------------------------------------------
+
+    def column_type(self, field: pa.Field) -> str:
+        try:
+            return pg_type(field.type)[0]
+        except TypeError:
+            raise UnsupportedType(field, "PostgreSQL has no column type that holds it faithfully") from None
+
+    def to_engine(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        columns = []
+        for field, column in zip(batch.schema, batch.columns, strict=True):
+            wire = pg_type(field.type)[1]
+            try:
+                columns.append(_wire(column, field.type, wire))
+            except (pa.ArrowInvalid, ValueError) as exc:
+                raise WriteError(
+                    f"column {field.name} has values PostgreSQL cannot hold exactly",
+                    expected=f"{type_name(field.type)} values that fit {pg_type(field.type)[0]}",
+                    found=str(exc).splitlines()[0],
+                    hint="PostgreSQL keeps microseconds: round the column at the source, or write it elsewhere",
+                ) from exc
+        return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+    # -- data ----------------------------------------------------------------------------------
+
+    def inline(self, sql: str, params: tuple[Any, ...]) -> str:
+        for index in range(len(params), 0, -1):
+            sql = sql.replace(f"${index}", literal(params[index - 1]))
+        return sql
+
+    def read(self, conn: Any, sql: str, schema: pa.Schema | None, batch_bytes: int,
+             params: tuple[Any, ...] = ()) -> Iterator[pa.RecordBatch]:
+        cursor = conn.cursor()
+        try:
+            cursor.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(batch_bytes)})
+            cursor.execute(self.inline(sql, params))
+            for batch in cursor.fetch_record_batch():
+                yield _normalize(batch, schema)
+        finally:
+            cursor.close()
+            self.rollback(conn)
+
+    def query_schema(self, conn: Any, sql: str) -> pa.Schema:
+        with conn.cursor() as cursor:
+            raw = cursor.adbc_execute_schema(sql)
+        self.rollback(conn)
+        return pa.schema([pa.field(f.name, _normal_type(f)) for f in raw])
+
+    def ingest(self, conn: Any, schema: str | None, table: str, arrow_schema: pa.Schema,
+               batches: Iterator[pa.RecordBatch]) -> None:
+        wire = pa.schema([(f.name, pg_type(f.type)[1]) for f in arrow_schema])
+        with conn.cursor() as cursor:
+            cursor.adbc_ingest(table, pa.RecordBatchReader.from_batches(wire, batches), mode="append",
+                               db_schema_name=schema)
+
+    @contextmanager
+    def entity_lock(self, conn: Any, key: str, wait: float) -> Iterator[None]:
+        # A session-level advisory lock: released by the server when the session ends, however it ends.
+        lock_id = zlib.crc32(f"hygge:{key}".encode()) - 2**31
+        import time
+
+        deadline = time.monotonic() + wait
+        while not self.query(conn, "SELECT pg_try_advisory_lock($1)", (lock_id,))[0][0]:
+            if time.monotonic() >= deadline:
+                holder = self.query(conn, "SELECT a.application_name, a.client_addr::text, a.pid, "
+                                          "a.backend_start::text FROM pg_locks l JOIN pg_stat_activity a "
+                                          "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.objid = $1",
+                                    (lock_id & 0xFFFFFFFF,))
+                found = (f"session {holder[0][2]} ({holder[0][0] or 'unnamed'} from {holder[0][1] or 'local'}, "
+                         f"since {holder[0][3][:19]})") if holder else "another session"
+                self.rollback(conn)
+                raise StateError(
+                    "another hygge run is writing this table right now",
+                    path=key.split("|")[-1], expected="no other run on the same table", found=found,
+                    hint="wait for it to finish, or set `options: lock_wait: SECONDS` to queue behind it")
+            time.sleep(0.2)
+        self.commit(conn)
+        try:
+            yield
+        finally:
+            try:
+                self.rollback(conn)
+                self.query(conn, "SELECT pg_advisory_unlock($1)", (lock_id,))
+                self.commit(conn)
+            except Exception:  # noqa: BLE001 - the lock goes with the session anyway
+                pass
+
+
+def _wire(column: pa.Array, original: pa.DataType, wire: pa.DataType) -> pa.Array:
+    name = ext(original)
+    if name == "arrow.uuid":
+        return column.storage.cast(wire)
+    if name == "arrow.json":
+        # jsonb's binary form: a version byte, then the JSON text.
+        return pc.binary_join_element_wise(pa.scalar(b"\x01"), column.storage.cast(pa.binary()), pa.scalar(b""))
+    if pa.types.is_dictionary(original):
+        column = column.dictionary_decode()
+    if column.type == wire:
+        return column
+    return column.cast(wire, safe=True)
+
+
+def _normal_type(field: pa.Field) -> pa.DataType:
+    t = field.type
+    if ext(t) == "arrow.opaque":
+        meta = field.metadata or {}
+        typmod = int(meta.get(b"POSTGRESQL:typmod", b"-1"))
+        if getattr(t, "type_name", "") == "numeric" and typmod >= 4:
+            precision, scale = ((typmod - 4) >> 16) & 0xFFFF, (typmod - 4) & 0xFFFF
+            return pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
+        return pa.string() if pa.types.is_string(t.storage_type) else pa.binary()
+    if pa.types.is_interval(t):
+        return pa.month_day_nano_interval()
+    return t
+
+
+def _normalize(batch: pa.RecordBatch, schema: pa.Schema | None) -> pa.RecordBatch:
+    columns = []
+    fields = []
+    for index, field in enumerate(batch.schema):
+        column = batch.column(index)
+        wanted = schema.field(index).type if schema is not None else _normal_type(field)
+        if ext(column.type) == "arrow.opaque":
+            column = column.storage
+        if column.type != wanted:
+            if ext(wanted) and not ext(column.type):
+                column = column.cast(wanted.storage_type).cast(wanted)
+            else:
+                column = column.cast(wanted)
+        columns.append(column)
+        fields.append(pa.field(field.name, wanted))
+    return pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields))
+
+
+def json_text(value: Any) -> str:
+    return json.dumps(value, default=str)
