@@ -109,11 +109,19 @@ def storage_type(t: pa.DataType) -> pa.DataType:
 
 def needs_comment(t: pa.DataType) -> bool:
     """Types DuckDB would not hand back exactly as they came."""
-    return extension_name(t) is not None or storage_type(t) != t or (pa.types.is_timestamp(t) and t.tz not in (None, "UTC")) or (
-        pa.types.is_timestamp(t) and t.tz is not None and t.unit in ("s", "ms")) or pa.types.is_date64(t) or (
-        pa.types.is_time(t) and t.unit in ("s", "ms")) or pa.types.is_fixed_size_binary(t) or pa.types.is_large_string(
-        t) or pa.types.is_large_binary(t) or pa.types.is_nested(t) or pa.types.is_string_view(t) or (
-        pa.types.is_binary_view(t))
+    checks = (
+        extension_name(t) is not None,
+        storage_type(t) != t,
+        pa.types.is_timestamp(t) and t.tz not in (None, "UTC"),
+        pa.types.is_timestamp(t) and t.tz is not None and t.unit in ("s", "ms"),
+        pa.types.is_date64(t),
+        pa.types.is_time(t) and t.unit in ("s", "ms"),
+        pa.types.is_fixed_size_binary(t),
+        pa.types.is_large_string(t) or pa.types.is_large_binary(t),
+        pa.types.is_string_view(t) or pa.types.is_binary_view(t),
+        pa.types.is_nested(t),
+    )
+    return any(checks)
 
 
 class DuckdbDialect(Dialect):

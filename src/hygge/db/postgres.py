@@ -136,7 +136,7 @@ class PostgresDialect(Dialect):
                                                         if f"{k}=" not in url)
         try:
             return dbapi.connect(url)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - every driver failure is explained in plain words
             raise self.connect_error(exc) from None
 
     def connect_error(self, exc: BaseException) -> HyggeError:
