@@ -143,7 +143,7 @@ class PostgresDialect(Dialect):
         text = str(exc)
         where = self.spec.display()
         low = text.lower()
-        if "password authentication failed" in low or "authentication failed" in low:
+        if "authentication failed" in low or ("role" in low and "does not exist" in low):
             return HyggeConnectionError(
                 f"PostgreSQL refused the login of user '{self.spec.user}'", path=where,
                 expected="a user and password the server accepts", found="authentication failed",

@@ -1,0 +1,191 @@
+"""PostgreSQL beyond the contract: connections explained, partitioned reads, discovery, queries, locks, faults."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+import hygge
+from tests.contract.suite import Place
+from tests.helpers import read_target, run_hygge, write_project
+from tests.services import POSTGRES_URL, postgres_place, postgres_sql
+
+
+@pytest.fixture
+def place(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Place]:
+    yield from postgres_place(tmp_path, request.node.name)
+
+
+def seed(place: Place, sql: str) -> None:
+    postgres_sql(f'CREATE SCHEMA IF NOT EXISTS "{place.name}"')
+    for statement in sql.strip().split(";\n"):
+        if statement.strip():
+            postgres_sql(statement.replace("S.", f'"{place.name}".'))
+
+
+def home(place: Place, **extra: object) -> dict[str, object]:
+    return {"type": "postgres", "url": POSTGRES_URL, "schema": place.name, **extra}
+
+
+@pytest.mark.parametrize(("url", "message", "hint"), [
+    ("postgresql://nobody:secret@127.0.0.1:5432/test", "PostgreSQL refused the login of user 'nobody'",
+     "check the user and password"),
+    ("postgresql://postgres@127.0.0.1:5432/no_such_db", "PostgreSQL has no database 'no_such_db'", "createdb"),
+    ("postgresql://postgres@no-such-host.invalid:5432/test", "the host 'no-such-host.invalid' cannot be found",
+     "check `host`"),
+    ("postgresql://postgres@127.0.0.1:1/test", "PostgreSQL at 127.0.0.1:1 does not answer", "server runs"),
+])
+def test_connection_failures_are_explained_and_secrets_never_shown(
+        tmp_path: Path, place: Place, url: str, message: str, hint: str) -> None:
+    write_project(tmp_path, f"""\
+        name: pg
+        options: {{retries: 0}}
+        connections:
+          wh: {{url: "{url}"}}
+        flows:
+          f:
+            home: {{type: postgres, connection: wh}}
+            store: {{type: parquet, path: out}}
+            entities: [t]
+        """)
+    proc = run_hygge("go", cwd=tmp_path, check=1)
+    assert message in proc.stdout and hint in proc.stdout
+    debug = run_hygge("debug", cwd=tmp_path, check=1)
+    assert message in debug.stdout and "next step" in debug.stdout
+    for output in (proc.stdout + proc.stderr, debug.stdout):
+        assert "secret" not in output, "a password must never be printed"
+    if "nobody" in url:
+        assert "postgres://nobody:***@127.0.0.1:5432/test" in debug.stdout
+
+
+def test_missing_table_names_what_exists(tmp_path: Path, place: Place) -> None:
+    seed(place, "CREATE TABLE S.orders (id int);\nCREATE TABLE S.order_lines (id int)")
+    result = hygge.move(home(place), {"type": "parquet", "path": "out"}, "ordrs", root=tmp_path)
+    assert result.status == "failed"
+    assert "the source table does not exist" in str(result.error) and "did you mean 'orders'?" in str(result.error)
+
+
+def test_discovery_with_include_and_exclude_and_a_query_entity(tmp_path: Path, place: Place) -> None:
+    seed(place, """
+CREATE TABLE S.sales_2023 (id int, amount numeric(8,2));
+CREATE TABLE S.sales_2024 (id int, amount numeric(8,2));
+CREATE TABLE S.sales_tmp (id int);
+CREATE TABLE S.users (id int);
+INSERT INTO S.sales_2024 VALUES (1, 1.50), (2, 2.25)""")
+    write_project(tmp_path, f"""\
+        name: pg
+        connections:
+          wh: {{url: "{POSTGRES_URL}"}}
+        flows:
+          sales:
+            home: {{type: postgres, connection: wh, schema: {place.name}}}
+            store: {{type: parquet, path: out}}
+            include: ["sales_*"]
+            exclude: ["*_tmp"]
+          report:
+            home: {{type: postgres, connection: wh}}
+            store: {{type: parquet, path: out}}
+            entities:
+              - name: big_sales
+                query: SELECT id, amount * 2 AS doubled FROM "{place.name}".sales_2024 WHERE amount > 2
+        """)
+    proc = run_hygge("go", "--json", cwd=tmp_path, check=0)
+    moved = {m["entity"]: m["rows_written"] for m in json.loads(proc.stdout)["moves"]}
+    assert moved == {"sales_2023": 0, "sales_2024": 2, "big_sales": 1}
+    # An expression's numeric has no declared precision: it arrives as its exact text.
+    assert read_target(tmp_path / "out" / "big_sales").to_pylist() == [{"id": 2, "doubled": "4.50"}]
+
+
+@pytest.mark.parametrize("key", ["id", "day", "at"])
+def test_partitioned_reads_return_each_row_exactly_once(tmp_path: Path, place: Place, key: str) -> None:
+    # Skewed keys (most rows in a narrow range), nulls in the key, and ranges that hold nothing.
+    seed(place, """
+CREATE TABLE S.events (id bigint, day date, at timestamptz, v text);
+INSERT INTO S.events SELECT g, DATE '2024-01-01' + (g % 3), TIMESTAMPTZ '2024-01-01' + g * interval '1 second', 'x'
+  FROM generate_series(1, 5000) g;
+INSERT INTO S.events VALUES (1000000, DATE '2030-01-01', TIMESTAMPTZ '2030-01-01', 'far');
+INSERT INTO S.events VALUES (NULL, NULL, NULL, 'null key')""")
+    result = hygge.move(home(place, partition_on=key, partitions=7), {"type": "parquet", "path": "out"}, "events",
+                        root=tmp_path)
+    assert result.ok, result.error
+    table = read_target(tmp_path / "out" / "events")
+    assert table.num_rows == 5002
+    ids = table.column("id").to_pylist()
+    assert sorted(i for i in ids if i is not None) == [*range(1, 5001), 1000000] and ids.count(None) == 1
+
+
+def test_partitioned_read_of_an_empty_table(tmp_path: Path, place: Place) -> None:
+    seed(place, "CREATE TABLE S.nothing (id bigint)")
+    result = hygge.move(home(place, partition_on="id", partitions=4), {"type": "parquet", "path": "out"}, "nothing",
+                        root=tmp_path)
+    assert result.status == "empty" and result.rows_in_target == 0
+
+
+def test_a_second_writer_on_the_same_table_is_refused_with_who_holds_it(tmp_path: Path, place: Place) -> None:
+    from hygge.core.plan import MovePlan
+    from hygge.core.planner import open_store
+    from hygge.errors import StateError
+    from hygge.state.journal import RunRecord
+
+    store = open_store(tmp_path, {"type": "postgres", "url": POSTGRES_URL, "schema": place.name}, {})
+    plan = MovePlan(flow="f", entity="t", source="t", target="t", home={}, store={}, run_type="append",
+                    root=str(tmp_path))
+    record = RunRecord(run_id="r1", flow="f", entity="t", run_type="append", started_at="now")
+    first = store.landing(plan, record)
+    try:
+        with pytest.raises(StateError) as caught:
+            store.landing(plan, record)
+        assert "another hygge run is writing this table right now" in str(caught.value)
+        assert "hygge" in str(caught.value)  # the holder's application name
+        threading.Timer(0.5, first.close).start()
+        from dataclasses import replace
+
+        second = store.landing(replace(plan, lock_wait=10), record)
+        second.abort()
+        second.close()
+    finally:
+        first.close()
+
+
+def test_a_connection_dropped_mid_load_leaves_the_target_unchanged_and_is_retried(tmp_path: Path,
+                                                                                   place: Place) -> None:
+    import pyarrow.parquet as pq
+
+    (tmp_path / "in").mkdir()
+    small = pa.table({"id": pa.array(range(10), pa.int64())})
+    pq.write_table(small, tmp_path / "in" / "t.parquet")
+    write_project(tmp_path, f"""\
+        name: pg
+        options: {{batch_bytes: 64KiB, retries: 1, retry_backoff: 0.1}}
+        flows:
+          f:
+            home: {{type: parquet, path: in}}
+            store: {{type: postgres, url: "{POSTGRES_URL}", schema: {place.name}}}
+            entities: [t]
+        """)
+    run_hygge("go", cwd=tmp_path, check=0)
+    big = pa.table({"id": pa.array(range(3_000_000), pa.int64())})
+    pq.write_table(big, tmp_path / "in" / "t.parquet")
+    proc = subprocess.Popen([sys.executable, "-m", "hygge", "go", "--json"], cwd=tmp_path, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    killed = 0
+    deadline = time.monotonic() + 60
+    while not killed and time.monotonic() < deadline and proc.poll() is None:
+        killed = len(postgres_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                  "WHERE application_name = 'hygge' AND query ILIKE 'COPY%'"))
+        time.sleep(0.02)
+    out, err = proc.communicate(timeout=120)
+    assert killed, "the load must have been caught mid-COPY"
+    report = json.loads(out)
+    move = report["moves"][0]
+    assert move["status"] == "ok" and move["attempts"] == 2, err
+    count = postgres_sql(f'SELECT COUNT(*) FROM "{place.name}".t')[0][0]
+    assert count == 3_000_000
