@@ -13,6 +13,7 @@ import pytest
 from hygge import samples
 from hygge.samples import write_sample_source
 from tests.helpers import REPO, read_target, run_hygge
+from tests.services import POSTGRES_URL, postgres_sql, require
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
@@ -73,11 +74,18 @@ def test_readme_examples_run(tmp_path: Path, name: str) -> None:
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text(text, encoding="utf-8")
     example_data(tmp_path)
+    servers = {"postgres": (POSTGRES_URL, lambda: postgres_sql("DROP SCHEMA IF EXISTS hygge_readme CASCADE"))}
+    if name in servers:
+        require(servers[name][0])
     commands = [["go"]] + [args.split() for project, args in THEN.findall(README) if project == name]
-    for command in commands:
-        proc = run_hygge(*command, cwd=tmp_path)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        assert "entities moved" in proc.stdout and "failed" not in proc.stdout
+    try:
+        for command in commands:
+            proc = run_hygge(*command, cwd=tmp_path)
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+            assert "entities moved" in proc.stdout and "failed" not in proc.stdout
+    finally:
+        if name in servers:
+            servers[name][1]()
 
 
 def test_the_tour_example_types_and_polishes_as_described(tmp_path: Path) -> None:

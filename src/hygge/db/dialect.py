@@ -156,6 +156,9 @@ class Dialect(ABC):
 
     # -- locks ---------------------------------------------------------------------------------
 
+    def setup_lock(self, conn: Any, schema: str | None) -> None:
+        """Serialize creating a schema's shared tables until the current transaction ends."""
+
     @contextmanager
     def entity_lock(self, conn: Any, key: str, wait: float) -> Iterator[None]:
         """Hold the one-writer-per-entity lock while the block runs."""

@@ -307,6 +307,10 @@ class PostgresDialect(Dialect):
             cursor.adbc_ingest(table, pa.RecordBatchReader.from_batches(wire, batches), mode="append",
                                db_schema_name=schema)
 
+    def setup_lock(self, conn: Any, schema: str | None) -> None:
+        lock_id = zlib.crc32(f"hygge-setup:{schema}".encode()) - 2**31
+        self.query(conn, "SELECT pg_advisory_xact_lock($1)", (lock_id,))
+
     @contextmanager
     def entity_lock(self, conn: Any, key: str, wait: float) -> Iterator[None]:
         # A session-level advisory lock: released by the server when the session ends, however it ends.

@@ -176,12 +176,13 @@ class SqlLanding(Landing):
     def _prepare(self) -> None:
         d, conn = self.d, self.conn
         try:
-            if not d.transactional_ddl:
-                self._ensure_tables()
-                d.commit(conn)
+            # Schema and journal tables are shared by every move into this schema: create them in a
+            # short transaction of their own, one move at a time, before the move's own transaction.
             d.begin(conn)
-            if d.transactional_ddl:
-                self._ensure_tables()
+            d.setup_lock(conn, self.schema)
+            self._ensure_tables()
+            d.commit(conn)
+            d.begin(conn)
             self.exists = d.table_exists(conn, self.schema, self.table)
         except HyggeError:
             raise
