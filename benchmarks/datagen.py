@@ -1,6 +1,8 @@
 """Deterministic benchmark data: the mixed 10-column table of issue 6 at any size, and friends.
 
     python benchmarks/datagen.py mixed 10000000 benchmarks/data/mixed_10m.parquet
+    python benchmarks/datagen.py wide 100000 benchmarks/data/wide_100k.parquet     (200 columns)
+    python benchmarks/datagen.py small 1000 benchmarks/data/small_500x1k           (500 files of 1,000 rows)
 
 Columns: id int64, qty int32, price float64, amount decimal(12,2), name string (~20 chars),
 category string (12 values), flag bool, day date32, created timestamp[us], updated timestamp[us, UTC].
@@ -9,6 +11,7 @@ category string (12 values), flag bool, day date32, created timestamp[us], updat
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -55,12 +58,13 @@ def mixed_chunk(start: int, rows: int) -> pa.Table:
     })
 
 
-def write_mixed(rows: int, path: Path, chunk: int = CHUNK) -> Path:
+def write_chunks(path: Path, rows: int, make_chunk: Callable[[int, int], pa.Table], chunk: int = CHUNK) -> Path:
+    """Write make_chunk(start, n) for consecutive ranges into one snappy parquet file, atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     writer = None
     for start in range(0, rows, chunk):
-        table = mixed_chunk(start, min(chunk, rows - start))
+        table = make_chunk(start, min(chunk, rows - start))
         if writer is None:
             writer = pq.ParquetWriter(tmp, table.schema, compression="snappy")
         writer.write_table(table)
@@ -70,9 +74,13 @@ def write_mixed(rows: int, path: Path, chunk: int = CHUNK) -> Path:
     return path
 
 
-def write_wide(rows: int, columns: int, path: Path) -> Path:
-    rng = np.random.default_rng(7)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_mixed(rows: int, path: Path, chunk: int = CHUNK) -> Path:
+    return write_chunks(path, rows, mixed_chunk, chunk)
+
+
+def wide_chunk(start: int, rows: int, columns: int = 200) -> pa.Table:
+    """Columns cycle through int64, float64, short string and bool; each chunk is seeded by its first row."""
+    rng = np.random.default_rng(7 + start)
     data = {}
     for i in range(columns):
         kind = i % 4
@@ -84,14 +92,21 @@ def write_wide(rows: int, columns: int, path: Path) -> Path:
             data[f"c{i:03d}"] = pc.cast(pa.array(rng.integers(0, 10**6, rows)), pa.string())
         else:
             data[f"c{i:03d}"] = pa.array(rng.random(rows) < 0.5)
-    pq.write_table(pa.table(data), path)
-    return path
+    return pa.table(data)
+
+
+def write_wide(rows: int, columns: int, path: Path) -> Path:
+    """Written in chunks of 100k rows, so even a wide table of millions of rows never sits in memory whole."""
+    return write_chunks(path, rows, lambda start, n: wide_chunk(start, n, columns), chunk=100_000)
 
 
 def write_small_tables(count: int, rows: int, folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
+    """count files t0000.parquet... of `rows` mixed rows each, written into a temporary folder renamed at the end."""
+    tmp = folder.with_name(folder.name + ".tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
     for i in range(count):
-        pq.write_table(mixed_chunk(i * rows, rows), folder / f"t{i:04d}.parquet")
+        pq.write_table(mixed_chunk(i * rows, rows), tmp / f"t{i:04d}.parquet")
+    tmp.rename(folder)
     return folder
 
 

@@ -169,6 +169,9 @@ def _dry_run(ws: Any, selection: Any, as_json: bool) -> int:
                           Text("error", style="red") if p.error else columns,
                           "" if p.estimated_rows is None else f"{p.estimated_rows:,}")
         out.print(table)
+        for p in planned:
+            for line in p.drift:
+                out.print(Text(f"schema change: {p.plan.key}: {line}", style="yellow"))
         for f in failures:
             out.print(Text(str(f.error), style="red"))
         for p in planned:

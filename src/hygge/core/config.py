@@ -61,6 +61,14 @@ class Options(Strict):
         return value
 
 
+class SchemaPolicy(Strict):
+    """What to do when the source's columns differ from the target's."""
+
+    new_columns: Literal["add", "ignore", "fail"] = "add"
+    missing_columns: Literal["fill_null", "fail"] = "fill_null"
+    type_changes: Literal["widen", "fail"] = "widen"
+
+
 class Defaults(Strict):
     """Settings shared by several entities; the nearest definition wins."""
 
@@ -71,6 +79,7 @@ class Defaults(Strict):
     lookback: str | int | float | None = None
     keys: list[str] | None = None
     delete_column: str | None = None
+    schema_policy: SchemaPolicy | None = None
     home: dict[str, Any] | None = None
     store: dict[str, Any] | None = None
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from hygge.core.config import SchemaPolicy
+from hygge.core.drift import compare
 from hygge.core.move import as_hygge_error, read_state
 from hygge.core.plan import MovePlan
 from hygge.core.planner import open_home, open_store
@@ -23,6 +25,7 @@ class PlannedMove:
     rows_in_target: int | None = None
     watermark: Any = None
     error: HyggeError | None = None
+    drift: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -34,6 +37,7 @@ class PlannedMove:
             "columns": self.columns,
             "estimated_rows": self.estimated_rows,
             "watermark": self.watermark,
+            "drift": self.drift,
             "error": self.error.to_dict() if self.error else None,
         }
 
@@ -52,6 +56,9 @@ def describe(plan: MovePlan) -> PlannedMove:
             planned.estimated_rows = source.estimated_rows
             polisher = Polisher(plan.polish, source.schema, utc_now(), flow=plan.flow, entity=plan.entity)
             planned.columns = list(polisher.schema.names)
+            target = store.target_schema(plan)
+            if target is not None:
+                planned.drift = compare(polisher.schema, target).lines(SchemaPolicy.model_validate(plan.schema_policy))
         finally:
             source.close()
     except Exception as exc:  # noqa: BLE001 - shown per entity, like a failed move

@@ -12,6 +12,8 @@ from typing import Any
 import pyarrow as pa
 
 from hygge.core import faults
+from hygge.core.config import SchemaPolicy
+from hygge.core.drift import Drift, check, compare, conform, conformed_schema
 from hygge.core.pipe import Pipe, pump
 from hygge.core.plan import MovePlan
 from hygge.core.planner import open_home, open_store
@@ -62,6 +64,7 @@ class Move:
         self.rows_read = 0
         self.max_seen: pa.Scalar | None = None
         self.mode = plan.run_type
+        self.drift: Drift | None = None
         self.store: Store | None = None
         self.held: list[threading.BoundedSemaphore] = []
 
@@ -92,10 +95,11 @@ class Move:
                                 entity=self.plan.entity)
             self.mode = landing_run_type(self.plan, previous)
             landing = self.store.landing(replace(self.plan, run_type=self.mode), self.record)
-            landing.begin(polisher.schema)
+            schema, self.drift = self.drift_check(landing, polisher.schema)
+            landing.begin(schema, self.drift)
             self.transfer(source, polisher, landing)
             self.check_empty(landing)
-            self.commit(landing, source, polisher.schema, previous)
+            self.commit(landing, source, schema, previous)
         except BaseException as exc:
             self.fail(exc, landing)
             if not isinstance(exc, Exception):
@@ -149,10 +153,15 @@ class Move:
 
         reader = pump(source.batches, pipe, counted, name=f"hygge-read-{self.plan.key}")
 
+        drift, policy = self.drift, SchemaPolicy.model_validate(self.plan.schema_policy)
+        target = landing.target_schema() if drift is not None else None
+
         def polished() -> Iterator[pa.RecordBatch]:
             written = 0
             while (batch := pipe.get()) is not None:
                 out = polisher(batch)
+                if drift is not None and target is not None:
+                    out = conform(out, target, drift, policy)
                 yield out
                 # The landing asks for the next batch once it has taken this one.
                 written += out.num_rows
@@ -166,6 +175,23 @@ class Move:
             raise
         finally:
             reader.join(timeout=5)
+
+    def drift_check(self, landing: Landing, schema: pa.Schema) -> tuple[pa.Schema, Drift | None]:
+        """Compare the rows with the target; refuse what the policy forbids; say how rows are reshaped."""
+        target = landing.target_schema()
+        if target is None:
+            return schema, None
+        found = compare(schema, target)
+        if self.mode == "full_drop":
+            # The target is replaced: its old column types bind nothing, only the policy's "fail" does.
+            found.widened += found.narrowed + found.lossy
+            found.narrowed, found.lossy = [], []
+        if not found.any:
+            return schema, None
+        policy = SchemaPolicy.model_validate(self.plan.schema_policy)
+        check(found, policy, flow=self.plan.flow, entity=self.plan.entity, where=self.result.location)
+        self.result.warnings += found.lines(policy)
+        return conformed_schema(schema, found, policy), found
 
     def check_empty(self, landing: Landing) -> None:
         if self.rows_read or self.plan.allow_empty or self.mode != "full_drop":

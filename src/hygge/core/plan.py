@@ -24,6 +24,7 @@ class MovePlan:
     lookback: str | int | float | None = None
     keys: tuple[str, ...] = ()
     delete_column: str | None = None
+    schema_policy: dict[str, Any] = field(default_factory=dict)
     query: str | None = None
     queue_bytes: int = DEFAULT_QUEUE_BYTES
     batch_bytes: int = DEFAULT_BATCH_BYTES

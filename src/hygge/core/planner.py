@@ -143,6 +143,7 @@ def _plan_one(ws: Workspace, flow: Flow, entity: EntityConfig, source: str | Non
         lookback=settings.lookback,
         keys=tuple(settings.keys or ()),
         delete_column=settings.delete_column,
+        schema_policy=settings.schema_policy.model_dump(exclude_defaults=True) if settings.schema_policy else {},
         query=entity.query,
         queue_bytes=int(options.queue_bytes),
         batch_bytes=int(options.batch_bytes),

@@ -135,6 +135,15 @@ class Dialect(ABC):
     def delete_matching(self, conn: Any, target: str, staging: str, keys: tuple[str, ...]) -> None:
         self.execute(conn, f"DELETE FROM {target} WHERE {self.matching(target, staging, keys)}")
 
+    def add_column(self, conn: Any, schema: str | None, table: str, field: pa.Field) -> None:
+        ref = self.table_ref(schema, table)
+        self.execute(conn, f"ALTER TABLE {ref} ADD COLUMN {self.quote(field.name)} {self.column_type(field)}")
+
+    def widen_column(self, conn: Any, schema: str | None, table: str, field: pa.Field) -> None:
+        ref = self.table_ref(schema, table)
+        self.execute(conn, f"ALTER TABLE {ref} ALTER COLUMN {self.quote(field.name)} "
+                           f"TYPE {self.column_type(field)}")
+
     def to_engine(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Encode a batch for the engine's bulk path (e.g. decimals as text for SQLite)."""
         return batch

@@ -212,7 +212,19 @@ class DuckdbDialect(Dialect):
         super().create_table(conn, ref, schema)
         for field in schema:
             if needs_comment(field.type):
-                self.execute(conn, f"COMMENT ON COLUMN {ref}.{self.quote(field.name)} IS '{encode_field(field)}'")
+                self._comment(conn, ref, field)
+
+    def add_column(self, conn: Any, schema: str | None, table: str, field: pa.Field) -> None:
+        super().add_column(conn, schema, table, field)
+        self._comment(conn, self.table_ref(schema, table), field)
+
+    def widen_column(self, conn: Any, schema: str | None, table: str, field: pa.Field) -> None:
+        super().widen_column(conn, schema, table, field)
+        self._comment(conn, self.table_ref(schema, table), field)
+
+    def _comment(self, conn: Any, ref: str, field: pa.Field) -> None:
+        text = encode_field(field) if needs_comment(field.type) else ""
+        self.execute(conn, f"COMMENT ON COLUMN {ref}.{self.quote(field.name)} IS '{text}'")
 
     def to_engine(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         if all(storage_type(f.type) == f.type for f in batch.schema):

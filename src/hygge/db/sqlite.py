@@ -222,6 +222,17 @@ class SqliteDialect(Dialect):
         except TypeError:
             raise UnsupportedType(field, "SQLite has no storage for it (lists, structs and maps included)") from None
 
+    def widen_column(self, conn: Any, schema: str | None, table: str, field: pa.Field) -> None:
+        # SQLite cannot change a declared type: rebuild the table under the new declaration.
+        current = self.table_schema(conn, schema, table)
+        wanted = pa.schema([field if f.name == field.name else f for f in current])
+        temp = self.quote(f"_hygge_widen_{table}")
+        columns = ", ".join(self.quote(n) for n in current.names)
+        self.create_table(conn, temp, wanted)
+        self.execute(conn, f"INSERT INTO {temp} ({columns}) SELECT {columns} FROM {self.quote(table)}")
+        self.execute(conn, f"DROP TABLE {self.quote(table)}")
+        self.execute(conn, f"ALTER TABLE {temp} RENAME TO {self.quote(table)}")
+
     def to_engine(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         columns = []
         for field, column in zip(batch.schema, batch.columns, strict=True):

@@ -29,6 +29,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from hygge.core import faults
+from hygge.core.drift import Drift
 from hygge.core.plan import MovePlan
 from hygge.db.connections import ConnectionSpec, SessionLimits, spec_for
 from hygge.db.dialect import Dialect, UnsupportedType
@@ -111,6 +112,16 @@ class SqlStore(Store):
 
         def work(d: Dialect, conn: Any) -> EntityState | None:
             return self.journal(d, schema).read(conn, plan.key)
+
+        return self._with_conn(work)
+
+    def target_schema(self, plan: MovePlan) -> pa.Schema | None:
+        schema, table = self.split(plan)
+
+        def work(d: Dialect, conn: Any) -> pa.Schema | None:
+            if not d.table_exists(conn, schema, table):
+                return None
+            return pa.schema([f for f in d.table_schema(conn, schema, table) if f.name != SEQ])
 
         return self._with_conn(work)
 
@@ -198,7 +209,13 @@ class SqlLanding(Landing):
             # A run killed before it could drop its staging table; we hold the lock, so it is ours to drop.
             self.d.execute(self.conn, f"DROP TABLE {self.d.table_ref(self.schema, leftover)}")
 
-    def begin(self, schema: pa.Schema) -> None:
+    def target_schema(self) -> pa.Schema | None:
+        if not self.exists:
+            return None
+        schema = self.d.table_schema(self.conn, self.schema, self.table)
+        return pa.schema([f for f in schema if f.name != SEQ])
+
+    def begin(self, schema: pa.Schema, drift: Drift | None = None) -> None:
         problems = []
         for field in schema:
             try:
@@ -224,6 +241,7 @@ class SqlLanding(Landing):
                     self._check_merge_columns(schema)
                     staged = schema.append(pa.field(SEQ, pa.int64()))
                     if self.exists:
+                        self._evolve(drift)
                         self._check_compatible(schema)
                         self.before = self.d.count_rows(self.conn, self.target)
                 self.d.create_table(self.conn, self.staging, staged)
@@ -231,6 +249,7 @@ class SqlLanding(Landing):
                 if not self.exists:
                     self.d.create_table(self.conn, self.target, schema)
                 else:
+                    self._evolve(drift)
                     self._check_compatible(schema)
                     self.before = self.d.count_rows(self.conn, self.target)
                 self.write_table = self.table
@@ -239,6 +258,17 @@ class SqlLanding(Landing):
             raise
         except Exception as exc:
             raise self.d.explain(exc, "creating the table", self.target) from exc
+
+    def _evolve(self, drift: Drift | None) -> None:
+        """Add new columns and widen changed ones, inside the move's transaction."""
+        if drift is None:
+            return
+        names = set(self.arrow_schema.names)
+        for field in drift.new:
+            if field.name in names:  # not ignored by the policy
+                self.d.add_column(self.conn, self.schema, self.table, field)
+        for name, _, new in drift.widened:
+            self.d.widen_column(self.conn, self.schema, self.table, pa.field(name, new))
 
     def _check_merge_columns(self, schema: pa.Schema) -> None:
         wanted = [*self.plan.keys, *(c for c in (self.plan.watermark, self.plan.delete_column) if c)]

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 from hygge.core.config import Strict
+from hygge.core.drift import Drift
 from hygge.core.plan import MovePlan
 from hygge.homes.base import Check
 from hygge.state.journal import EntityState, RunRecord
@@ -36,8 +37,16 @@ class Landing(ABC):
     bytes_written: int = 0
 
     @abstractmethod
-    def begin(self, schema: pa.Schema) -> None:
-        """Called once, before the first batch, with the schema after polish."""
+    def begin(self, schema: pa.Schema, drift: Drift | None = None) -> None:
+        """Called once, before the first batch, with the schema of the rows to land.
+
+        ``drift`` says how those rows differ from the existing target (new columns
+        to add, columns to widen), already checked against the entity's policy.
+        """
+
+    def target_schema(self) -> pa.Schema | None:
+        """The existing target's columns, or None when there is no target yet."""
+        return None
 
     @abstractmethod
     def write(self, batch: pa.RecordBatch) -> None: ...
@@ -90,6 +99,10 @@ class Store(ABC):
 
     def log_run(self, record: RunRecord) -> None:
         """Keep a finished run (committed or failed) in the store's run history."""
+
+    def target_schema(self, plan: MovePlan) -> pa.Schema | None:
+        """The columns of the entity's target as it stands, for dry runs; None when there is none."""
+        return None
 
     def history(self, flow: str | None = None, entity: str | None = None) -> list[RunRecord]:
         return []

@@ -30,9 +30,13 @@ from pathlib import Path
 from typing import ClassVar
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 from pydantic import ByteSize, Field
 
 from hygge.core import faults
+from hygge.core.arrowtypes import parse_type
+from hygge.core.config import SchemaPolicy
+from hygge.core.drift import Drift, evolve_table
 from hygge.core.plan import MovePlan
 from hygge.errors import HyggeError, StateError, WriteError
 from hygge.formats.base import PartWriter, within_budget
@@ -114,6 +118,19 @@ class FileStore(Store):
     def state(self, plan: MovePlan) -> EntityState | None:
         manifest = Manifest.read(self.entity_dir(plan))
         return manifest.state if manifest else None
+
+    def target_schema(self, plan: MovePlan) -> pa.Schema | None:
+        folder = self.entity_dir(plan)
+        return self.manifest_schema(folder, Manifest.read(folder) if folder.is_dir() else None)
+
+    def manifest_schema(self, folder: Path, manifest: Manifest | None) -> pa.Schema | None:
+        if manifest is None or not manifest.parts:
+            return None
+        if self.type_name == "parquet":
+            return pq.read_schema(folder / manifest.parts[0].file).remove_metadata()
+        if manifest.state.columns:
+            return pa.schema([(c["name"], parse_type(c["type"])) for c in manifest.state.columns])
+        return None
 
     def log_run(self, record: RunRecord) -> None:
         """Append to the store's run history; the manifest, not this log, is the source of truth."""
@@ -268,6 +285,7 @@ class FileLanding(Landing):
         # and opens a file after the switch gets "not found", never other data.
         self.part_no = self.previous.next_part if self.previous else 0
         self.parts: list[Part] = []
+        self.reshape = False
         self.published = False
         self.schema: pa.Schema | None = None
         self.writer: PartWriter | None = None
@@ -297,7 +315,19 @@ class FileLanding(Landing):
         keeps = self.plan.run_type in ("append", "incremental")
         return self.rows_written + (self.rows_before() if keeps else 0)
 
-    def begin(self, schema: pa.Schema) -> None:
+    def target_schema(self) -> pa.Schema | None:
+        return self.store.manifest_schema(self.target, self.previous)
+
+    def begin(self, schema: pa.Schema, drift: Drift | None = None) -> None:
+        keeps = self.plan.run_type != "full_drop" and self.previous is not None
+        self.reshape = keeps and drift is not None and bool(drift.new or drift.widened)
+        if self.reshape and self.store.type_name != "parquet":
+            raise WriteError(
+                f"a {self.store.type_name} store cannot change the columns of an entity it appends to",
+                entity=self.plan.entity, expected="the same columns as the files already there",
+                found="; ".join(drift.lines(SchemaPolicy())) if drift else "",
+                hint="run once with --full-drop to rewrite the entity, or write it to parquet",
+            )
         if self.plan.run_type == "merge" and self.store.type_name != "parquet":
             raise WriteError(
                 f"merge into a {self.store.type_name} store is not supported",
@@ -364,8 +394,11 @@ class FileLanding(Landing):
             self._finish_part()
         self._verify()
         kept = self.previous.parts if keeps and self.previous else []
+        if kept and self.reshape:
+            kept = self._reshape_parts(kept)
         for part in kept:
-            link_or_copy(self.target / part.file, self.staging / part.file)
+            if not (self.staging / part.file).exists():
+                link_or_copy(self.target / part.file, self.staging / part.file)
         durable = self.store.config.durable
         if durable:
             for part in self.parts:
@@ -411,13 +444,30 @@ class FileLanding(Landing):
             os.utime(trash / self.record.run_id)  # the clock of keep_replaced starts now
         self._tidy()
 
+    def _reshape_parts(self, parts: list[Part]) -> list[Part]:
+        """Rewrite earlier parts in the new shape (one part in memory at a time); parquet only."""
+        assert self.schema is not None
+        out: list[Part] = []
+        for part in parts:
+            table = evolve_table(pq.read_table(self.target / part.file), self.schema)
+            self.writer = self._open_part()
+            for piece in within_budget_table(table, self.store.slice_bytes()):
+                self.writer.write(piece)
+            writer, self.writer = self.writer, None
+            writer.close()
+            out.append(Part(writer.path.name, writer.rows, writer.path.stat().st_size, part.run_id))
+        return out
+
     def _merge_parts(self) -> None:
         """Rewrite the entity as old rows upserted with the new ones (the whole entity passes through memory)."""
         assert self.schema is not None
         staged = [self.staging / p.file for p in self.parts]
-        old = [self.target / p.file for p in self.previous.parts] if self.previous else []
+        old_parts = self.previous.parts if self.previous else []
+        if old_parts and self.reshape:
+            old_parts = self._reshape_parts(old_parts)
+        old = [(self.staging if (self.staging / p.file).exists() else self.target) / p.file for p in old_parts]
         merged = merge_tables(old, staged, self.schema, self.plan)
-        for path in staged:
+        for path in staged + [p for p in old if p.parent == self.staging]:
             path.unlink()
         self.parts = []
         for piece in within_budget_table(merged, self.store.slice_bytes()):

@@ -1,0 +1,58 @@
+"""The lanes: one source, one target kind, and the raw-library baselines that define 'as fast as it gets' there."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from harness import sources
+from harness.sources import Source
+from harness.tools import dlt, hygge, ingestr, raw, sling
+from harness.tools.base import Contender
+
+TOOLS = ("hygge", "raw", "dlt", "ingestr", "sling")
+
+
+@dataclass(frozen=True)
+class Lane:
+    key: str
+    title: str
+    source: Callable[[int], Source]
+    target: str
+    raw: tuple[str, ...]
+    fixed_size: bool = False   # the small-tables lane has one size, whatever --rows says
+
+    def contenders(self, tools: tuple[str, ...]) -> list[Contender]:
+        by_tool = {"hygge": hygge.contenders(), "raw": [raw.contender(v) for v in self.raw],
+                   "dlt": dlt.contenders(), "ingestr": ingestr.contenders(), "sling": sling.contenders()}
+        return [c for tool in TOOLS if tool in tools for c in by_tool[tool]]
+
+
+PARQUET_COPIES = ("pq2pq_pyarrow", "pq2pq_polars", "pq2pq_duckdb")
+
+LANES = (
+    Lane("pq2pq", "parquet → parquet", sources.parquet, "parquet", PARQUET_COPIES),
+    Lane("pq2duckdb", "parquet → duckdb", sources.parquet, "duckdb", ("pq2duckdb_ctas",)),
+    Lane("pq2pg", "parquet → postgres", sources.parquet, "postgres", ("pq2pg_adbc",)),
+    Lane("pg2pq", "postgres → parquet", sources.postgres, "parquet", ("pg2pq_adbc", "pg2pq_connectorx")),
+    Lane("csv2pq", "csv → parquet", sources.csv, "parquet", ("csv2pq_duckdb", "csv2pq_pyarrow")),
+    Lane("pq2csv", "parquet → csv", sources.parquet, "csv", ("pq2csv_polars", "pq2csv_duckdb")),
+    Lane("my2pq", "mysql → parquet", sources.mysql, "parquet", ("my2pq_connectorx",)),
+    Lane("pq2my", "parquet → mysql", sources.parquet, "mysql", ("pq2my_loaddata",)),
+    Lane("pg2pg", "postgres → postgres", sources.postgres, "postgres", ("pg2pg_copy",)),
+    Lane("sqlite2pq", "sqlite → parquet", sources.sqlite, "parquet", ("sqlite2pq_adbc", "sqlite2pq_connectorx")),
+    Lane("wide", "wide (200 columns, rows ÷ 10) parquet → parquet", sources.wide, "parquet", PARQUET_COPIES),
+    Lane("small", "small tables (500 × 1,000 rows) parquet → parquet", lambda rows: sources.small_tables(),
+         "parquet", ("many_pq2pq_pyarrow",), fixed_size=True),
+)
+
+
+def select(keys: str) -> list[Lane]:
+    if keys == "all":
+        return list(LANES)
+    wanted = [k.strip() for k in keys.split(",") if k.strip()]
+    known = {lane.key: lane for lane in LANES}
+    unknown = [k for k in wanted if k not in known]
+    if unknown:
+        raise SystemExit(f"unknown lane(s) {', '.join(unknown)}; choose from {', '.join(known)} or all")
+    return [known[k] for k in wanted]

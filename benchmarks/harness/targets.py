@@ -1,0 +1,105 @@
+"""Where a contender writes, how to empty it before a timed run, and how many rows it holds afterwards.
+
+Every contender gets its own target: a folder (file stores, DuckDB file) or a PostgreSQL schema / MariaDB database
+named hygge_bench_out_<contender>. Counting is independent of what the tool reports about itself."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import dbs
+from harness.settings import DUCKDB_SCHEMA, OUT, TABLE, TARGET_PREFIX
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str            # parquet | csv | duckdb | postgres | mysql
+    folder: Path         # scratch folder of this contender (file targets are written inside it)
+    schema: str = ""     # postgres schema / mariadb database / duckdb schema
+    table: str = TABLE
+
+    @property
+    def duckdb_file(self) -> Path:
+        return self.folder / "out.duckdb"
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+
+def target_for(kind: str, lane: str, contender: str) -> Target:
+    folder = OUT / lane / contender
+    if kind in ("postgres", "mysql"):
+        return Target(kind, folder, schema=f"{TARGET_PREFIX}{contender}")
+    if kind == "duckdb":
+        return Target(kind, folder, schema=DUCKDB_SCHEMA)
+    return Target(kind, folder)
+
+
+def reset(target: Target) -> None:
+    """Empty the target, so every timed run starts from the same state (and DB tools find their schema)."""
+    shutil.rmtree(target.folder, ignore_errors=True)
+    target.folder.mkdir(parents=True)
+    if target.kind == "postgres":
+        with dbs.postgres() as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {target.schema} CASCADE")
+            conn.execute(f"CREATE SCHEMA {target.schema}")
+    elif target.kind == "mysql":
+        with dbs.mysql() as conn, conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {target.schema}")
+            cur.execute(f"CREATE DATABASE {target.schema}")
+
+
+def drop(target: Target) -> None:
+    """Remove what a contender left behind, once its lane is done (keeps the disk and the servers tidy)."""
+    shutil.rmtree(target.folder, ignore_errors=True)
+    if target.kind == "postgres":
+        with dbs.postgres() as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {target.schema} CASCADE")
+    elif target.kind == "mysql":
+        with dbs.mysql() as conn, conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {target.schema}")
+
+
+def count(target: Target) -> int:
+    if target.kind == "parquet":
+        return sum(_parquet_rows(f) for f in data_files(target.folder, ".parquet"))
+    if target.kind == "csv":
+        return sum(_csv_rows(f) for f in data_files(target.folder, ".csv"))
+    if target.kind == "duckdb":
+        return _duckdb_rows(target)
+    if target.kind == "postgres":
+        return int(dbs.pg_scalar(f"SELECT count(*) FROM {target.qualified}"))
+    return int(dbs.my_scalar(f"SELECT COUNT(*) FROM {target.qualified}"))
+
+
+def data_files(folder: Path, suffix: str) -> list[Path]:
+    """Data files anywhere under folder, skipping bookkeeping folders ('.hygge', '_dlt_loads', ...)."""
+    return sorted(f for f in folder.rglob(f"*{suffix}")
+                  if f.is_file() and not any(p.startswith((".", "_")) for p in f.relative_to(folder).parts))
+
+
+def _parquet_rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).metadata.num_rows
+
+
+def _csv_rows(path: Path) -> int:
+    """Lines minus the header line (the benchmark data has no line breaks inside values)."""
+    lines = 0
+    last = b"\n"
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 24):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n") - 1
+
+
+def _duckdb_rows(target: Target) -> int:
+    import duckdb
+
+    with duckdb.connect(str(target.duckdb_file), read_only=True) as conn:
+        return int(conn.execute(f"SELECT count(*) FROM {target.qualified}").fetchone()[0])

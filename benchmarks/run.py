@@ -1,0 +1,101 @@
+"""hygge's benchmark suite: one command times hygge, the raw-library paths and the peer tools, lane by lane.
+
+    .venv/bin/python benchmarks/run.py --rows 1m,10m --runs 3
+
+Data is generated on first use (benchmarks/data), peer tools are installed on first use (benchmarks/_work/peers,
+via benchmarks/peers/setup.sh), and the results go to benchmarks/RESULTS.md and benchmarks/results.json.
+See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from harness import lanes as lane_table
+from harness import machine, report
+from harness.bench import run_lane
+from harness.lanes import TOOLS, Lane
+from harness.settings import BENCH, PEERS, REPO, parse_rows, rows_label
+
+SETUP = BENCH / "peers" / "setup.sh"
+
+
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", default="1m", help="comma list of sizes: 1m, 10m, 100m (also e.g. 100k)")
+    parser.add_argument("--lanes", default="all",
+                        help=f"comma list of lanes or 'all': {', '.join(lane.key for lane in lane_table.LANES)}")
+    parser.add_argument("--tools", default=",".join(TOOLS), help=f"comma list of contenders: {', '.join(TOOLS)}")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs per contender (the median is reported)")
+    parser.add_argument("--out", type=Path, default=BENCH / "RESULTS.md", help="markdown report; results.json beside")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds before one run is killed")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the lanes and sizes of an earlier results.json that this run does not measure")
+    parser.add_argument("--keep", action="store_true", help="leave the targets in place after each lane")
+    args = parser.parse_args(argv)
+    args.sizes = [parse_rows(x) for x in args.rows.split(",") if x.strip()]
+    args.tool_list = tuple(t.strip() for t in args.tools.split(",") if t.strip())
+    unknown = set(args.tool_list) - set(TOOLS)
+    if unknown:
+        parser.error(f"unknown tool(s) {', '.join(sorted(unknown))}; choose from {', '.join(TOOLS)}")
+    return args
+
+
+def ensure_installed(tools: tuple[str, ...]) -> None:
+    """Run the setup script for the environments still missing; its failures become 'not available' later."""
+    missing = [t for t in TOOLS if t in tools and t != "hygge" and not (PEERS / f"{t}.ok").exists()]
+    if missing:
+        print(f"setting up {', '.join(missing)} in {PEERS} (first use)", flush=True)
+        subprocess.run(["bash", str(SETUP), str(PEERS), *missing], check=False)
+
+
+def plan(lanes: list[Lane], sizes: list[int]) -> list[tuple[Lane, int]]:
+    """Every lane at every size, except the fixed-size lane, which runs once."""
+    pairs = [(lane, rows) for rows in sizes for lane in lanes if not lane.fixed_size]
+    return pairs + [(lane, sizes[0]) for lane in lanes if lane.fixed_size]
+
+
+def merged(previous: Path, fresh: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if not previous.exists():
+        return fresh
+    measured = {(lane["lane"], lane["size"]) for lane in fresh}
+    kept = [lane for lane in json.loads(previous.read_text())["lanes"] if (lane["lane"], lane["size"]) not in measured]
+    order = {lane.key: i for i, lane in enumerate(lane_table.LANES)}
+    return sorted(kept + fresh, key=lambda lane: (lane["size"] == "500x1k", parse_rows(lane["size"])
+                                                   if lane["size"] != "500x1k" else 0, order.get(lane["lane"], 99)))
+
+
+def command_line() -> str:
+    script = Path(sys.argv[0]).resolve()
+    shown = script.relative_to(REPO) if script.is_relative_to(REPO) else script
+    return shlex.join([".venv/bin/python", str(shown), *sys.argv[1:]])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv)
+    lanes = lane_table.select(args.lanes)
+    ensure_installed(args.tool_list)
+    json_path = args.out.with_name("results.json")
+    data: dict[str, Any] = {
+        "settings": {"command": command_line(), "rows": [rows_label(n) for n in args.sizes], "runs": args.runs,
+                     "lanes": [lane.key for lane in lanes], "tools": list(args.tool_list)},
+        "machine": machine.describe(),
+        "lanes": [],
+    }
+    fresh: list[dict[str, Any]] = []
+    for lane, rows in plan(lanes, args.sizes):
+        fresh.append(run_lane(lane, rows, lane.contenders(args.tool_list), args.runs, args.timeout, args.keep))
+        data["lanes"] = merged(json_path, fresh) if args.merge else fresh
+        report.write(data, args.out, json_path)
+    print(f"wrote {args.out} and {json_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
