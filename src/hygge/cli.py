@@ -7,6 +7,7 @@ usage error, 130 interrupted.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -68,6 +69,9 @@ project_option = click.option(
 @click.version_option(__version__, "--version", "-V", prog_name="hygge")
 def main() -> None:
     """hygge moves tables from where data lives (a Home) to where it should settle (a Store)."""
+    if hasattr(signal, "SIGXFSZ"):
+        # Past a file size limit, fail the write with EFBIG (and say so) instead of dying silently.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
 @main.command()

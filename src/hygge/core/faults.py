@@ -1,9 +1,11 @@
-"""Named points where the fault-injection tests kill the process.
+"""Named points where the fault-injection tests kill or pause the process.
 
 Set ``HYGGE_KILL_AT=name`` (optionally ``name:N`` for the N-th time the point
 is reached) and the process sends itself SIGKILL there: no cleanup, no
-``finally``, exactly like a power cut or the OOM killer. The guarantee tests
-loop over every point; production runs never set the variable.
+``finally``, exactly like a power cut or the OOM killer. ``HYGGE_PAUSE_AT=
+name:N:SECONDS`` sleeps there instead, so a test can change the world at a
+known moment. The guarantee tests loop over every point; production runs
+never set either variable.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 
 POINTS = (
     "read",  # a batch was read from the Home
@@ -25,20 +28,22 @@ _lock = threading.Lock()
 _counts: dict[str, int] = {}
 
 
-def _target() -> tuple[str, int] | None:
-    spec = os.environ.get("HYGGE_KILL_AT")
+def _reached(variable: str, name: str) -> list[str] | None:
+    spec = os.environ.get(variable)
     if not spec:
         return None
-    name, _, nth = spec.partition(":")
-    return name, int(nth or 1)
+    parts = spec.split(":")
+    if parts[0] != name:
+        return None
+    with _lock:
+        key = f"{variable}:{name}"
+        _counts[key] = _counts.get(key, 0) + 1
+        return parts if _counts[key] == int(parts[1] if len(parts) > 1 and parts[1] else 1) else None
 
 
 def point(name: str) -> None:
-    target = _target()
-    if target is None or target[0] != name:
-        return
-    with _lock:
-        _counts[name] = _counts.get(name, 0) + 1
-        reached = _counts[name] >= target[1]
-    if reached:
+    if _reached("HYGGE_KILL_AT", name):
         os.kill(os.getpid(), signal.SIGKILL)
+    pause = _reached("HYGGE_PAUSE_AT", name)
+    if pause:
+        time.sleep(float(pause[2]) if len(pause) > 2 else 1.0)

@@ -165,6 +165,17 @@ class PostgresDialect(Dialect):
         return HyggeConnectionError(f"cannot connect to PostgreSQL: {text.strip().splitlines()[0][:300]}",
                                     path=where, hint="run `hygge debug` for a check of every connection")
 
+    def explain(self, exc: BaseException, doing: str, table: str | None = None) -> HyggeError:
+        state = getattr(exc, "sqlstate", None) or ""
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if state.startswith("22") or "value too long" in text or "out of range" in text or "overflow" in text:
+            return WriteError(
+                "a value does not fit its column in the target table; nothing was committed",
+                path=table, expected="values within the target columns' types", found=text,
+                hint="widen the column in the target table, or fix the value at the source",
+            )
+        return super().explain(exc, doing, table)
+
     def transient(self, exc: BaseException) -> bool:
         state = getattr(exc, "sqlstate", None) or ""
         if state.startswith(TRANSIENT_STATES):

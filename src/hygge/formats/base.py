@@ -30,6 +30,7 @@ class FormatReader(ABC):
     def __init__(self, options: Any, batch_bytes: int):
         self.options = options
         self.batch_bytes = batch_bytes
+        self.notes: list[str] = []  # things the person should hear about, e.g. rows set aside
 
     @abstractmethod
     def schema_of(self, path: Path) -> pa.Schema:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import pyarrow.csv as pcsv
 from hygge.core.arrowtypes import type_name
 from hygge.errors import ReadError, WriteError
 from hygge.formats.base import FormatReader, PartWriter
+from hygge.formats.quarantine import Quarantine
 from hygge.formats.schemas import unify_inferred
 
 # pyarrow counts blocks in int32 bytes.
@@ -31,7 +33,7 @@ def _read_options(options: Any, batch_bytes: int, names: list[str] | None = None
     )
 
 
-def _parse_options(options: Any) -> pcsv.ParseOptions:
+def _parse_options(options: Any, quarantine: Quarantine | None = None, record: bool = True) -> pcsv.ParseOptions:
     quote = options.quote if options.quote else False
     return pcsv.ParseOptions(
         delimiter=options.delimiter,
@@ -39,6 +41,8 @@ def _parse_options(options: Any) -> pcsv.ParseOptions:
         double_quote=options.double_quote,
         escape_char=options.escape or False,
         newlines_in_values=options.newlines_in_values,
+        # Sampling for types skips bad rows too, but only the real read sets them aside.
+        invalid_row_handler=(quarantine.handler if record else _skip) if quarantine else None,
     )
 
 
@@ -57,6 +61,10 @@ def _convert_options(options: Any, column_types: dict[str, pa.DataType]) -> pcsv
         quoted_strings_can_be_null=False,
         **kwargs,
     )
+
+
+def _skip(row: Any) -> str:
+    return "skip"
 
 
 _COLUMN = re.compile(r"In CSV column #(\d+): ")
@@ -99,6 +107,7 @@ def _explain(exc: Exception, path: Path, schema: pa.Schema | None) -> ReadError:
 
 class CsvReader(FormatReader):
     extensions = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".csv.bz2", ".csv.zst")
+    quarantine: Quarantine | None = None
 
     def _fixed(self) -> dict[str, pa.DataType]:
         from hygge.core.arrowtypes import parse_type
@@ -111,7 +120,7 @@ class CsvReader(FormatReader):
             return pcsv.open_csv(
                 str(path),
                 read_options=_read_options(self.options, size),
-                parse_options=_parse_options(self.options),
+                parse_options=_parse_options(self.options, self.quarantine, record=not sample),
                 convert_options=_convert_options(self.options, column_types),
             )
         except FileNotFoundError as exc:
@@ -153,7 +162,26 @@ class CsvReader(FormatReader):
             )
         return unify_inferred(schemas, fixed)
 
+    def _check_quotes(self, path: Path) -> None:
+        """An unclosed quote makes one value swallow the rest of the file, silently: count them first."""
+        quote = self.options.quote
+        if not quote or self.options.escape or path.suffix in (".gz", ".bz2", ".zst") or not path.stat().st_size:
+            return
+        needle, window, count = quote.encode(self.options.encoding), 64 << 20, 0
+        with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            for start in range(0, len(data), window):  # in windows: never the whole file in memory
+                count += data[start:start + window].count(needle)
+        if count % 2:
+            raise ReadError(
+                "a quote in this CSV file is never closed, so one value would swallow the rest of the file",
+                path=str(path),
+                expected=f"every {quote} that opens a value closed again",
+                found=f"an odd number ({count:,}) of {quote} characters",
+                hint="fix the stray quote in the file, or set `quote: ''` if the data has no quoted values",
+            )
+
     def batches(self, path: Path, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+        self._check_quotes(path)
         reader = self._open(path, {f.name: f.type for f in schema})
         try:
             while True:
@@ -166,6 +194,15 @@ class CsvReader(FormatReader):
                 yield batch
         finally:
             reader.close()
+            self._set_aside(path)
+
+    def _set_aside(self, path: Path) -> None:
+        if self.quarantine is None:
+            return
+        done = self.quarantine.flush(path)
+        if done:
+            count, side = done
+            self.notes.append(f"{count} bad row(s) of {path.name} set aside in {side}")
 
 
 _NOT_TEXT = (pa.types.is_nested, pa.types.is_binary, pa.types.is_large_binary, pa.types.is_fixed_size_binary,

@@ -18,7 +18,7 @@ MIN_BATCH_ROWS = 1024
 def _open(path: Path) -> pq.ParquetFile:
     try:
         # pre_buffer reads whole row groups ahead: hundreds of MB for nothing on a local disk.
-        return pq.ParquetFile(path, pre_buffer=False)
+        return pq.ParquetFile(path, pre_buffer=False, page_checksum_verification=True)
     except FileNotFoundError as exc:
         raise ReadError("a file of this entity disappeared while it was being read", path=str(path)) from exc
     except (pa.ArrowException, OSError) as exc:
@@ -85,6 +85,7 @@ class ParquetPartWriter(PartWriter):
                 compression_level=options.compression_level,
                 write_statistics=True,
                 store_schema=True,
+                write_page_checksum=True,  # so a reader can tell a damaged page from data
             )
         except (pa.ArrowException, ValueError) as exc:
             self._sink.close()

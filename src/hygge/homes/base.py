@@ -37,6 +37,12 @@ class Source(ABC):
 
     description: str = ""
     estimated_rows: int | None = None
+    warnings: list[str]
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Source:
+        self = super().__new__(cls)
+        self.warnings = []
+        return self
 
     @property
     @abstractmethod

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 
 from hygge.core.arrowtypes import validate_column_types
+from hygge.core.plan import MovePlan
+from hygge.formats.base import FormatReader
 from hygge.formats.csv import CsvReader
+from hygge.formats.quarantine import Quarantine
 from hygge.homes.files import FileHome, FileHomeConfig
 
 
@@ -23,6 +28,9 @@ class CsvHomeConfig(FileHomeConfig):
     columns: dict[str, str] = Field(default_factory=dict, description="column: type, e.g. amount: decimal(12,2)")
     skip_rows: int = Field(0, ge=0)
     newlines_in_values: bool = True
+    on_bad_rows: Literal["fail", "quarantine"] = Field(
+        "fail", description="quarantine: rows with the wrong number of fields go to a side file; the rest load"
+    )
 
     @field_validator("columns")
     @classmethod
@@ -34,3 +42,12 @@ class CsvHome(FileHome):
     type_name = "csv"
     Config = CsvHomeConfig
     Reader = CsvReader
+    config: CsvHomeConfig
+
+    def reader(self, plan: MovePlan) -> FormatReader:
+        reader = super().reader(plan)
+        if self.config.on_bad_rows == "quarantine":
+            assert isinstance(reader, CsvReader)
+            folder = self.root / ".hygge" / "quarantine" / plan.flow / plan.entity
+            reader.quarantine = Quarantine(folder, self.config.encoding)
+        return reader

@@ -30,7 +30,7 @@ def _visible(path: Path) -> bool:
 
 def file_key(path: Path) -> dict[str, Any]:
     stat = path.stat()
-    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino}
 
 
 class FileHome(Home):
@@ -187,6 +187,7 @@ class FileSource(Source):
             # Whole files already loaded by a committed run are skipped before any row is read.
             self.files = [f for f in files if state.loaded_files.get(home.show(f)) != file_key(f)]
         self._closed = False
+        self.read: dict[str, dict[str, Any]] = {}
         self._schema = self._unify(files)
         self.rows = state.filter_for(self._schema) if state is not None else None
         total = sum(f.stat().st_size for f in self.files)
@@ -206,16 +207,28 @@ class FileSource(Source):
         for path in self.files:
             if self._closed:
                 return
+            before = file_key(path)
             for batch in self.reader.batches(path, self._schema):
                 if self.rows is not None:
                     batch = self.rows.apply(batch)
                 if batch.num_rows:
                     yield batch
+            if file_key(path) != before:
+                raise ReadError(
+                    "a file changed while it was being read; nothing was committed",
+                    path=self.home.show(path),
+                    expected="files that stay the same while hygge reads them",
+                    found="its size or modification time changed during the read",
+                    hint="hygge retries the move; writers should write to a temporary name and rename when done",
+                    transient=True,
+                )
+            self.read[self.home.show(path)] = before
+            self.warnings.extend(self.reader.notes)
+            self.reader.notes.clear()
 
     def new_state(self) -> dict[str, Any]:
         loaded = dict(self.state.loaded_files) if self.state and self.state.loaded_files else {}
-        for path in self.files:
-            loaded[self.home.show(path)] = file_key(path)
+        loaded.update(self.read)  # the files as they were when read, not as they are now
         return {"loaded_files": loaded}
 
     def close(self) -> None:
