@@ -132,6 +132,9 @@ class Dialect(ABC):
         on = " AND ".join(f"hygge_s.{self.quote(k)} = {target}.{self.quote(k)}" for k in keys)
         return f"EXISTS (SELECT 1 FROM {staging} hygge_s WHERE {on})"
 
+    def index_keys(self, conn: Any, staging: str, keys: tuple[str, ...]) -> None:
+        """Index the staging table's keys where the engine joins by nested loops (SQLite, MySQL)."""
+
     def delete_matching(self, conn: Any, target: str, staging: str, keys: tuple[str, ...]) -> None:
         self.execute(conn, f"DELETE FROM {target} WHERE {self.matching(target, staging, keys)}")
 

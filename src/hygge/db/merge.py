@@ -50,6 +50,7 @@ def merge(d: Dialect, conn: Any, target: str, staging: str, columns: list[str], 
             entity=entity, path=target, expected=f"non-null values in {', '.join(keys)}", found=found,
             hint="fix those rows at the source, or choose `keys` that are never null",
         )
+    d.index_keys(conn, staging, keys)
     matched = int(d.query(conn, f"SELECT COUNT(*) FROM {target} WHERE {d.matching(target, staging, keys)}")[0][0])
     chosen = latest(d, staging, columns, keys, watermark, delete_column)
     inserted = int(d.query(conn, f"SELECT COUNT(*) FROM ({chosen}) hygge_new")[0][0])

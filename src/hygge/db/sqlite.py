@@ -222,6 +222,10 @@ class SqliteDialect(Dialect):
         except TypeError:
             raise UnsupportedType(field, "SQLite has no storage for it (lists, structs and maps included)") from None
 
+    def index_keys(self, conn: Any, staging: str, keys: tuple[str, ...]) -> None:
+        columns = ", ".join(self.quote(k) for k in keys)
+        self.execute(conn, f"CREATE INDEX {self.quote('hygge_keys_' + staging.strip(chr(34)))} ON {staging} ({columns})")
+
     def widen_column(self, conn: Any, schema: str | None, table: str, field: pa.Field) -> None:
         # SQLite cannot change a declared type: rebuild the table under the new declaration.
         current = self.table_schema(conn, schema, table)
