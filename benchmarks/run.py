@@ -35,6 +35,8 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=3, help="timed runs per contender (the median is reported)")
     parser.add_argument("--out", type=Path, default=BENCH / "RESULTS.md", help="markdown report; results.json beside")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds before one run is killed")
+    parser.add_argument("--budget", type=float, default=600,
+                        help="seconds one contender may spend on one lane and size; slower ones run fewer times")
     parser.add_argument("--merge", action="store_true",
                         help="keep the lanes and sizes of an earlier results.json that this run does not measure")
     parser.add_argument("--keep", action="store_true", help="leave the targets in place after each lane")
@@ -90,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     fresh: list[dict[str, Any]] = []
     for lane, rows in plan(lanes, args.sizes):
-        fresh.append(run_lane(lane, rows, lane.contenders(args.tool_list), args.runs, args.timeout, args.keep))
+        fresh.append(run_lane(lane, rows, lane.contenders(args.tool_list), args.runs, args.timeout,
+                              args.budget, args.keep))
         data["lanes"] = merged(json_path, fresh) if args.merge else fresh
         report.write(data, args.out, json_path)
     print(f"wrote {args.out} and {json_path}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.contract import test_duckdb, test_parquet, test_postgres, test_sqlite
+from tests.contract import test_duckdb, test_mysql, test_parquet, test_postgres, test_sqlite
 from tests.contract.suite import Engine
 
 # Stores that can merge (upsert by keys): every database, and parquet among the files.
@@ -11,4 +11,5 @@ MERGE_ENGINES: dict[str, Engine] = {
     "duckdb": test_duckdb.ENGINE,
     "sqlite": test_sqlite.ENGINE,
     "postgres": test_postgres.ENGINE,
+    "mysql": test_mysql.ENGINE,
 }

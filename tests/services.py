@@ -71,3 +71,33 @@ def postgres_place(root: Path, test_name: str) -> Iterator[Place]:
         yield Place(root, name)
     finally:
         drop_postgres_schemas(name)
+
+
+def mysql_sql(sql: str) -> list[tuple[object, ...]]:
+    import pymysql
+
+    parts = urlsplit(MYSQL_URL)
+    conn = pymysql.connect(host=parts.hostname, port=parts.port or 3306, user=parts.username or "root",
+                           password=parts.password or "", autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return list(cur.fetchall())
+    finally:
+        conn.close()
+
+
+def drop_mysql_databases(prefix: str) -> None:
+    for (name,) in mysql_sql(f"SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{prefix}%'"):
+        mysql_sql(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+def mysql_place(root: Path, test_name: str) -> Iterator[Place]:
+    """A database of its own (and any whose name starts with it), dropped afterwards."""
+    require(MYSQL_URL)
+    name = schema_name(test_name)
+    drop_mysql_databases(name)
+    try:
+        yield Place(root, name)
+    finally:
+        drop_mysql_databases(name)

@@ -28,6 +28,16 @@ class Entry:
     reason: str = ""
     runs: list[dict[str, Any]] = field(default_factory=list)
     argv: list[str] = field(default_factory=list)
+    finished: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.status == OK and not self.finished
+
+    def over_budget(self, budget: float) -> bool:
+        """True when one more run of this contender would likely take its total time past the budget."""
+        spent = sum(r["seconds"] for r in self.runs)
+        return spent + spent / len(self.runs) > budget
 
     def fail(self, status: str, reason: str) -> None:
         self.status, self.reason = status, reason
@@ -50,7 +60,7 @@ def size_label(lane: Lane, rows: int) -> str:
     return "500x1k" if lane.fixed_size else rows_label(rows)
 
 
-def run_lane(lane: Lane, rows: int, contenders: list[Contender], runs: int, timeout: float,
+def run_lane(lane: Lane, rows: int, contenders: list[Contender], runs: int, timeout: float, budget: float,
              keep: bool = False) -> dict[str, Any]:
     label = size_label(lane, rows)
     header = {"lane": lane.key, "title": lane.title, "size": label}
@@ -65,8 +75,9 @@ def run_lane(lane: Lane, rows: int, contenders: list[Contender], runs: int, time
                for c in contenders]
     for index in range(runs):
         for entry in entries:
-            if entry.status == OK:
+            if entry.active:
                 _timed_run(entry, source, lane, label, index, runs, timeout)
+                _stop_if_over_budget(entry, budget, index, runs)
     if not keep:
         for entry in entries:
             if entry.target is not None:
@@ -110,6 +121,12 @@ def _timed_run(entry: Entry, source: Source, lane: Lane, label: str, index: int,
           f"{measured.peak_rss_mb:.0f} MB, {verdict}", flush=True)
     if problem is not None:
         entry.fail(FAILED, problem)
+
+
+def _stop_if_over_budget(entry: Entry, budget: float, index: int, runs: int) -> None:
+    if entry.active and index + 1 < runs and entry.over_budget(budget):
+        entry.finished = True
+        entry.reason = f"{len(entry.runs)} of {runs} runs: more would pass the {budget:.0f} s time budget"
 
 
 def _verify(measured: Measurement, target: Target, expected: int, log: Any, timeout: float) -> tuple[int | None,

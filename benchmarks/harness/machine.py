@@ -32,13 +32,25 @@ def _first(path: str, key: str) -> str:
     return "unknown"
 
 
+def cpu() -> str:
+    """Model name plus what a bare 'AMD EPYC' leaves out: family/model, clock and whether it is a VM."""
+    info = "/proc/cpuinfo"
+    flags = _first(info, "flags").split()
+    details = [f"family {_first(info, 'cpu family')} model {_first(info, 'model')}", f"{_first(info, 'cpu MHz')} MHz"]
+    if "hypervisor" in flags:
+        details.append("virtual machine")
+    return f"{_first(info, 'model name')} ({', '.join(details)})"
+
+
 def _output(argv: list[str]) -> str:
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"unavailable ({type(exc).__name__})"
     text = (done.stdout or done.stderr).strip().splitlines()
-    return text[-1].replace("Version:", "").strip() if done.returncode == 0 and text else "unavailable"
+    if done.returncode != 0 or not text:
+        return "unavailable"
+    return text[-1].replace("Version:", "").replace("ingestr version", "").strip()
 
 
 def hygge_venv_versions() -> dict[str, str]:
@@ -64,7 +76,7 @@ def describe() -> dict[str, object]:
     disk = shutil.disk_usage(WORK if WORK.exists() else REPO)
     return {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": _first("/proc/cpuinfo", "model name"),
+        "cpu": cpu(),
         "cores": os.cpu_count(),
         "ram_gb": round(mem_kb / 1024 / 1024, 1),
         "disk_free_gb": round(disk.free / 1e9, 1),

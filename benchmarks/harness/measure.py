@@ -1,18 +1,24 @@
 """Run one contender as a whole process and measure it: wall time, peak RSS and CPU time of the child.
 
-Peak RSS comes from os.wait4's rusage: ru_maxrss of the child, which the kernel folds together with the children it
-waited for (as a maximum, not a sum). A tool that spawns helpers (sling runs the duckdb CLI) therefore reports its
-largest process, not the sum of them."""
+The command runs under harness/spawn.py, a bare-interpreter launcher that spawns it, waits for it with os.wait4 and
+reports the child's rusage: ru_maxrss is the peak RSS of the command, folded (as a maximum, not a sum) with the
+children it waited for, so a tool that spawns helpers (sling runs the duckdb CLI) reports its largest process.
+The launcher exists because a process spawned from this runner would inherit the runner's own peak as its floor."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+SPAWN = Path(__file__).with_name("spawn.py")
 
 
 @dataclass(frozen=True)
@@ -25,23 +31,27 @@ class Measurement:
 
 
 def run_process(argv: list[str], env: dict[str, str], log: Path, timeout: float) -> Measurement:
-    """Start argv in its own session (so a timeout can kill the whole tree), wait for it with wait4."""
+    """Run argv through the launcher in its own session (so a timeout kills the whole tree)."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as out:
+    with tempfile.TemporaryDirectory() as tmp, log.open("wb") as out:
+        result = Path(tmp) / "result.json"
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen([sys.executable, "-I", "-S", str(SPAWN), str(result), *argv],
+                                env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
         expired = threading.Event()
         timer = threading.Timer(timeout, _kill_group, (proc.pid, expired))
         timer.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            proc.wait()
         finally:
             timer.cancel()
-        seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return Measurement(seconds=seconds, peak_rss_mb=usage.ru_maxrss / 1024, cpu_seconds=usage.ru_utime + usage.ru_stime,
-                       exit_code=proc.returncode, timed_out=expired.is_set())
+        elapsed = time.perf_counter() - start
+        if expired.is_set() or not result.exists():
+            return Measurement(elapsed, 0.0, 0.0, proc.returncode, expired.is_set())
+        measured = json.loads(result.read_text())
+    return Measurement(measured["seconds"], measured["peak_rss_mb"], measured["cpu_seconds"], measured["exit_code"],
+                       timed_out=False)
 
 
 def _kill_group(pid: int, expired: threading.Event) -> None:
@@ -58,5 +68,5 @@ def log_tail(log: Path, lines: int = 6, width: int = 300) -> str:
         text = log.read_text(errors="replace")
     except OSError:
         return ""
-    kept = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
+    kept = [line.strip() for line in text.splitlines() if line.strip().strip("^~ ")][-lines:]
     return " | ".join(kept)[-width:]

@@ -87,7 +87,7 @@ def _plain(batch: pa.RecordBatch, *, bool_as_int: bool, stamps_as_text: bool) ->
         elif pa.types.is_timestamp(t):
             column = pc.cast(column, pa.timestamp(t.unit))
             if stamps_as_text:
-                column = pc.strftime(column, "%Y-%m-%d %H:%M:%S.%f")
+                column = pc.strftime(column, "%Y-%m-%d %H:%M:%S")  # %S carries the microseconds
         elif pa.types.is_date(t) and stamps_as_text:
             column = pc.cast(column, pa.string())
         elif pa.types.is_decimal(t) and stamps_as_text:

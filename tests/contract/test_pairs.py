@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.contract import test_duckdb, test_parquet, test_postgres, test_sqlite
+from tests.contract import test_duckdb, test_mysql, test_parquet, test_postgres, test_sqlite
 from tests.contract.alltypes import all_types
 from tests.contract.suite import Engine, Place, assert_equal, back, files_place, move, source_dir
 
 ENGINES: dict[str, Engine] = {e.name: e for e in (test_parquet.ENGINE, test_sqlite.ENGINE, test_duckdb.ENGINE,
-                                                   test_postgres.ENGINE)}
+                                                   test_postgres.ENGINE, test_mysql.ENGINE)}
 PAIRS = [(a, b) for a in ENGINES for b in ENGINES]
 
 

@@ -22,6 +22,7 @@ BUILTIN_HOMES = {
     "duckdb": "hygge.homes.duckdb:DuckdbHome",
     "sqlite": "hygge.homes.sqlite:SqliteHome",
     "postgres": "hygge.homes.postgres:PostgresHome",
+    "mysql": "hygge.homes.mysql:MysqlHome",
 }
 BUILTIN_STORES = {
     "parquet": "hygge.stores.parquet:ParquetStore",
@@ -30,12 +31,13 @@ BUILTIN_STORES = {
     "duckdb": "hygge.stores.duckdb:DuckdbStore",
     "sqlite": "hygge.stores.sqlite:SqliteStore",
     "postgres": "hygge.stores.postgres:PostgresStore",
+    "mysql": "hygge.stores.mysql:MysqlStore",
 }
 ALIASES = {"postgresql": "postgres", "pg": "postgres", "mariadb": "mysql", "ndjson": "jsonl", "sqlite3": "sqlite"}
 
 # Which extra brings the driver a module needs (for the install hint).
 EXTRAS = {"duckdb": "duckdb", "adbc_driver_postgresql": "postgres", "psycopg": "postgres",
-          "pymysql": "mysql", "adbc_driver_sqlite": "sqlite", "distributed": "dask", "dask": "dask"}
+          "pymysql": "mysql", "connectorx": "mysql", "adbc_driver_sqlite": "sqlite", "distributed": "dask", "dask": "dask"}
 
 
 # Types registered from Python (notebooks, tests, applications embedding hygge).

@@ -110,6 +110,19 @@ class Dialect(ABC):
     def estimate_rows(self, conn: Any, schema: str | None, table: str) -> int | None:
         return None
 
+    def chunk_key(self, conn: Any, schema: str | None, table: str) -> str | None:
+        """A column to page reads by, for engines whose streams do not bound memory themselves."""
+        return None
+
+    def publish_swap(self, conn: Any, target: str, staging: str, table: str, old: str) -> None:
+        """Replace the target (``target``, named ``table``) by the staging table, in the open transaction."""
+        self.execute(conn, f"DROP TABLE {target}")
+        self.rename(conn, staging, target, table)
+
+    def rename(self, conn: Any, source: str, target: str, table: str) -> None:
+        """Give table ``source`` the name ``target`` (``table`` unqualified), in the same schema."""
+        self.execute(conn, f"ALTER TABLE {source} RENAME TO {self.quote(table)}")
+
     def count_rows(self, conn: Any, ref: str) -> int:
         return int(self.query(conn, f"SELECT COUNT(*) FROM {ref}")[0][0])
 
@@ -132,7 +145,7 @@ class Dialect(ABC):
         on = " AND ".join(f"hygge_s.{self.quote(k)} = {target}.{self.quote(k)}" for k in keys)
         return f"EXISTS (SELECT 1 FROM {staging} hygge_s WHERE {on})"
 
-    def index_keys(self, conn: Any, staging: str, keys: tuple[str, ...]) -> None:
+    def index_keys(self, conn: Any, staging: str, keys: tuple[str, ...], schema: pa.Schema) -> None:
         """Index the staging table's keys where the engine joins by nested loops (SQLite, MySQL)."""
 
     def delete_matching(self, conn: Any, target: str, staging: str, keys: tuple[str, ...]) -> None:
@@ -155,8 +168,11 @@ class Dialect(ABC):
 
     @abstractmethod
     def read(self, conn: Any, sql: str, schema: pa.Schema | None, batch_bytes: int,
-             params: tuple[Any, ...] = ()) -> Iterator[pa.RecordBatch]:
-        """Stream a query's rows as Arrow batches of about ``batch_bytes``."""
+             params: tuple[Any, ...] = (), key: str | None = None) -> Iterator[pa.RecordBatch]:
+        """Stream a query's rows as Arrow batches of about ``batch_bytes``.
+
+        ``key``, when given, is a unique integer column the engine may page by.
+        """
 
     @abstractmethod
     def query_schema(self, conn: Any, sql: str) -> pa.Schema: ...

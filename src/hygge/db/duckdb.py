@@ -246,7 +246,7 @@ class DuckdbDialect(Dialect):
         return exprs, arrow
 
     def read(self, conn: Any, sql: str, schema: pa.Schema | None, batch_bytes: int,
-             params: tuple[Any, ...] = ()) -> Iterator[pa.RecordBatch]:
+             params: tuple[Any, ...] = (), key: str | None = None) -> Iterator[pa.RecordBatch]:
         rows = rows_for(schema, batch_bytes)
         cursor = conn.cursor()  # an open reader blocks its connection; give it its own
         try:

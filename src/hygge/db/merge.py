@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pyarrow as pa
+
 from hygge.db.dialect import Dialect
 from hygge.errors import WriteError
 
@@ -39,7 +41,7 @@ def latest(d: Dialect, staging: str, columns: list[str], keys: tuple[str, ...], 
             f"ORDER BY {', '.join(order)}) AS hygge_rn FROM {staging}) hygge_ranked WHERE {keep}")
 
 
-def merge(d: Dialect, conn: Any, target: str, staging: str, columns: list[str], keys: tuple[str, ...],
+def merge(d: Dialect, conn: Any, target: str, staging: str, schema: pa.Schema, keys: tuple[str, ...],
           watermark: str | None, delete_column: str | None, entity: str) -> tuple[int, int]:
     """Apply the staged rows; return (rows matched and replaced or deleted, rows inserted)."""
     nulls = null_keys(d, conn, staging, keys)
@@ -50,8 +52,9 @@ def merge(d: Dialect, conn: Any, target: str, staging: str, columns: list[str], 
             entity=entity, path=target, expected=f"non-null values in {', '.join(keys)}", found=found,
             hint="fix those rows at the source, or choose `keys` that are never null",
         )
-    d.index_keys(conn, staging, keys)
+    d.index_keys(conn, staging, keys, schema)
     matched = int(d.query(conn, f"SELECT COUNT(*) FROM {target} WHERE {d.matching(target, staging, keys)}")[0][0])
+    columns = schema.names
     chosen = latest(d, staging, columns, keys, watermark, delete_column)
     inserted = int(d.query(conn, f"SELECT COUNT(*) FROM ({chosen}) hygge_new")[0][0])
     d.delete_matching(conn, target, staging, keys)

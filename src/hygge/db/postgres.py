@@ -294,7 +294,7 @@ class PostgresDialect(Dialect):
         return sql
 
     def read(self, conn: Any, sql: str, schema: pa.Schema | None, batch_bytes: int,
-             params: tuple[Any, ...] = ()) -> Iterator[pa.RecordBatch]:
+             params: tuple[Any, ...] = (), key: str | None = None) -> Iterator[pa.RecordBatch]:
         cursor = conn.cursor()
         try:
             cursor.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(batch_bytes)})

@@ -100,6 +100,7 @@ class SqlSource(Source):
         d, plan = self.d, self.plan
         if plan.query:
             self.ref = "query"
+            self.key = None
             self.base = f"({plan.query}) AS hygge_q"
             self._schema = d.query_schema(conn, plan.query)
             self.description = "query"
@@ -118,6 +119,7 @@ class SqlSource(Source):
                                                      if names else "check `schema` and the entity's `source`"),
             )
         exprs, self._schema = d.read_columns(conn, schema, table)
+        self.key = d.chunk_key(conn, schema, table)
         self.base = self.ref
         self.columns = ", ".join(exprs)
         self.estimated_rows = d.estimate_rows(conn, schema, table)
@@ -151,7 +153,8 @@ class SqlSource(Source):
             conn = self.d.connect()
             args = (*self.where_params, *params)
             try:
-                yield from self.d.read(conn, self.sql(predicate), self._schema, self.plan.batch_bytes, args)
+                yield from self.d.read(conn, self.sql(predicate), self._schema, self.plan.batch_bytes, args,
+                                       key=self.key)
             except HyggeError:
                 raise
             except Exception as exc:

@@ -222,7 +222,7 @@ class SqliteDialect(Dialect):
         except TypeError:
             raise UnsupportedType(field, "SQLite has no storage for it (lists, structs and maps included)") from None
 
-    def index_keys(self, conn: Any, staging: str, keys: tuple[str, ...]) -> None:
+    def index_keys(self, conn: Any, staging: str, keys: tuple[str, ...], schema: pa.Schema) -> None:
         columns = ", ".join(self.quote(k) for k in keys)
         self.execute(conn, f"CREATE INDEX {self.quote('hygge_keys_' + staging.strip(chr(34)))} ON {staging} ({columns})")
 
@@ -251,7 +251,7 @@ class SqliteDialect(Dialect):
         return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
 
     def read(self, conn: Any, sql: str, schema: pa.Schema | None, batch_bytes: int,
-             params: tuple[Any, ...] = ()) -> Iterator[pa.RecordBatch]:
+             params: tuple[Any, ...] = (), key: str | None = None) -> Iterator[pa.RecordBatch]:
         if schema is not None:
             sentinel = ", ".join(f"{_SENTINEL[storage(f.type)]} AS {self.quote(f.name)}" for f in schema)
             sql = f"SELECT {sentinel}, 1 AS hygge_sentinel UNION ALL SELECT *, 0 FROM ({sql})"

@@ -175,6 +175,7 @@ class SqlLanding(Landing):
         self.journal = store.journal(self.d, self.schema)
         self.stack = ExitStack()
         self.before = 0
+        self.drop_after: str | None = None
         try:
             self.conn = self.d.connect()
             self.stack.callback(self.d.close, self.conn)
@@ -366,6 +367,14 @@ class SqlLanding(Landing):
         except Exception as exc:
             raise d.explain(exc, "committing", self.target) from exc
         self.committed = True
+        if self.drop_after:
+            # After the commit: on MySQL a DROP would commit the move's transaction early. A kill
+            # before this line leaves the staging table, which the next run drops.
+            try:
+                d.execute(conn, f"DROP TABLE {self.drop_after}")
+                d.commit(conn)
+            except Exception:  # noqa: BLE001 - the next run's preparation drops it
+                pass
         return CommitResult(rows_in_target=in_target, bytes_written=self.bytes_written,
                             location=self.store.location(self.plan))
 
@@ -373,24 +382,24 @@ class SqlLanding(Landing):
         assert self.staging is not None
         if not self.exists:
             self.d.create_table(self.conn, self.target, self.arrow_schema)
-        counts = merge(self.d, self.conn, self.target, self.staging, self.arrow_schema.names, self.plan.keys,
+        counts = merge(self.d, self.conn, self.target, self.staging, self.arrow_schema, self.plan.keys,
                        self.plan.watermark, self.plan.delete_column, self.plan.entity)
-        self.d.execute(self.conn, f"DROP TABLE {self.staging}")
+        self.drop_after = self.staging
         return counts
 
     def _publish_staging(self) -> None:
         d, conn = self.d, self.conn
         assert self.staging is not None
         if not self.exists:
-            d.execute(conn, f"ALTER TABLE {self.staging} RENAME TO {d.quote(self.table)}")
+            d.rename(conn, self.staging, self.target, self.table)
         elif self.store.config.full_drop_mode == "truncate":
             d.execute(conn, f"DELETE FROM {self.target}")
             columns = ", ".join(d.quote(n) for n in self.arrow_schema.names)
             d.execute(conn, f"INSERT INTO {self.target} ({columns}) SELECT {columns} FROM {self.staging}")
-            d.execute(conn, f"DROP TABLE {self.staging}")
+            self.drop_after = self.staging
         else:
-            d.execute(conn, f"DROP TABLE {self.target}")
-            d.execute(conn, f"ALTER TABLE {self.staging} RENAME TO {d.quote(self.table)}")
+            old = d.table_ref(self.schema, f"_hygge_old_{self.table}"[:60])
+            d.publish_swap(conn, self.target, self.staging, self.table, old)
 
     def abort(self) -> None:
         try:

@@ -1,0 +1,414 @@
+"""MySQL and MariaDB: PyMySQL for control and LOAD DATA, ConnectorX for Arrow-native reads.
+
+Every session runs in UTC (``time_zone='+00:00'``) and strict SQL mode. Reads
+rewrite the few column types ConnectorX mishandles (TIME beyond a day, wide
+decimals, BIT) and page through tables by their primary key, so memory stays
+bounded; tables hygge wrote carry the exact Arrow type in their column
+comments, so they read back exactly. MySQL commits DDL at once, so tables are
+created before the move's transaction, and a full_drop publishes with one
+atomic RENAME TABLE.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hygge.core.arrowtypes import as_type, extension_name
+from hygge.db.dialect import Dialect, UnsupportedType
+from hygge.db.duckdb import decode_comment, encode_field
+from hygge.db.mysql_load import load
+from hygge.errors import HyggeConnectionError, HyggeError, MissingDriver, StateError, WriteError
+
+TRANSIENT_CODES = {2002, 2003, 2006, 2013, 2055, 1205, 1213, 1317, 1927}
+SESSION = ("SET time_zone = '+00:00'", "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'",
+           "SET SESSION net_write_timeout = 3600", "SET SESSION lock_wait_timeout = 60")
+
+
+def _pymysql() -> Any:
+    try:
+        import pymysql
+    except ModuleNotFoundError as exc:
+        raise MissingDriver("pymysql", "mysql", needed_for="the mysql home and store") from exc
+    return pymysql
+
+
+def my_type(t: pa.DataType) -> str:
+    """The column type for an Arrow type; TypeError when MySQL has no lossless one."""
+    name = extension_name(t)
+    if name == "arrow.uuid":
+        return "BINARY(16)"
+    if name == "arrow.json":
+        return "JSON"
+    if pa.types.is_boolean(t):
+        return "BOOLEAN"
+    if pa.types.is_integer(t):
+        base = {8: "TINYINT", 16: "SMALLINT", 32: "INT", 64: "BIGINT"}[t.bit_width]
+        return base + (" UNSIGNED" if pa.types.is_unsigned_integer(t) else "")
+    if pa.types.is_float16(t) or pa.types.is_float32(t):
+        return "FLOAT"
+    if pa.types.is_float64(t):
+        return "DOUBLE"
+    if pa.types.is_decimal(t):
+        if t.precision > 65 or t.scale > 30 or t.scale < 0:
+            raise TypeError("MySQL decimals hold at most 65 digits, 30 after the point")
+        return f"DECIMAL({t.precision},{t.scale})"
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return "LONGTEXT"
+    if pa.types.is_dictionary(t):
+        return my_type(t.value_type)
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
+        return "LONGBLOB"
+    if pa.types.is_fixed_size_binary(t):
+        return f"BINARY({t.byte_width})" if t.byte_width <= 255 else "LONGBLOB"
+    if pa.types.is_date(t):
+        return "DATE"
+    if pa.types.is_time(t):
+        return "TIME(6)"
+    if pa.types.is_timestamp(t):
+        return "DATETIME(6)"  # TIMESTAMP stops in 2038; tz-aware values are stored as UTC
+    if pa.types.is_duration(t):
+        return "BIGINT"
+    if pa.types.is_nested(t):
+        return "JSON"
+    raise TypeError(str(t))
+
+
+def needs_comment(t: pa.DataType) -> bool:
+    """Types that read back differently without the exact Arrow type in the column comment."""
+    return bool(extension_name(t)) or pa.types.is_timestamp(t) or pa.types.is_time(t) or (
+        pa.types.is_duration(t) or pa.types.is_nested(t) or pa.types.is_float16(t) or pa.types.is_date64(t)
+        or pa.types.is_fixed_size_binary(t) or pa.types.is_large_string(t) or pa.types.is_large_binary(t)
+        or pa.types.is_decimal256(t))
+
+
+class MysqlDialect(Dialect):
+    name = "mysql"
+    extra = "mysql"
+    default_schema = None  # the connection's database
+    transactional_ddl = False
+    param = "%s"
+
+    def quote(self, name: str) -> str:
+        return "`" + name.replace("`", "``") + "`"
+
+    def sql(self, text: str) -> str:
+        return text.replace("%", "%%").replace("?", "%s")
+
+    def table_ref(self, schema: str | None, table: str) -> str:
+        return super().table_ref(schema or self.spec.database, table)
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def connect(self) -> Any:
+        pymysql = _pymysql()
+        spec = self.spec
+        try:
+            conn = pymysql.connect(host=spec.host or "127.0.0.1", port=spec.port or 3306, user=spec.user or "root",
+                                   password=spec.password or "", database=spec.database, charset="utf8mb4",
+                                   autocommit=False, local_infile=True, connect_timeout=spec.connect_timeout)
+        except Exception as exc:  # noqa: BLE001 - every driver failure is explained in plain words
+            raise self.connect_error(exc) from None
+        with conn.cursor() as cursor:
+            for statement in SESSION:
+                cursor.execute(statement)
+        return conn
+
+    def connect_error(self, exc: BaseException) -> HyggeError:
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
+        where = self.spec.display()
+        text = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
+        if code == 1045:
+            return HyggeConnectionError(
+                f"MySQL refused the login of user '{self.spec.user}'", path=where,
+                expected="a user and password the server accepts", found="access denied",
+                hint="check the user and password (the password usually comes from an environment variable)")
+        if code == 1049:
+            return HyggeConnectionError(
+                f"MySQL has no database '{self.spec.database}'", path=where, found="unknown database",
+                hint=f"create it (CREATE DATABASE {self.spec.database}) or fix `database` in the connection")
+        if code == 2005 or "Name or service not known" in text or "getaddrinfo" in text:
+            return HyggeConnectionError(f"the host '{self.spec.host}' cannot be found", path=where,
+                                        found="unknown host name",
+                                        hint="check `host` in the connection, and the network or DNS of this machine")
+        if code in (2002, 2003):
+            return HyggeConnectionError(f"MySQL at {self.spec.host}:{self.spec.port} does not answer", path=where,
+                                        found=text[:200], transient=True,
+                                        hint="check that the server runs and listens there")
+        return HyggeConnectionError(f"cannot connect to MySQL: {text[:300]}", path=where,
+                                    hint="run `hygge debug` for a check of every connection")
+
+    def transient(self, exc: BaseException) -> bool:
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+        if code in TRANSIENT_CODES:
+            return True
+        text = str(exc)
+        if type(exc).__name__ == "InterfaceError" or "sendall" in text:  # pymysql after a killed connection
+            return True
+        return any(w in text for w in ("IO error", "CodecError", "Lost connection", "timed out")) or (
+            super().transient(exc))
+
+    def explain(self, exc: BaseException, doing: str, table: str | None = None) -> HyggeError:
+        if isinstance(exc, HyggeError):
+            return exc
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+        if code in (1264, 1406, 1366, 1292, 1265):
+            return WriteError("a value does not fit its column in the target table; nothing was committed",
+                              path=table, found=str(exc.args[1]) if len(exc.args) > 1 else str(exc),
+                              hint="widen the column in the target table, or fix the value at the source")
+        if code == 3948 or (code == 1148 and "LOCAL" in str(exc)):
+            return WriteError("the MySQL server does not allow LOAD DATA LOCAL", path=table, found=str(exc),
+                              hint="enable it on the server: SET GLOBAL local_infile = 1")
+        return super().explain(exc, doing, table)
+
+    def execute(self, conn: Any, sql: str, params: tuple[Any, ...] = ()) -> None:
+        with conn.cursor() as cursor:
+            cursor.execute(sql, params or None)
+
+    def query(self, conn: Any, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with conn.cursor() as cursor:
+            cursor.execute(sql, params or None)
+            return list(cursor.fetchall())
+
+    def rollback(self, conn: Any) -> None:
+        try:
+            conn.rollback()
+        except Exception:  # noqa: BLE001 - a lost connection has rolled back on the server already
+            pass
+
+    # -- catalog -------------------------------------------------------------------------------
+
+    def database(self, schema: str | None) -> str:
+        return schema or self.spec.database or ""
+
+    def list_tables(self, conn: Any, schema: str | None) -> list[str]:
+        rows = self.query(conn, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s",
+                          (self.database(schema),))
+        return [r[0] for r in rows]
+
+    def table_exists(self, conn: Any, schema: str | None, table: str) -> bool:
+        return bool(self.query(conn, "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s "
+                                     "AND TABLE_NAME = %s", (self.database(schema), table)))
+
+    def ensure_schema(self, conn: Any, schema: str | None) -> None:
+        if schema:
+            self.execute(conn, f"CREATE DATABASE IF NOT EXISTS {self.quote(schema)} "
+                               "CHARACTER SET utf8mb4")
+
+    def _columns(self, conn: Any, schema: str | None, table: str) -> list[tuple[Any, ...]]:
+        return self.query(conn, """
+            SELECT c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE, c.NUMERIC_PRECISION, c.NUMERIC_SCALE,
+                   c.COLUMN_COMMENT,
+                   EXISTS(SELECT 1 FROM information_schema.CHECK_CONSTRAINTS k
+                          WHERE k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME
+                            AND k.CHECK_CLAUSE = CONCAT('json_valid(`', c.COLUMN_NAME, '`)')) AS is_json
+            FROM information_schema.COLUMNS c WHERE c.TABLE_SCHEMA = %s AND c.TABLE_NAME = %s
+            ORDER BY c.ORDINAL_POSITION""", (self.database(schema), table))
+
+    def _read_column(self, name: str, data_type: str, column_type: str, precision: Any, scale: Any,
+                     comment: str, is_json: Any) -> tuple[pa.DataType, str]:
+        c = self.quote(name)
+        exact = decode_comment(comment)
+        unsigned = "unsigned" in column_type
+        kind = data_type.lower()
+        if kind == "time":
+            plain: pa.DataType = pa.duration("us")
+            expr = f"CAST(TIME_TO_SEC({c}) * 1000000 AS SIGNED)"
+        elif kind == "bit":
+            plain, expr = (pa.bool_() if column_type == "bit(1)" else pa.uint64()), f"CAST({c} AS UNSIGNED)"
+        elif kind == "decimal":
+            p, s = int(precision), int(scale)
+            plain = pa.decimal128(p, s) if p <= 38 else pa.decimal256(p, s)
+            expr = f"CAST({c} AS CHAR)" if s > 10 or p - s > 18 else c
+        elif column_type.startswith("tinyint(1)"):
+            plain, expr = pa.bool_(), c
+        elif kind in _INTS:
+            plain, expr = (_UINTS if unsigned else _INTS)[kind], c
+        elif kind == "year":
+            plain, expr = pa.int16(), c
+        elif is_json or kind == "json":
+            plain, expr = pa.json_(), c
+        else:
+            plain, expr = _OTHERS.get(kind, (pa.string(), f"CAST({c} AS CHAR)"))
+            expr = expr.format(c=c) if "{c}" in expr else expr
+        if kind == "timestamp" and exact is None:
+            plain = pa.timestamp("us", tz="UTC")  # TIMESTAMP is an instant; the session reads it in UTC
+        dtype = exact.type if exact is not None else plain
+        if exact is not None and pa.types.is_nested(exact.type):
+            expr = f"CAST({c} AS CHAR)"  # JSON text, parsed back into lists and structs
+        return dtype, expr if expr == c else f"{expr} AS {c}"
+
+    def table_schema(self, conn: Any, schema: str | None, table: str) -> pa.Schema:
+        return pa.schema([(row[0], self._read_column(*row)[0]) for row in self._columns(conn, schema, table)])
+
+    def read_columns(self, conn: Any, schema: str | None, table: str) -> tuple[list[str], pa.Schema]:
+        pairs = [(row[0], *self._read_column(*row)) for row in self._columns(conn, schema, table)]
+        return [expr for _, _, expr in pairs], pa.schema([(name, dtype) for name, dtype, _ in pairs])
+
+    def estimate_rows(self, conn: Any, schema: str | None, table: str) -> int | None:
+        rows = self.query(conn, "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s "
+                                "AND TABLE_NAME = %s", (self.database(schema), table))
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def chunk_key(self, conn: Any, schema: str | None, table: str) -> str | None:
+        """A single-column integer primary key to page through the table by."""
+        rows = self.query(conn, """
+            SELECT k.COLUMN_NAME, c.DATA_TYPE FROM information_schema.KEY_COLUMN_USAGE k
+            JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = k.TABLE_SCHEMA AND c.TABLE_NAME = k.TABLE_NAME
+              AND c.COLUMN_NAME = k.COLUMN_NAME
+            WHERE k.TABLE_SCHEMA = %s AND k.TABLE_NAME = %s AND k.CONSTRAINT_NAME = 'PRIMARY'""",
+                          (self.database(schema), table))
+        if len(rows) == 1 and rows[0][1] in _INTS:
+            return str(rows[0][0])
+        return None
+
+    # -- types ---------------------------------------------------------------------------------
+
+    def column_type(self, field: pa.Field) -> str:
+        try:
+            return my_type(field.type)
+        except TypeError as exc:
+            why = str(exc) if " " in str(exc) else "MySQL has no column type that holds it faithfully"
+            raise UnsupportedType(field, why) from None
+
+    def _column_sql(self, field: pa.Field) -> str:
+        comment = f" COMMENT '{encode_field(field)}'" if needs_comment(field.type) else ""
+        return f"{self.quote(field.name)} {self.column_type(field)}{comment}"
+
+    def create_table(self, conn: Any, ref: str, schema: pa.Schema) -> None:
+        columns = ", ".join(self._column_sql(f) for f in schema)
+        # nopad_bin: 'a', 'A' and 'a ' are three different keys, as in every other store.
+        self.execute(conn, f"CREATE TABLE {ref} ({columns}) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 "
+                           f"COLLATE={self.collation(conn)}")
+
+    def collation(self, conn: Any) -> str:
+        version = str(self.query(conn, "SELECT VERSION()")[0][0])
+        return "utf8mb4_nopad_bin" if "MariaDB" in version else "utf8mb4_0900_bin"
+
+    def add_column(self, conn: Any, schema: str | None, table: str, field: pa.Field) -> None:
+        self.execute(conn, f"ALTER TABLE {self.table_ref(schema, table)} ADD COLUMN {self._column_sql(field)}")
+
+    def widen_column(self, conn: Any, schema: str | None, table: str, field: pa.Field) -> None:
+        self.execute(conn, f"ALTER TABLE {self.table_ref(schema, table)} MODIFY COLUMN {self._column_sql(field)}")
+
+    def index_keys(self, conn: Any, staging: str, keys: tuple[str, ...], schema: pa.Schema) -> None:
+        # Text and blob keys are LONGTEXT/LONGBLOB: index a prefix, enough to make the join a lookup.
+        def part(key: str) -> str:
+            t = schema.field(key).type
+            long = pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) or (
+                pa.types.is_large_binary(t) or pa.types.is_nested(t) or extension_name(t) == "arrow.json")
+            return f"{self.quote(key)}(191)" if long else self.quote(key)
+
+        self.execute(conn, f"CREATE INDEX hygge_keys ON {staging} ({', '.join(part(k) for k in keys[:4])})")
+
+    def delete_matching(self, conn: Any, target: str, staging: str, keys: tuple[str, ...]) -> None:
+        on = " AND ".join(f"t.{self.quote(k)} = s.{self.quote(k)}" for k in keys)
+        self.execute(conn, f"DELETE t FROM {target} t JOIN {staging} s ON {on}")
+
+    def rename(self, conn: Any, source: str, target: str, table: str) -> None:
+        self.execute(conn, f"RENAME TABLE {source} TO {target}")  # qualified: MySQL would move it elsewhere
+
+    def publish_swap(self, conn: Any, target: str, staging: str, table: str, old: str) -> None:
+        # One RENAME swaps both names at once; it commits, like all MySQL DDL.
+        self.execute(conn, f"RENAME TABLE {target} TO {old}, {staging} TO {target}")
+        self.execute(conn, f"DROP TABLE {old}")
+
+    # -- data ----------------------------------------------------------------------------------
+
+    def read(self, conn: Any, sql: str, schema: pa.Schema | None, batch_bytes: int,
+             params: tuple[Any, ...] = (), key: str | None = None) -> Iterator[pa.RecordBatch]:
+        from hygge.db.mysql_read import read
+
+        yield from read(self, sql, schema, batch_bytes, params, key)
+
+    def query_schema(self, conn: Any, sql: str) -> pa.Schema:
+        from hygge.db.mysql_read import read
+
+        for batch in read(self, f"SELECT * FROM ({sql}) AS hygge_q LIMIT 0", None, 1 << 20, ()):
+            return batch.schema
+        return pa.schema([])
+
+    def ingest(self, conn: Any, schema: str | None, table: str, arrow_schema: pa.Schema,
+               batches: Iterator[pa.RecordBatch]) -> None:
+        load(self, conn, self.table_ref(schema, table), arrow_schema, batches)
+
+    # -- locks ---------------------------------------------------------------------------------
+
+    def setup_lock(self, conn: Any, schema: str | None) -> None:
+        self.query(conn, "SELECT GET_LOCK(%s, 60)", (f"hygge-setup:{self.database(schema)}"[:64],))
+
+    @contextmanager
+    def entity_lock(self, conn: Any, key: str, wait: float) -> Iterator[None]:
+        name = ("hygge:" + key.split("|")[-1])[:64]  # released by the server when the session ends
+        deadline = time.monotonic() + wait
+        while not self.query(conn, "SELECT GET_LOCK(%s, 0)", (name,))[0][0]:
+            if time.monotonic() >= deadline:
+                holder = self.query(conn, "SELECT IS_USED_LOCK(%s)", (name,))[0][0]
+                raise StateError(
+                    "another hygge run is writing this table right now", path=key.split("|")[-1],
+                    expected="no other run on the same table", found=f"MySQL session {holder}",
+                    hint="wait for it to finish, or set `options: lock_wait: SECONDS` to queue behind it")
+            time.sleep(0.2)
+        try:
+            yield
+        finally:
+            try:
+                self.query(conn, "SELECT RELEASE_LOCK(%s)", (name,))
+            except Exception:  # noqa: BLE001 - the lock goes with the session anyway
+                pass
+
+
+_INTS = {"tinyint": pa.int8(), "smallint": pa.int16(), "mediumint": pa.int32(), "int": pa.int32(),
+         "integer": pa.int32(), "bigint": pa.int64()}
+_UINTS = {"tinyint": pa.uint8(), "smallint": pa.uint16(), "mediumint": pa.uint32(), "int": pa.uint32(),
+          "integer": pa.uint32(), "bigint": pa.uint64()}
+_OTHERS: dict[str, tuple[pa.DataType, str]] = {
+    "float": (pa.float32(), "{c}"), "double": (pa.float64(), "{c}"), "real": (pa.float64(), "{c}"),
+    "char": (pa.string(), "{c}"), "varchar": (pa.string(), "{c}"), "tinytext": (pa.string(), "{c}"),
+    "text": (pa.string(), "{c}"), "mediumtext": (pa.string(), "{c}"), "longtext": (pa.string(), "{c}"),
+    "enum": (pa.string(), "{c}"), "set": (pa.string(), "{c}"),
+    "binary": (pa.binary(), "{c}"), "varbinary": (pa.binary(), "{c}"), "tinyblob": (pa.binary(), "{c}"),
+    "blob": (pa.binary(), "{c}"), "mediumblob": (pa.binary(), "{c}"), "longblob": (pa.binary(), "{c}"),
+    "date": (pa.date32(), "{c}"), "datetime": (pa.timestamp("us"), "{c}"),
+    "timestamp": (pa.timestamp("us", tz="UTC"), "{c}"),
+}
+
+
+def conform(column: pa.Array, wanted: pa.DataType) -> pa.Array:
+    """ConnectorX's column as the planned Arrow type: checked casts, JSON parsed into lists and structs."""
+    if column.type == wanted:
+        return column
+    if pa.types.is_boolean(wanted) and pa.types.is_integer(column.type):
+        bad = pc.sum(pc.and_(pc.not_equal(column, 0), pc.not_equal(column, 1))).as_py() or 0
+        if bad:
+            raise ValueError(f"{bad} value(s) other than 0 and 1 in a boolean column")
+        return pc.not_equal(column, 0)
+    if pa.types.is_duration(wanted) and pa.types.is_integer(column.type):
+        return column.cast(pa.int64()).cast(pa.duration("us")).cast(wanted)
+    if pa.types.is_timestamp(wanted) and pa.types.is_timestamp(column.type) and wanted.tz and not column.type.tz:
+        return column.cast(pa.timestamp(column.type.unit, tz="UTC")).cast(wanted)
+    if pa.types.is_nested(wanted):
+        return parse_json(column, wanted)
+    if pa.types.is_time(wanted) and pa.types.is_integer(column.type):
+        return column.cast(pa.int64()).cast(pa.time64("us")).cast(wanted)
+    return as_type(column, wanted)
+
+
+def parse_json(column: pa.Array, wanted: pa.DataType) -> pa.Array:
+    import io
+
+    import pyarrow.json as pjson
+
+    from hygge.db.mysql_load import string_bytes
+
+    text = column.cast(pa.string())
+    # The last argument of binary_join_element_wise is the separator: here, none.
+    line = pc.binary_join_element_wise('{"v":', pc.fill_null(text, "null"), "}\n", "")
+    table = pjson.read_json(io.BytesIO(bytes(string_bytes(line))), parse_options=pjson.ParseOptions(
+        explicit_schema=pa.schema([("v", wanted)])))
+    return table.column("v").combine_chunks()
