@@ -224,7 +224,8 @@ class SqliteDialect(Dialect):
 
     def index_keys(self, conn: Any, staging: str, keys: tuple[str, ...], schema: pa.Schema) -> None:
         columns = ", ".join(self.quote(k) for k in keys)
-        self.execute(conn, f"CREATE INDEX {self.quote('hygge_keys_' + staging.strip(chr(34)))} ON {staging} ({columns})")
+        name = self.quote("hygge_keys_" + staging.strip('"'))
+        self.execute(conn, f"CREATE INDEX {name} ON {staging} ({columns})")
 
     def widen_column(self, conn: Any, schema: str | None, table: str, field: pa.Field) -> None:
         # SQLite cannot change a declared type: rebuild the table under the new declaration.
