@@ -13,7 +13,7 @@ import pytest
 from hygge import samples
 from hygge.samples import write_sample_source
 from tests.helpers import REPO, read_target, run_hygge
-from tests.services import POSTGRES_URL, postgres_sql, require
+from tests.services import MYSQL_URL, POSTGRES_URL, mysql_sql, postgres_sql, require
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
@@ -74,7 +74,8 @@ def test_readme_examples_run(tmp_path: Path, name: str) -> None:
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text(text, encoding="utf-8")
     example_data(tmp_path)
-    servers = {"postgres": (POSTGRES_URL, lambda: postgres_sql("DROP SCHEMA IF EXISTS hygge_readme CASCADE"))}
+    servers = {"postgres": (POSTGRES_URL, lambda: postgres_sql("DROP SCHEMA IF EXISTS hygge_readme CASCADE")),
+               "mysql": (MYSQL_URL, lambda: mysql_sql("DROP DATABASE IF EXISTS hygge_readme"))}
     if name in servers:
         require(servers[name][0])
     commands = [["go"]] + [args.split() for project, args in THEN.findall(README) if project == name]

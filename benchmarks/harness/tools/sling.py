@@ -38,9 +38,17 @@ def source_args(source: Source) -> list[str]:
     return ["--src-conn", mysql_conn(SOURCE_SCHEMA), "--src-stream", f"{SOURCE_SCHEMA}.{source.table}"]
 
 
+# sling 1.4.x writes a parquet target in batches and each batch replaces the file before it, so a single-file target
+# keeps only the last ~240k rows (slingdata-io/sling-cli#588). A folder target split into files below that size
+# keeps every row.
+PARQUET_OPTIONS = json.dumps({"format": "parquet", "file_max_rows": 200_000})
+
+
 def target_args(target: Target) -> list[str]:
-    if target.kind in ("parquet", "csv"):
-        return ["--tgt-object", f"file://{target.folder / ('out.' + target.kind)}"]
+    if target.kind == "parquet":
+        return ["--tgt-object", f"file://{target.folder / 'sling'}/", "--tgt-options", PARQUET_OPTIONS]
+    if target.kind == "csv":
+        return ["--tgt-object", f"file://{target.folder / 'out.csv'}"]
     if target.kind == "duckdb":
         return ["--tgt-conn", f"duckdb://{target.duckdb_file}", "--tgt-object", target.qualified]
     if target.kind == "postgres":

@@ -1,0 +1,142 @@
+"""MySQL/MariaDB beyond the contract: connections explained, partitioned and paged reads, locks, faults."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import hygge
+from tests.contract.suite import Place
+from tests.helpers import read_target, run_hygge, write_project
+from tests.services import MYSQL_URL, mysql_place, mysql_sql
+
+HOST = MYSQL_URL.split("@")[-1].split("/")[0]
+
+
+@pytest.fixture
+def place(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Place]:
+    yield from mysql_place(tmp_path, request.node.name)
+
+
+def seed(place: Place, *statements: str) -> None:
+    mysql_sql(f"CREATE DATABASE IF NOT EXISTS `{place.name}`")
+    for statement in statements:
+        mysql_sql(statement.replace("D.", f"`{place.name}`."))
+
+
+def home(place: Place, **extra: object) -> dict[str, object]:
+    return {"type": "mysql", "url": MYSQL_URL, "schema": place.name, **extra}
+
+
+@pytest.mark.parametrize(("url", "message", "hint"), [
+    (f"mysql://root:not-the-password@{HOST}/test", "MySQL refused the login of user 'root'", "check the user"),
+    (f"mysql://root@{HOST}/no_such_db", "MySQL has no database 'no_such_db'", "CREATE DATABASE"),
+    ("mysql://root@no-such-host.invalid:3306/test", "the host 'no-such-host.invalid' cannot be found",
+     "check `host`"),
+    ("mysql://root@127.0.0.1:1/test", "MySQL at 127.0.0.1:1 does not answer", "server runs"),
+])
+def test_connection_failures_are_explained_and_secrets_never_shown(tmp_path: Path, place: Place, url: str,
+                                                                   message: str, hint: str) -> None:
+    write_project(tmp_path, f"""\
+        name: my
+        options: {{retries: 0}}
+        connections:
+          shop: {{url: "{url}"}}
+        flows:
+          f:
+            home: {{type: mysql, connection: shop}}
+            store: {{type: parquet, path: out}}
+            entities: [t]
+        """)
+    proc = run_hygge("go", cwd=tmp_path, check=1)
+    assert message in proc.stdout and hint in proc.stdout
+    debug = run_hygge("debug", cwd=tmp_path, check=1)
+    assert message in debug.stdout
+    assert "not-the-password" not in proc.stdout + proc.stderr + debug.stdout
+
+
+def test_paged_and_partitioned_reads_return_each_row_exactly_once(tmp_path: Path, place: Place) -> None:
+    seed(place, "CREATE TABLE D.big (id BIGINT PRIMARY KEY, grp INT, v VARCHAR(20))",
+         "INSERT INTO D.big SELECT seq, seq % 7, CONCAT('v', seq) FROM D.seq_1_to_30000",
+         "INSERT INTO D.big VALUES (5000000000, NULL, 'far away')")
+    paged = hygge.move(home(place), {"type": "parquet", "path": "paged"}, "big", root=tmp_path)
+    assert paged.ok, paged.error
+    ids = read_target(tmp_path / "paged" / "big").column("id").to_pylist()
+    assert sorted(ids) == [*range(1, 30001), 5000000000]
+    split = hygge.move(home(place, partition_on="grp", partitions=3), {"type": "parquet", "path": "split"}, "big",
+                       root=tmp_path)
+    assert split.ok, split.error
+    assert sorted(read_target(tmp_path / "split" / "big").column("id").to_pylist()) == sorted(ids)
+
+
+def test_types_of_a_table_written_by_others(tmp_path: Path, place: Place) -> None:
+    seed(place, """CREATE TABLE D.t (b TINYINT(1), u BIGINT UNSIGNED, d DECIMAL(65,30), tm TIME(6), bits BIT(8),
+                   ts TIMESTAMP(6) NULL, dt DATETIME(6), e ENUM('x','y'), j JSON, y YEAR)""",
+         """INSERT INTO D.t VALUES (1, 18446744073709551615, 12345678901234567890123456789012345.123456789012345678901234567891,
+                   '-838:59:59', 165, '2024-06-01 12:00:00.654321', '2024-06-01 12:00:00.5', 'y', '{"a": 1}', 2024)""")
+    result = hygge.move(home(place), {"type": "parquet", "path": "out"}, "t", root=tmp_path)
+    assert result.ok, result.error
+    row = read_target(tmp_path / "out" / "t").to_pylist()[0]
+    schema = read_target(tmp_path / "out" / "t").schema
+    assert row["b"] is True and row["u"] == 18446744073709551615 and row["bits"] == 165
+    assert str(row["d"]) == "12345678901234567890123456789012345.123456789012345678901234567891"
+    assert schema.field("tm").type == pa.duration("us") and row["tm"].total_seconds() == -(838 * 3600 + 59 * 60 + 59)
+    assert schema.field("ts").type == pa.timestamp("us", tz="UTC") and row["e"] == "y" and row["y"] == 2024
+
+
+def test_a_second_writer_on_the_same_table_is_refused(tmp_path: Path, place: Place) -> None:
+    from hygge.core.plan import MovePlan
+    from hygge.core.planner import open_store
+    from hygge.errors import StateError
+    from hygge.state.journal import RunRecord
+
+    store = open_store(tmp_path, {"type": "mysql", "url": MYSQL_URL, "schema": place.name}, {})
+    plan = MovePlan(flow="f", entity="t", source="t", target="t", home={}, store={}, run_type="append",
+                    root=str(tmp_path))
+    record = RunRecord(run_id="r1", flow="f", entity="t", run_type="append", started_at="now")
+    first = store.landing(plan, record)
+    try:
+        with pytest.raises(StateError, match="another hygge run is writing this table right now"):
+            store.landing(plan, record)
+    finally:
+        first.close()
+    second = store.landing(plan, record)
+    second.close()
+
+
+def test_a_connection_killed_mid_load_is_retried_and_loads_once(tmp_path: Path, place: Place) -> None:
+    (tmp_path / "in").mkdir()
+    pq.write_table(pa.table({"id": pa.array(range(10), pa.int64())}), tmp_path / "in" / "t.parquet")
+    write_project(tmp_path, f"""\
+        name: my
+        options: {{batch_bytes: 256KiB, retries: 1, retry_backoff: 0.1}}
+        flows:
+          f:
+            home: {{type: parquet, path: in}}
+            store: {{type: mysql, url: "{MYSQL_URL}", schema: {place.name}}}
+            entities: [t]
+        """)
+    run_hygge("go", cwd=tmp_path, check=0)
+    pq.write_table(pa.table({"id": pa.array(range(2_000_000), pa.int64())}), tmp_path / "in" / "t.parquet")
+    proc = subprocess.Popen([sys.executable, "-m", "hygge", "go", "--json"], cwd=tmp_path, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    killed = False
+    deadline = time.monotonic() + 60
+    while not killed and time.monotonic() < deadline and proc.poll() is None:
+        for (pid,) in mysql_sql("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'LOAD DATA%'"):
+            mysql_sql(f"KILL {pid}")
+            killed = True
+        time.sleep(0.01)
+    out, err = proc.communicate(timeout=180)
+    assert killed, "the load must have been caught mid-LOAD DATA"
+    move = json.loads(out)["moves"][0]
+    assert move["status"] == "ok" and move["attempts"] == 2, err
+    assert mysql_sql(f"SELECT COUNT(*) FROM `{place.name}`.t")[0][0] == 2_000_000
