@@ -80,8 +80,9 @@ def test_paged_and_partitioned_reads_return_each_row_exactly_once(tmp_path: Path
 def test_types_of_a_table_written_by_others(tmp_path: Path, place: Place) -> None:
     seed(place, """CREATE TABLE D.t (b TINYINT(1), u BIGINT UNSIGNED, d DECIMAL(65,30), tm TIME(6), bits BIT(8),
                    ts TIMESTAMP(6) NULL, dt DATETIME(6), e ENUM('x','y'), j JSON, y YEAR)""",
-         """INSERT INTO D.t VALUES (1, 18446744073709551615, 12345678901234567890123456789012345.123456789012345678901234567891,
-                   '-838:59:59', 165, '2024-06-01 12:00:00.654321', '2024-06-01 12:00:00.5', 'y', '{"a": 1}', 2024)""")
+         """INSERT INTO D.t VALUES (1, 18446744073709551615,
+                   12345678901234567890123456789012345.123456789012345678901234567891, '-838:59:59', 165,
+                   '2024-06-01 12:00:00.654321', '2024-06-01 12:00:00.5', 'y', '{"a": 1}', 2024)""")
     result = hygge.move(home(place), {"type": "parquet", "path": "out"}, "t", root=tmp_path)
     assert result.ok, result.error
     row = read_target(tmp_path / "out" / "t").to_pylist()[0]
