@@ -19,7 +19,7 @@ from typing import Any
 
 from harness import lanes as lane_table
 from harness import machine, report
-from harness.bench import run_lane
+from harness.bench import LaneRun, Limits
 from harness.lanes import TOOLS, Lane
 from harness.settings import BENCH, PEERS, REPO, parse_rows, rows_label
 
@@ -90,10 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine.describe(),
         "lanes": [],
     }
+    limits = Limits(runs=args.runs, timeout=args.timeout, budget=args.budget, keep=args.keep)
     fresh: list[dict[str, Any]] = []
     for lane, rows in plan(lanes, args.sizes):
-        fresh.append(run_lane(lane, rows, lane.contenders(args.tool_list), args.runs, args.timeout,
-                              args.budget, args.keep))
+        fresh.append(LaneRun(lane, rows, limits).run(lane.contenders(args.tool_list)))
         data["lanes"] = merged(json_path, fresh) if args.merge else fresh
         report.write(data, args.out, json_path)
     print(f"wrote {args.out} and {json_path}")

@@ -129,11 +129,15 @@ def test_a_sequence_of_incremental_runs_equals_one_full_load(engine: Engine, pla
     assert target(engine, place, root).equals(final_source(CHANGES))
 
 
-KILL_POINTS = ["read:2", "write:2", "before-publish", "after-publish", "state"]
+KILL_POINTS = ["read:1", "write:1", "before-publish", "after-publish", "state"]
+# Points each family reaches: files publish by renaming folders, databases by committing a transaction.
+REACHED = {"files": {"read:1", "write:1", "before-publish", "after-publish"}, "db": {"read:1", "write:1", "state"}}
 
 
 @pytest.mark.parametrize("point", KILL_POINTS)
 def test_a_kill_at_any_stage_then_a_rerun_equals_one_clean_run(engine: Engine, place: Place, point: str) -> None:
+    if point not in REACHED["files" if engine.name == "parquet" else "db"]:
+        pytest.skip(f"a {engine.name} store has no {point} step")
     clean = project(place, engine, folder="clean")
     killed = project(place, engine, folder="killed")
     for root in (clean, killed):
@@ -142,7 +146,7 @@ def test_a_kill_at_any_stage_then_a_rerun_equals_one_clean_run(engine: Engine, p
         add_change(root, 1)
     run_hygge("go", cwd=clean, check=0)
     proc = run_hygge("go", cwd=killed, env={"HYGGE_KILL_AT": point})
-    assert proc.returncode in (-signal.SIGKILL, 0), proc.stderr  # a point this store never reaches: no kill
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
     run_hygge("go", cwd=killed, check=0)
     assert target(engine, place, killed).equals(target(engine, place, clean))
     assert watermark_of(killed) == watermark_of(clean)

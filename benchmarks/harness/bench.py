@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from harness import targets
@@ -17,6 +18,14 @@ from harness.targets import Target
 from harness.tools.base import Contender, Unavailable
 
 OK, FAILED, UNAVAILABLE = "ok", "FAILED", "not available"
+
+
+@dataclass(frozen=True)
+class Limits:
+    runs: int          # timed runs per contender
+    timeout: float     # seconds before one run is killed
+    budget: float      # seconds one contender may spend on the lane before it stops repeating
+    keep: bool = False  # leave the targets in place afterwards
 
 
 @dataclass
@@ -34,19 +43,21 @@ class Entry:
     def active(self) -> bool:
         return self.status == OK and not self.finished
 
-    def over_budget(self, budget: float) -> bool:
-        """True when one more run of this contender would likely take its total time past the budget."""
-        spent = sum(r["seconds"] for r in self.runs)
-        return spent + spent / len(self.runs) > budget
-
     def fail(self, status: str, reason: str) -> None:
         self.status, self.reason = status, reason
 
+    def stop_if_over_budget(self, limits: Limits) -> None:
+        """Stop repeating when one more run would likely take this contender's total past the budget."""
+        spent = sum(r["seconds"] for r in self.runs)
+        if self.active and len(self.runs) < limits.runs and spent + spent / len(self.runs) > limits.budget:
+            self.finished = True
+            self.reason = f"{len(self.runs)} of {limits.runs} runs: more would pass the {limits.budget:.0f} s budget"
+
     def summary(self, source: Source | None) -> dict[str, Any]:
-        good = [r for r in self.runs if r["ok"]]
         row: dict[str, Any] = {"contender": self.contender.name, "tool": self.contender.tool,
                                "slug": self.contender.slug, "status": self.status, "reason": self.reason,
                                "argv": self.argv, "runs": self.runs}
+        good = [r for r in self.runs if r["ok"]]
         if source is not None and self.status == OK and good:
             median = statistics.median(r["seconds"] for r in good)
             row.update(median_s=median, rows_per_s=source.rows / median, mb_per_s=source.bytes / 1e6 / median,
@@ -56,81 +67,83 @@ class Entry:
         return row
 
 
-def size_label(lane: Lane, rows: int) -> str:
-    return "500x1k" if lane.fixed_size else rows_label(rows)
+class LaneRun:
+    """One lane at one size: its source, the contenders' entries, and the interleaved runs."""
 
+    def __init__(self, lane: Lane, rows: int, limits: Limits):
+        self.lane, self.limits = lane, limits
+        self.label = "500x1k" if lane.fixed_size else rows_label(rows)
+        self.rows = rows
 
-def run_lane(lane: Lane, rows: int, contenders: list[Contender], runs: int, timeout: float, budget: float,
-             keep: bool = False) -> dict[str, Any]:
-    label = size_label(lane, rows)
-    header = {"lane": lane.key, "title": lane.title, "size": label}
-    try:
-        source = lane.source(rows)
-    except Exception as exc:  # noqa: BLE001 - a source that cannot be prepared makes the lane unavailable
-        reason = f"source not prepared: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        print(f"[{lane.key} {label}] {reason}", flush=True)
-        entries = [Entry(c, None, UNAVAILABLE, reason) for c in contenders]
-        return {**header, "rows": 0, "input_bytes": 0, "entities": 0, "results": [e.summary(None) for e in entries]}
-    entries = [_checked(Entry(c, targets.target_for(lane.target, f"{lane.key}_{label}", c.slug)), source, lane, label)
-               for c in contenders]
-    for index in range(runs):
-        for entry in entries:
-            if entry.active:
-                _timed_run(entry, source, lane, label, index, runs, timeout)
-                _stop_if_over_budget(entry, budget, index, runs)
-    if not keep:
+    def say(self, message: str) -> None:
+        print(f"[{self.lane.key} {self.label}] {message}", flush=True)
+
+    def run(self, contenders: list[Contender]) -> dict[str, Any]:
+        header = {"lane": self.lane.key, "title": self.lane.title, "size": self.label}
+        try:
+            source = self.lane.source(self.rows)
+        except Exception as exc:  # noqa: BLE001 - a source that cannot be prepared makes the lane unavailable
+            reason = f"source not prepared: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
+            self.say(reason)
+            return {**header, "rows": 0, "input_bytes": 0, "entities": 0,
+                    "results": [Entry(c, None, UNAVAILABLE, reason).summary(None) for c in contenders]}
+        entries = [self.checked(c, source) for c in contenders]
+        for index in range(self.limits.runs):
+            for entry in (e for e in entries if e.active):
+                self.timed_run(entry, source, index)
+                entry.stop_if_over_budget(self.limits)
+        if not self.limits.keep:
+            self.clean_up(entries)
+        return {**header, "rows": source.rows, "input_bytes": source.bytes, "entities": source.entities,
+                "results": [e.summary(source) for e in entries]}
+
+    def checked(self, contender: Contender, source: Source) -> Entry:
+        entry = Entry(contender, targets.target_for(self.lane.target, f"{self.lane.key}_{self.label}", contender.slug))
+        try:
+            targets.reset(entry.target)
+            contender.check(source, entry.target)
+        except Unavailable as exc:
+            entry.fail(UNAVAILABLE, str(exc))
+        except Exception as exc:  # noqa: BLE001 - the target could not be reset: nothing of this contender can run
+            entry.fail(FAILED, f"could not prepare the target: {type(exc).__name__}: {exc}")
+        if entry.status != OK:
+            self.say(f"{contender.name}: {entry.status}: {entry.reason}")
+        return entry
+
+    def timed_run(self, entry: Entry, source: Source, index: int) -> None:
+        assert entry.target is not None
+        try:
+            targets.reset(entry.target)
+            command = entry.contender.build(source, entry.target)
+        except Unavailable as exc:
+            entry.fail(UNAVAILABLE, str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - e.g. a database went away between runs
+            entry.fail(FAILED, f"could not reset the target: {type(exc).__name__}: {exc}")
+            return
+        entry.argv = command.argv
+        log = WORK / "logs" / f"{self.lane.key}_{self.label}" / f"{entry.contender.slug}_run{index + 1}.log"
+        measured = run_process(command.argv, command.env, log, self.limits.timeout)
+        landed, problem = verify(measured, entry.target, source.rows, log, self.limits.timeout)
+        entry.runs.append({"seconds": measured.seconds, "peak_rss_mb": measured.peak_rss_mb,
+                           "cpu_seconds": measured.cpu_seconds, "exit_code": measured.exit_code,
+                           "rows_in_target": landed, "ok": problem is None, "error": problem, "log": str(log)})
+        self.say(f"{entry.contender.name} run {index + 1}/{self.limits.runs}: {measured.seconds:.2f} s, "
+                 f"{measured.peak_rss_mb:.0f} MB, {'ok' if problem is None else 'FAILED: ' + problem}")
+        if problem is not None:
+            entry.fail(FAILED, problem)
+
+    def clean_up(self, entries: list[Entry]) -> None:
         for entry in entries:
             if entry.target is not None:
-                targets.drop(entry.target)
-    return {**header, "rows": source.rows, "input_bytes": source.bytes, "entities": source.entities,
-            "results": [e.summary(source) for e in entries]}
+                try:
+                    targets.drop(entry.target)
+                except Exception as exc:  # noqa: BLE001 - leftovers are harmless; the next reset drops them
+                    self.say(f"could not drop the target of {entry.contender.name}: {exc}")
 
 
-def _checked(entry: Entry, source: Source, lane: Lane, label: str) -> Entry:
-    assert entry.target is not None
-    try:
-        targets.reset(entry.target)
-        entry.contender.check(source, entry.target)
-    except Unavailable as exc:
-        entry.fail(UNAVAILABLE, str(exc))
-    except Exception as exc:  # noqa: BLE001 - the target could not be reset: nothing of this contender can run
-        entry.fail(FAILED, f"could not prepare the target: {type(exc).__name__}: {exc}")
-    if entry.status != OK:
-        print(f"[{lane.key} {label}] {entry.contender.name}: {entry.status}: {entry.reason}", flush=True)
-    return entry
-
-
-def _timed_run(entry: Entry, source: Source, lane: Lane, label: str, index: int, runs: int, timeout: float) -> None:
-    target = entry.target
-    assert target is not None
-    try:
-        targets.reset(target)
-        command = entry.contender.build(source, target)
-    except Unavailable as exc:
-        entry.fail(UNAVAILABLE, str(exc))
-        return
-    entry.argv = command.argv
-    log = WORK / "logs" / f"{lane.key}_{label}" / f"{entry.contender.slug}_run{index + 1}.log"
-    measured = run_process(command.argv, command.env, log, timeout)
-    landed, problem = _verify(measured, target, source.rows, log, timeout)
-    entry.runs.append({"seconds": measured.seconds, "peak_rss_mb": measured.peak_rss_mb,
-                       "cpu_seconds": measured.cpu_seconds, "exit_code": measured.exit_code,
-                       "rows_in_target": landed, "ok": problem is None, "error": problem, "log": str(log)})
-    verdict = "ok" if problem is None else f"FAILED: {problem}"
-    print(f"[{lane.key} {label}] {entry.contender.name} run {index + 1}/{runs}: {measured.seconds:.2f} s, "
-          f"{measured.peak_rss_mb:.0f} MB, {verdict}", flush=True)
-    if problem is not None:
-        entry.fail(FAILED, problem)
-
-
-def _stop_if_over_budget(entry: Entry, budget: float, index: int, runs: int) -> None:
-    if entry.active and index + 1 < runs and entry.over_budget(budget):
-        entry.finished = True
-        entry.reason = f"{len(entry.runs)} of {runs} runs: more would pass the {budget:.0f} s time budget"
-
-
-def _verify(measured: Measurement, target: Target, expected: int, log: Any, timeout: float) -> tuple[int | None,
-                                                                                                    str | None]:
+def verify(measured: Measurement, target: Target, expected: int, log: Path,
+           timeout: float) -> tuple[int | None, str | None]:
     """(rows in the target, None) when the run counts as a success, else (rows or None, what went wrong)."""
     if measured.timed_out:
         return None, f"killed after the {timeout:.0f} s timeout"

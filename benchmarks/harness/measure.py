@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SPAWN = Path(__file__).with_name("spawn.py")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ def _kill_group(pid: int, expired: threading.Event) -> None:
 def log_tail(log: Path, lines: int = 6, width: int = 300) -> str:
     """The last meaningful lines of a log, flattened for a table cell or a JSON field."""
     try:
-        text = log.read_text(errors="replace")
+        text = ANSI.sub("", log.read_text(errors="replace"))
     except OSError:
         return ""
     kept = [line.strip() for line in text.splitlines() if line.strip().strip("^~ ")][-lines:]
