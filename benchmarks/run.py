@@ -58,9 +58,9 @@ def ensure_installed(tools: tuple[str, ...]) -> None:
 
 
 def plan(lanes: list[Lane], sizes: list[int]) -> list[tuple[Lane, int]]:
-    """Every lane at every size, except the fixed-size lane, which runs once."""
-    pairs = [(lane, rows) for rows in sizes for lane in lanes if not lane.fixed_size]
-    return pairs + [(lane, sizes[0]) for lane in lanes if lane.fixed_size]
+    """Every lane at every size; the fixed-size lanes once, at the end."""
+    return [(lane, rows) for rows in sizes for lane in lanes if not lane.fixed_size] + \
+        [(lane, sizes[0]) for lane in lanes if lane.fixed_size]
 
 
 def merged(previous: Path, fresh: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -69,8 +69,13 @@ def merged(previous: Path, fresh: list[dict[str, Any]]) -> list[dict[str, Any]]:
     measured = {(lane["lane"], lane["size"]) for lane in fresh}
     kept = [lane for lane in json.loads(previous.read_text())["lanes"] if (lane["lane"], lane["size"]) not in measured]
     order = {lane.key: i for i, lane in enumerate(lane_table.LANES)}
-    return sorted(kept + fresh, key=lambda lane: (lane["size"] == "500x1k", parse_rows(lane["size"])
-                                                   if lane["size"] != "500x1k" else 0, order.get(lane["lane"], 99)))
+    fixed = {lane.fixed_size for lane in lane_table.LANES if lane.fixed_size}
+
+    def position(lane: dict[str, Any]) -> tuple[bool, int, int]:
+        sized = lane["size"] not in fixed
+        return not sized, parse_rows(lane["size"]) if sized else 0, order.get(lane["lane"], len(order))
+
+    return sorted(kept + fresh, key=position)
 
 
 def command_line() -> str:

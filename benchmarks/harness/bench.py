@@ -5,7 +5,7 @@ from a shared machine spreads over all of them instead of hitting one."""
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +71,9 @@ class LaneRun:
     """One lane at one size: its source, the contenders' entries, and the interleaved runs."""
 
     def __init__(self, lane: Lane, rows: int, limits: Limits):
-        self.lane, self.limits = lane, limits
-        self.label = "500x1k" if lane.fixed_size else rows_label(rows)
+        self.lane = lane
+        self.limits = replace(limits, timeout=min(limits.timeout, lane.timeout or limits.timeout))
+        self.label = lane.fixed_size or rows_label(rows)
         self.rows = rows
 
     def say(self, message: str) -> None:

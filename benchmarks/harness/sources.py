@@ -76,28 +76,28 @@ def csv(rows: int) -> Source:
     return Source("csv", rows, path.stat().st_size, path)
 
 
-def _plain(batch: pa.RecordBatch, *, bool_as_int: bool, stamps_as_text: bool) -> pa.RecordBatch:
+def _plain(batch: pa.RecordBatch, *, for_sqlite: bool) -> pa.RecordBatch:
     """The batch as a typical foreign writer stores it: booleans as 0/1, tz-aware stamps as naive UTC, and (for
     SQLite) decimals as REAL and dates and stamps as ISO text."""
     columns = []
     for field, column in zip(batch.schema, batch.columns, strict=True):
         t = field.type
-        if pa.types.is_boolean(t) and bool_as_int:
+        if pa.types.is_boolean(t):
             column = pc.cast(column, pa.int64())
         elif pa.types.is_timestamp(t):
             column = pc.cast(column, pa.timestamp(t.unit))
-            if stamps_as_text:
+            if for_sqlite:
                 column = pc.strftime(column, "%Y-%m-%d %H:%M:%S")  # %S carries the microseconds
-        elif pa.types.is_date(t) and stamps_as_text:
+        elif pa.types.is_date(t) and for_sqlite:
             column = pc.cast(column, pa.string())
-        elif pa.types.is_decimal(t) and stamps_as_text:
+        elif pa.types.is_decimal(t) and for_sqlite:
             column = pc.cast(column, pa.float64())
         columns.append(column)
     return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
 
 
-def _plain_reader(parquet_path: Path, *, stamps_as_text: bool) -> pa.RecordBatchReader:
-    batches = (_plain(b, bool_as_int=True, stamps_as_text=stamps_as_text) for b in _batches(parquet_path))
+def _plain_reader(parquet_path: Path, *, for_sqlite: bool) -> pa.RecordBatchReader:
+    batches = (_plain(b, for_sqlite=for_sqlite) for b in _batches(parquet_path))
     first = next(batches)
     return pa.RecordBatchReader.from_batches(first.schema, itertools.chain([first], batches))
 
@@ -110,7 +110,7 @@ def sqlite(rows: int) -> Source:
 
         with adbc_sqlite.connect(str(tmp)) as conn, conn.cursor() as cur:
             cur.execute(f"CREATE TABLE mixed ({SQLITE_COLUMNS})")
-            cur.adbc_ingest("mixed", _plain_reader(parquet_path, stamps_as_text=True), mode="append")
+            cur.adbc_ingest("mixed", _plain_reader(parquet_path, for_sqlite=True), mode="append")
             conn.commit()
 
     path = _cached(DATA / f"mixed_{rows_label(rows)}.sqlite", build)
@@ -159,7 +159,7 @@ def mysql(rows: int) -> Source:
 def _load_mysql(parquet_path: Path, table: str) -> None:
     with tempfile.TemporaryDirectory(dir=DATA) as tmp:
         csv_path = Path(tmp) / "load.csv"
-        reader = _plain_reader(parquet_path, stamps_as_text=False)
+        reader = _plain_reader(parquet_path, for_sqlite=False)
         with pacsv.CSVWriter(csv_path, reader.schema,
                              write_options=pacsv.WriteOptions(include_header=False)) as writer:
             for batch in reader:

@@ -58,6 +58,8 @@ def parse_type(text: str) -> pa.DataType:
     lowered = name.lower()
     if lowered in _SIMPLE:
         return _SIMPLE[lowered]
+    if lowered in ("date32[day]", "date64[ms]"):  # Arrow's own spelling
+        return pa.date32() if lowered.startswith("date32") else pa.date64()
     if match := _DECIMAL.match(lowered):
         precision, scale = int(match.group(1)), int(match.group(2))
         return pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
@@ -79,6 +81,10 @@ def type_name(dtype: pa.DataType) -> str:
         return f"timestamp[{dtype.unit}, {dtype.tz}]" if dtype.tz else f"timestamp[{dtype.unit}]"
     if pa.types.is_decimal(dtype):
         return f"decimal({dtype.precision},{dtype.scale})"
+    if pa.types.is_floating(dtype):
+        return f"float{dtype.bit_width}"  # Arrow says "float" and "double"; people mean different things
+    if pa.types.is_date(dtype):
+        return "date32" if pa.types.is_date32(dtype) else "date64"
     if pa.types.is_list(dtype) or pa.types.is_large_list(dtype) or pa.types.is_list_view(dtype):
         return f"list<{type_name(dtype.value_type)}>"
     if pa.types.is_struct(dtype):
@@ -123,3 +129,13 @@ def uuid_text(column: pa.Array) -> pa.Array:
     parts = [hexed.str.slice(start, length) for start, length in ((0, 8), (8, 4), (12, 4), (16, 4), (20, 12))]
     text = pl.select(pl.concat_str(parts, separator="-")).to_series()
     return text.to_arrow().cast(pa.string())
+
+
+def from_text(column: pa.Array, dtype: pa.DataType) -> pa.Array:
+    """Parse text into ``dtype``; Arrow cannot parse times itself, so a time is read as a moment on day one."""
+    import pyarrow.compute as pc
+
+    if pa.types.is_time(dtype):
+        stamps = pc.binary_join_element_wise("1970-01-01 ", column, "").cast(pa.timestamp(dtype.unit))
+        return stamps.cast(dtype)
+    return as_type(column, dtype)

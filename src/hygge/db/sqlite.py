@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hygge.core.arrowtypes import as_type, extension_name
+from hygge.core.arrowtypes import as_type, extension_name, from_text
 from hygge.db.dialect import Dialect, UnsupportedType, process_file_lock
 from hygge.errors import HyggeConnectionError, MissingDriver, ReadError
 
@@ -153,9 +153,7 @@ def decode(column: pa.Array, t: pa.DataType) -> pa.Array:
     if column.type == t:
         return column
     if pa.types.is_time(t):
-        # Arrow parses timestamps from text but not times: read the time as a moment on day one.
-        stamps = pc.binary_join_element_wise("1970-01-01 ", column, "").cast(pa.timestamp(t.unit))
-        return stamps.cast(t)
+        return from_text(column, t)
     if pa.types.is_timestamp(t) and t.tz:
         return column.cast(pa.timestamp(t.unit, tz="UTC")).cast(t)
     return as_type(column, t)

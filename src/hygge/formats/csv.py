@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pcsv
 
-from hygge.core.arrowtypes import type_name
+from hygge.core.arrowtypes import as_type, extension_name, type_name
 from hygge.errors import ReadError, WriteError
 from hygge.formats.base import FormatReader, PartWriter
 from hygge.formats.quarantine import Quarantine
@@ -206,12 +206,18 @@ class CsvReader(FormatReader):
 
 
 _NOT_TEXT = (pa.types.is_nested, pa.types.is_binary, pa.types.is_large_binary, pa.types.is_fixed_size_binary,
-             pa.types.is_dictionary)
+             pa.types.is_dictionary, pa.types.is_duration)
+
+
+def _text_type(t: pa.DataType) -> pa.DataType:
+    """JSON extension columns are written as their text."""
+    return t.storage_type if extension_name(t) == "arrow.json" else t
 
 
 class CsvPartWriter(PartWriter):
     def __init__(self, path: Path, schema: pa.Schema, options: Any):
         super().__init__(path, schema, options)
+        self._plain = pa.schema([pa.field(f.name, _text_type(f.type)) for f in schema])
         self._sink: Any = pa.OSFile(str(path), "wb")
         self._file = self._sink
         if options.compression:
@@ -219,7 +225,7 @@ class CsvPartWriter(PartWriter):
         try:
             self._writer = pcsv.CSVWriter(
                 self._sink,
-                schema,
+                self._plain,
                 write_options=pcsv.WriteOptions(
                     include_header=options.header,
                     delimiter=options.delimiter,
@@ -232,9 +238,18 @@ class CsvPartWriter(PartWriter):
 
     @classmethod
     def check_schema(cls, schema: pa.Schema) -> list[str]:
-        return [f"{f.name} ({type_name(f.type)})" for f in schema if any(test(f.type) for test in _NOT_TEXT)]
+        def refused(t: pa.DataType) -> bool:
+            name = extension_name(t)
+            if name:
+                return name != "arrow.json"
+            return any(test(t) for test in _NOT_TEXT)
+
+        return [f"{f.name} ({type_name(f.type)})" for f in schema if refused(f.type)]
 
     def write(self, batch: pa.RecordBatch) -> None:
+        if self._plain != batch.schema:
+            batch = pa.RecordBatch.from_arrays([as_type(c, t) for c, t in zip(batch.columns, self._plain.types,
+                                                                                   strict=True)], schema=self._plain)
         self._writer.write_batch(batch)
         self.rows += batch.num_rows
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pjson
 
-from hygge.core.arrowtypes import type_name
+from hygge.core.arrowtypes import as_type, extension_name, from_text, type_name
 from hygge.errors import ReadError, WriteError
 from hygge.formats.base import FormatReader, PartWriter
 from hygge.formats.schemas import unify_inferred
@@ -68,6 +68,8 @@ class JsonlReader(FormatReader):
 
     def schema_of(self, path: Path) -> pa.Schema:
         fixed = self._fixed()
+        if path.stat().st_size == 0:  # no lines: only the declared fields are known
+            return pa.schema(list(fixed.items()), metadata={b"hygge:empty": b"1"})
         reader = self._open(path, None, min(self.batch_bytes, 16 << 20))
         try:
             inferred = reader.schema
@@ -76,9 +78,12 @@ class JsonlReader(FormatReader):
         return pa.schema([pa.field(f.name, fixed.get(f.name, f.type)) for f in inferred])
 
     def unify(self, schemas: list[tuple[Path, pa.Schema]]) -> pa.Schema:
-        return unify_inferred(schemas, self._fixed())
+        filled = [(p, s) for p, s in schemas if not (s.metadata and b"hygge:empty" in s.metadata)]
+        return unify_inferred(filled or schemas[:1], self._fixed())
 
     def batches(self, path: Path, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+        if path.stat().st_size == 0:
+            return
         parse_schema = pa.schema(
             [pa.field(f.name, pa.string() if any(t(f.type) for t in _CAST_AFTER) else f.type) for f in schema]
         )
@@ -105,7 +110,7 @@ class JsonlReader(FormatReader):
             if column.type != field.type:
                 try:
                     binary = pa.types.is_binary(field.type)
-                    column = _from_base64(column) if binary else pc.cast(column, field.type)
+                    column = _from_base64(column) if binary else from_text(column, field.type)
                 except (pa.ArrowException, ValueError) as exc:
                     raise ReadError(
                         f"field {field.name} has a value that is not {type_name(field.type)}",
@@ -133,7 +138,10 @@ def _to_polars_ready(batch: pa.RecordBatch) -> pa.RecordBatch:
     arrays = []
     changed = False
     for column in batch.columns:
-        if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+        if extension_name(column.type) == "arrow.json":
+            column = as_type(column, pa.string())
+            changed = True
+        elif pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
             series = pl.from_arrow(column)
             assert isinstance(series, pl.Series)
             column = series.bin.encode("base64").to_arrow()
@@ -150,7 +158,12 @@ class JsonlPartWriter(PartWriter):
     @classmethod
     def check_schema(cls, schema: pa.Schema) -> list[str]:
         bad = (pa.types.is_dictionary, pa.types.is_fixed_size_binary, pa.types.is_duration, pa.types.is_map)
-        return [f"{f.name} ({type_name(f.type)})" for f in schema if any(t(f.type) for t in bad)]
+
+        def refused(t: pa.DataType) -> bool:
+            name = extension_name(t)
+            return name != "arrow.json" if name else any(test(t) for test in bad)
+
+        return [f"{f.name} ({type_name(f.type)})" for f in schema if refused(f.type)]
 
     def write(self, batch: pa.RecordBatch) -> None:
         import polars as pl
