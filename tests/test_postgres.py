@@ -189,3 +189,79 @@ def test_a_connection_dropped_mid_load_leaves_the_target_unchanged_and_is_retrie
     assert move["status"] == "ok" and move["attempts"] == 2, err
     count = postgres_sql(f'SELECT COUNT(*) FROM "{place.name}".t')[0][0]
     assert count == 3_000_000
+
+
+def test_sessions_per_connection_are_limited(tmp_path: Path, place: Place) -> None:
+    from hygge.progress.events import Event
+
+    seed(place, ";\n".join(f"CREATE TABLE S.t{i} (id int);\nINSERT INTO S.t{i} SELECT generate_series(1, 20000)"
+                            for i in range(4)))
+    write_project(tmp_path, f"""\
+        name: pg
+        options: {{concurrency: 4}}
+        connections:
+          wh: {{url: "{POSTGRES_URL}", max_sessions: 1}}
+        flows:
+          f:
+            home: {{type: postgres, connection: wh, schema: {place.name}}}
+            store: {{type: parquet, path: out}}
+        """)
+    running, peak = 0, 0
+    lock = threading.Lock()
+
+    def watch(event: Event) -> None:
+        nonlocal running, peak
+        with lock:
+            if event.kind == "start":
+                running += 1
+                peak = max(peak, running)
+            elif event.kind == "done":
+                running -= 1
+
+    result = hygge.run(tmp_path, on_event=watch)
+    assert result.ok and len(result.moves) == 4
+    assert peak == 1, "max_sessions: 1 lets one move at a time use the connection, whatever the concurrency"
+
+
+def test_a_connection_dropped_mid_read_is_retried(tmp_path: Path, place: Place) -> None:
+    seed(place, "CREATE TABLE S.big (id bigint, v text);\n"
+                "INSERT INTO S.big SELECT g, repeat('x', 50) FROM generate_series(1, 1500000) g")
+    write_project(tmp_path, f"""\
+        name: pg
+        options: {{retries: 1, retry_backoff: 0.1, batch_bytes: 256KiB}}
+        flows:
+          f:
+            home: {{type: postgres, url: "{POSTGRES_URL}", schema: {place.name}}}
+            store: {{type: parquet, path: out}}
+            entities: [big]
+        """)
+    proc = subprocess.Popen([sys.executable, "-m", "hygge", "go", "--json"], cwd=tmp_path, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    killed = 0
+    deadline = time.monotonic() + 60
+    while not killed and time.monotonic() < deadline and proc.poll() is None:
+        killed = len(postgres_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                  "WHERE application_name = 'hygge' AND query ILIKE 'COPY (SELECT%'"))
+        time.sleep(0.02)
+    out, err = proc.communicate(timeout=180)
+    assert killed, "the read must have been caught mid-COPY"
+    move = json.loads(out)["moves"][0]
+    assert move["status"] == "ok" and move["attempts"] == 2, err
+    assert read_target(tmp_path / "out" / "big").num_rows == 1_500_000
+
+
+def test_a_value_too_long_for_the_target_column_is_refused(tmp_path: Path, place: Place) -> None:
+    import pyarrow.parquet as pq
+
+    seed(place, "CREATE TABLE S.codes (code varchar(3), amount numeric(5,2))")
+    (tmp_path / "in").mkdir()
+    pq.write_table(pa.table({"code": ["abc", "toolong"], "amount": pa.array([1, 2], pa.decimal128(5, 2))}),
+                   tmp_path / "in" / "codes.parquet")
+    result = hygge.move({"type": "parquet", "path": "in"}, {"type": "postgres", "url": POSTGRES_URL,
+                                                             "schema": place.name}, "codes", root=tmp_path,
+                        run_type="append")
+    assert result.status == "failed"
+    text = str(result.error)
+    assert "a value does not fit its column in the target table; nothing was committed" in text
+    assert "character varying(3)" in text and "widen the column" in text
+    assert postgres_sql(f'SELECT COUNT(*) FROM "{place.name}".codes')[0][0] == 0
