@@ -65,7 +65,10 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[YamlDoc | None, l
 
 
 def parse_yaml(text: str, file: str) -> tuple[YamlDoc | None, list[ConfigProblem]]:
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:  # a character YAML does not allow, found before parsing starts
+        return None, [ConfigProblem(f"invalid YAML: {exc}", file=file, hint="remove the control character")]
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
