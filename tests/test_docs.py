@@ -134,3 +134,12 @@ def test_every_cli_command_and_option_is_documented() -> None:
             for opt in getattr(param, "opts", []):
                 if opt.startswith("--") and opt not in ("--help",):
                     assert f"`{opt}" in README or f"/ `{opt}`" in README, f"hygge {name} {opt} is not in the README"
+
+
+def test_every_test_named_in_the_guarantees_page_exists() -> None:
+    page = (REPO / "docs" / "guarantees.md").read_text(encoding="utf-8")
+    for path, name in re.findall(r"`([\w/]+\.py)(?:::(\w+))?", page):
+        source = REPO / "tests" / path
+        assert source.is_file(), f"docs/guarantees.md names {path}, which does not exist"
+        if name:
+            assert f"def {name}" in source.read_text(encoding="utf-8"), f"{path} has no test {name}"

@@ -168,6 +168,12 @@ class PostgresDialect(Dialect):
     def explain(self, exc: BaseException, doing: str, table: str | None = None) -> HyggeError:
         state = getattr(exc, "sqlstate", None) or ""
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if state == "2BP01" or "depend on it" in text:
+            return WriteError(
+                "other objects (views, foreign keys) depend on the target table, so it cannot be swapped",
+                path=table, found=text,
+                hint="set `full_drop_mode: truncate` on the store: the table is kept and refilled in one transaction",
+            )
         if state.startswith("22") or "value too long" in text or "out of range" in text or "overflow" in text:
             return WriteError(
                 "a value does not fit its column in the target table; nothing was committed",
