@@ -106,12 +106,17 @@ def init(name: Path) -> None:
 @click.option("--fail-fast", is_flag=True, default=None, help="stop every move at the first failure")
 @click.option("--executor", type=click.Choice(["threads", "inline", "dask"]), default=None,
               help="where moves run (default from hygge.yml, else threads)")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="dask scheduler address, e.g. tcp://host:8786 (implies --executor dask)")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="with --executor dask and no scheduler: local worker processes to start")
 @click.option("--json", "as_json", is_flag=True, help="print a machine-readable run report on stdout")
 @click.option("--quiet", "-q", is_flag=True, help="no progress; only failures and the summary line")
 @click.option("--verbose", "-v", is_flag=True, help="tracebacks for failures")
 def go(project: Path | None, flows: tuple[str, ...], entities: tuple[str, ...], concurrency: int | None,
        run_type: str | None, window_from: str | None, window_to: str | None, dry_run: bool,
-       fail_fast: bool | None, executor: str | None, as_json: bool, quiet: bool, verbose: bool) -> None:
+       fail_fast: bool | None, executor: str | None, scheduler: str | None, workers: int | None, as_json: bool,
+       quiet: bool, verbose: bool) -> None:
     """Run every flow (or the selected ones), with live progress and a summary."""
     from hygge.core.planner import Selection
 
@@ -119,7 +124,10 @@ def go(project: Path | None, flows: tuple[str, ...], entities: tuple[str, ...], 
         from hygge.core.workspace import load_workspace
 
         ws = load_workspace(project)
-        overrides: dict[str, Any] = {"concurrency": concurrency, "fail_fast": fail_fast, "executor": executor}
+        overrides: dict[str, Any] = {"concurrency": concurrency, "fail_fast": fail_fast, "executor": executor,
+                                     "scheduler": scheduler, "workers": workers}
+        if scheduler and not executor:
+            overrides["executor"] = "dask"
         options = ws.config.options.model_copy(update={k: v for k, v in overrides.items() if v is not None})
         selection = Selection(list(flows), list(entities), run_type, (window_from, window_to))
         if dry_run:

@@ -43,6 +43,10 @@ class HyggeError(Exception):
         if transient is not None:
             self.transient = transient
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors travel back from Dask workers: rebuild them whole, whatever their constructor takes.
+        return _rebuild, (type(self), self.args, self.__dict__)
+
     def located(self, *, flow: str | None = None, entity: str | None = None) -> HyggeError:
         """Fill in the flow and entity where the raiser did not know them."""
         self.flow = self.flow or flow
@@ -82,6 +86,13 @@ class HyggeError(Exception):
             "hint": self.hint,
             "transient": self.transient,
         }
+
+
+def _rebuild(cls: type[HyggeError], args: tuple[Any, ...], state: dict[str, Any]) -> HyggeError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 @dataclass

@@ -7,12 +7,11 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 
 from hygge.core.config import Options
-from hygge.core.move import run_move
 from hygge.core.plan import MovePlan
 from hygge.core.planner import PlanFailure
 from hygge.core.results import MoveResult, RunResult
 from hygge.errors import Cancelled
-from hygge.executors import make_executor
+from hygge.executors import Runner, make_runner
 from hygge.progress.events import Emit, Event, ignore
 
 
@@ -22,22 +21,6 @@ class Coordinator:
         self.emit = emit
         self.executor = executor
         self.cancel = threading.Event()
-
-    def attempts(self, plan: MovePlan) -> MoveResult:
-        """Run one move, retrying transient failures with exponential backoff."""
-        attempt = 0
-        while True:
-            result = run_move(plan, self.emit, self.cancel)
-            result.attempts = attempt + 1
-            transient = result.error is not None and result.error.transient
-            if result.ok or not transient or attempt >= self.options.retries or self.cancel.is_set():
-                return result
-            delay = self.options.retry_backoff * 2**attempt
-            self.emit(Event("retry", plan.flow, plan.entity,
-                            detail={"attempt": attempt + 1, "delay": delay, "error": str(result.error)}))
-            if self.cancel.wait(delay):
-                return result
-            attempt += 1
 
     def run(self, project: str, plans: list[MovePlan], failures: list[PlanFailure] | None = None) -> RunResult:
         clock = time.perf_counter()
@@ -49,30 +32,33 @@ class Coordinator:
         self.emit(Event("plan", detail={"plans": plans, "failures": failures or []}))
         if failures and self.options.fail_fast:
             plans = []
-        executor = self.executor or make_executor(self.options)
-        owned = self.executor is None
         pending: dict[Future[MoveResult], MovePlan] = {}
+        runner = make_runner(self.options, self.executor) if plans else None
         try:
+            if runner is not None:
+                runner.start(self.emit, self.cancel)
             for plan in plans:
-                pending[executor.submit(self.attempts, plan)] = plan
+                assert runner is not None
+                pending[runner.submit(plan)] = plan
             while pending:
                 done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 for future in done:
                     plan = pending.pop(future)
-                    results[plan.key] = self._collect(future, plan)
-                    if not results[plan.key].ok and self.options.fail_fast:
-                        self.cancel.set()
+                    results[plan.key] = self._collect(future, plan, runner)
+                    if not results[plan.key].ok and self.options.fail_fast and runner is not None:
+                        runner.stop()
         except KeyboardInterrupt:
             run.interrupted = True
-            self.cancel.set()
+            if runner is not None:
+                runner.stop()
             for future in pending:
                 future.cancel()
             for future, plan in pending.items():
                 if not future.cancelled():
-                    results[plan.key] = self._collect(future, plan)
+                    results[plan.key] = self._collect(future, plan, runner)
         finally:
-            if owned:
-                executor.shutdown(wait=True, cancel_futures=True)
+            if runner is not None:
+                runner.close()
         for plan in plans:
             results.setdefault(plan.key, MoveResult(
                 flow=plan.flow, entity=plan.entity, run_type=plan.run_type, status="cancelled",
@@ -83,11 +69,16 @@ class Coordinator:
         self.emit(Event("run-end", detail={"result": run}))
         return run
 
-    def _collect(self, future: Future[MoveResult], plan: MovePlan) -> MoveResult:
+    def _collect(self, future: Future[MoveResult], plan: MovePlan, runner: Runner | None) -> MoveResult:
         try:
-            return future.result()
+            result = future.result()
         except BaseException as exc:  # noqa: BLE001 - an executor failure is still one entity's result
             from hygge.core.move import as_hygge_error
 
-            return MoveResult(flow=plan.flow, entity=plan.entity, run_type=plan.run_type, status="failed",
-                              error=as_hygge_error(exc, plan))
+            result = MoveResult(flow=plan.flow, entity=plan.entity, run_type=plan.run_type, status="failed",
+                                error=runner.explain(exc, plan) if runner else as_hygge_error(exc, plan))
+        if runner is not None and runner.remote:
+            # Moves that ran elsewhere told their progress through the cluster; the end is told here.
+            self.emit(Event("done", plan.flow, plan.entity, rows=result.rows_written, bytes=result.bytes_written,
+                            detail={"result": result}))
+        return result

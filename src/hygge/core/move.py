@@ -18,6 +18,7 @@ from hygge.core.pipe import Pipe, pump
 from hygge.core.plan import MovePlan
 from hygge.core.planner import open_home, open_store
 from hygge.core.polish import Polisher
+from hygge.core.split import NotSplittable, PartResult, Submit, merged_state, stage_partitions
 from hygge.core.results import MoveResult
 from hygge.errors import Cancelled, ConfigError, ConfigProblem, HyggeError, ReadError, StateError
 from hygge.homes.base import Home, ReadState, Source
@@ -48,8 +49,11 @@ def as_hygge_error(exc: BaseException, plan: MovePlan) -> HyggeError:
 
 
 class Move:
-    def __init__(self, plan: MovePlan, emit: Emit = ignore, cancel: threading.Event | None = None):
+    def __init__(self, plan: MovePlan, emit: Emit = ignore, cancel: threading.Event | None = None,
+                 submit: Submit | None = None):
         self.plan = plan
+        self.submit = submit
+        self.part_state: dict[str, Any] | None = None
         self.emit = emit
         self.cancel = cancel or threading.Event()
         self.started = utc_now()
@@ -97,7 +101,8 @@ class Move:
             landing = self.store.landing(replace(self.plan, run_type=self.mode), self.record)
             schema, self.drift = self.drift_check(landing, polisher.schema)
             landing.begin(schema, self.drift)
-            self.transfer(source, polisher, landing)
+            if not self.transfer_parts(source, landing, schema):
+                self.transfer(source, polisher, landing)
             self.check_empty(landing)
             self.commit(landing, source, schema, previous)
         except BaseException as exc:
@@ -193,6 +198,33 @@ class Move:
         self.result.warnings += found.lines(policy)
         return conformed_schema(schema, found, policy), found
 
+    def transfer_parts(self, source: Source, landing: Landing, schema: pa.Schema) -> bool:
+        """With a cluster to submit to, stage a splittable source's partitions on its workers."""
+        if self.submit is None:
+            return False
+        parts = source.parts()
+        if len(parts) < 2:
+            return False
+        try:
+            targets = landing.part_targets(len(parts))
+        except NotSplittable:
+            return False  # e.g. an embedded database: one process must do all the writing
+        staged = 0
+
+        def done(part: PartResult) -> None:
+            nonlocal staged
+            staged += part.rows_written
+            self._event("progress", rows=staged, bytes=landing.bytes_written)
+
+        results = stage_partitions(self.plan, parts, targets, schema, self.started, self.drift,
+                                   landing.target_schema(), self.submit, done)
+        landing.adopt(results)
+        self.rows_read = sum(r.rows_read for r in results)
+        state = merged_state(results)
+        self.max_seen = state["max_watermark"]
+        self.part_state = {"loaded_files": state["loaded_files"]}
+        return True
+
     def check_empty(self, landing: Landing) -> None:
         if self.rows_read or self.plan.allow_empty or self.mode != "full_drop":
             return
@@ -233,7 +265,7 @@ class Move:
     def next_state(self, source: Source, schema: pa.Schema, previous: EntityState | None) -> EntityState:
         from hygge.core.arrowtypes import type_name
 
-        new = source.new_state()
+        new = self.part_state if self.part_state is not None else source.new_state()
         mark = self.max_seen
         if self.mode != "full_drop" and previous is not None:
             mark = watermark.later(watermark.decode(previous.watermark), mark)
@@ -312,5 +344,6 @@ def landing_run_type(plan: MovePlan, previous: EntityState | None) -> str:
     return "merge" if plan.keys else "append"
 
 
-def run_move(plan: MovePlan, emit: Emit = ignore, cancel: threading.Event | None = None) -> MoveResult:
-    return Move(plan, emit, cancel).run()
+def run_move(plan: MovePlan, emit: Emit = ignore, cancel: threading.Event | None = None,
+             submit: Submit | None = None) -> MoveResult:
+    return Move(plan, emit, cancel, submit).run()

@@ -28,6 +28,8 @@ class Dialect(ABC):
     default_schema: ClassVar[str | None] = None
     # Whether CREATE/DROP/ALTER TABLE take part in transactions (MySQL: no, they commit).
     transactional_ddl: ClassVar[bool] = True
+    # Whether other processes may write while a move holds its transaction (servers: yes; files: no).
+    remote_writers: ClassVar[bool] = True
     param: ClassVar[str] = "?"
 
     def __init__(self, spec: ConnectionSpec, root: Path):

@@ -127,6 +127,7 @@ def needs_comment(t: pa.DataType) -> bool:
 class DuckdbDialect(Dialect):
     name = "duckdb"
     extra = "duckdb"
+    remote_writers = False
     default_schema = "main"
 
     def connect(self) -> Any:

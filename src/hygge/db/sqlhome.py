@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import copy
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -142,6 +143,16 @@ class SqlSource(Source):
     @property
     def schema(self) -> pa.Schema:
         return self._schema
+
+    def parts(self) -> list[Source]:
+        if len(self.predicates) < 2:
+            return [self]
+        out: list[Source] = []
+        for predicate in self.predicates:
+            part = copy.copy(self)
+            part.predicates = [predicate]
+            out.append(part)
+        return out
 
     def sql(self, predicate: str) -> str:
         parts = [p for p in (self.where, predicate) if p]

@@ -162,6 +162,7 @@ def decode(column: pa.Array, t: pa.DataType) -> pa.Array:
 class SqliteDialect(Dialect):
     name = "sqlite"
     extra = "sqlite"
+    remote_writers = False
     default_schema = None
 
     def connect(self) -> Any:

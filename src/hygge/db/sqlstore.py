@@ -21,6 +21,7 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -30,6 +31,7 @@ from pydantic import Field
 
 from hygge.core import faults
 from hygge.core.drift import Drift
+from hygge.core.split import PartSink
 from hygge.core.plan import MovePlan
 from hygge.db.connections import ConnectionSpec, SessionLimits, spec_for
 from hygge.db.dialect import Dialect, UnsupportedType
@@ -54,6 +56,11 @@ class SqlStoreConfig(StoreConfig):
 def staging_name(target: str) -> str:
     clean = re.sub(r"[^A-Za-z0-9_]", "_", target)
     return f"_hygge_stage_{clean}"[:60]
+
+
+def part_prefix(target: str) -> str:
+    clean = re.sub(r"[^A-Za-z0-9_]", "_", target)
+    return f"_hygge_part_{clean}"[:54] + "_"
 
 
 class SqlStore(Store):
@@ -175,7 +182,7 @@ class SqlLanding(Landing):
         self.journal = store.journal(self.d, self.schema)
         self.stack = ExitStack()
         self.before = 0
-        self.drop_after: str | None = None
+        self.drop_after: list[str] = []
         try:
             self.conn = self.d.connect()
             self.stack.callback(self.d.close, self.conn)
@@ -205,10 +212,11 @@ class SqlLanding(Landing):
         if self.store.config.create_schema and self.schema:
             self.d.ensure_schema(self.conn, self.schema)
         self.journal.ensure(self.conn)
-        leftover = staging_name(self.table)
-        if self.d.table_exists(self.conn, self.schema, leftover):
-            # A run killed before it could drop its staging table; we hold the lock, so it is ours to drop.
-            self.d.execute(self.conn, f"DROP TABLE {self.d.table_ref(self.schema, leftover)}")
+        # Staging and partition tables of a run that was killed: we hold the lock, so they are ours to drop.
+        prefixes = (staging_name(self.table), part_prefix(self.table))
+        for name in self.d.list_tables(self.conn, self.schema):
+            if name == prefixes[0] or name.startswith(prefixes[1]):
+                self.d.execute(self.conn, f"DROP TABLE {self.d.table_ref(self.schema, name)}")
 
     def target_schema(self) -> pa.Schema | None:
         if not self.exists:
@@ -331,6 +339,27 @@ class SqlLanding(Landing):
                 raise self.d.explain(exc, "loading rows", self.write_ref) from exc
             raise
 
+    def part_targets(self, count: int) -> list[Any]:
+        if not self.d.remote_writers:
+            from hygge.core.split import NotSplittable
+
+            raise NotSplittable(self.d.name)
+        merging = self.plan.run_type == "merge"
+        return [SqlPartTarget(self.plan.store, self.plan.root, self.plan.connections, self.schema,
+                              f"{part_prefix(self.table)}{i}", (i << 40) if merging else None)
+                for i in range(count)]
+
+    def adopt(self, results: list[Any]) -> None:
+        d = self.d
+        columns = [*self.arrow_schema.names, *([SEQ] if self.plan.run_type == "merge" else [])]
+        names = ", ".join(d.quote(c) for c in columns)
+        for result in results:
+            part = d.table_ref(self.schema, result.outputs)
+            d.execute(self.conn, f"INSERT INTO {self.write_ref} ({names}) SELECT {names} FROM {part}")
+            self.drop_after.append(part)
+            self.rows_written += result.rows_written
+            self.bytes_written += result.bytes_written
+
     def rows_before(self) -> int | None:
         if not self.exists:
             return 0
@@ -367,11 +396,11 @@ class SqlLanding(Landing):
         except Exception as exc:
             raise d.explain(exc, "committing", self.target) from exc
         self.committed = True
-        if self.drop_after:
-            # After the commit: on MySQL a DROP would commit the move's transaction early. A kill
-            # before this line leaves the staging table, which the next run drops.
+        # After the commit: on MySQL a DROP would commit the move's transaction early. A kill
+        # before this point leaves staging tables, which the next run drops.
+        for table in self.drop_after:
             try:
-                d.execute(conn, f"DROP TABLE {self.drop_after}")
+                d.execute(conn, f"DROP TABLE IF EXISTS {table}")
                 d.commit(conn)
             except Exception:  # noqa: BLE001 - the next run's preparation drops it
                 pass
@@ -384,7 +413,7 @@ class SqlLanding(Landing):
             self.d.create_table(self.conn, self.target, self.arrow_schema)
         counts = merge(self.d, self.conn, self.target, self.staging, self.arrow_schema, self.plan.keys,
                        self.plan.watermark, self.plan.delete_column, self.plan.entity)
-        self.drop_after = self.staging
+        self.drop_after.append(self.staging)
         return counts
 
     def _publish_staging(self) -> None:
@@ -396,7 +425,7 @@ class SqlLanding(Landing):
             d.execute(conn, f"DELETE FROM {self.target}")
             columns = ", ".join(d.quote(n) for n in self.arrow_schema.names)
             d.execute(conn, f"INSERT INTO {self.target} ({columns}) SELECT {columns} FROM {self.staging}")
-            self.drop_after = self.staging
+            self.drop_after.append(self.staging)
         else:
             old = d.table_ref(self.schema, f"_hygge_old_{self.table}"[:60])
             d.publish_swap(conn, self.target, self.staging, self.table, old)
@@ -409,3 +438,62 @@ class SqlLanding(Landing):
 
     def close(self) -> None:
         self.stack.close()
+
+
+@dataclass
+class SqlPartTarget:
+    """A partition's own staging table, loaded and committed by the worker that reads the partition."""
+
+    store: dict[str, Any]
+    root: str
+    connections: dict[str, dict[str, Any]]
+    schema: str | None
+    table: str
+    seq_base: int | None
+
+    def open(self, arrow_schema: pa.Schema) -> SqlPartSink:
+        from hygge.core.planner import open_store
+
+        store = open_store(self.root, self.store, self.connections)
+        return SqlPartSink(store.dialect(), self, arrow_schema)
+
+
+class SqlPartSink(PartSink):
+    def __init__(self, d: Dialect, target: SqlPartTarget, arrow_schema: pa.Schema):
+        self.d, self.target = d, target
+        self.ref = d.table_ref(target.schema, target.table)
+        self.arrow_schema = arrow_schema
+        if target.seq_base is not None:
+            self.arrow_schema = arrow_schema.append(pa.field(SEQ, pa.int64()))
+        self.conn = d.connect()
+        d.begin(self.conn)
+        d.execute(self.conn, f"DROP TABLE IF EXISTS {self.ref}")  # an earlier attempt of this partition
+        d.create_table(self.conn, self.ref, self.arrow_schema)
+        d.commit(self.conn)
+        d.begin(self.conn)
+
+    def write_stream(self, batches: Iterator[pa.RecordBatch]) -> None:
+        def counted() -> Iterator[pa.RecordBatch]:
+            for batch in batches:
+                start = self.rows
+                self.rows += batch.num_rows
+                self.bytes += batch.nbytes
+                if self.target.seq_base is not None:
+                    base = self.target.seq_base + start
+                    seq = pl.int_range(base, base + batch.num_rows, dtype=pl.Int64, eager=True).to_arrow()
+                    batch = batch.append_column(SEQ, seq)
+                yield self.d.to_engine(batch)
+
+        try:
+            self.d.ingest(self.conn, self.target.schema, self.target.table, self.arrow_schema, counted())
+        except BaseException:
+            self.d.rollback(self.conn)
+            self.d.close(self.conn)
+            raise
+
+    def finish(self) -> Any:
+        try:
+            self.d.commit(self.conn)
+        finally:
+            self.d.close(self.conn)
+        return self.target.table

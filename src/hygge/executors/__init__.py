@@ -1,12 +1,20 @@
-"""Where Moves run: threads (default), inline (debugging) or a Dask cluster."""
+"""Where Moves run: threads (default), inline (debugging) or a Dask cluster.
+
+A Runner takes plans and hands back futures of MoveResults; the Coordinator
+does not care where the moves ran.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, Callable
 
+from hygge.core.attempts import attempt_move
 from hygge.core.config import Options
+from hygge.core.plan import MovePlan
+from hygge.core.results import MoveResult
+from hygge.progress.events import Emit
 
 
 class InlineExecutor(Executor):
@@ -21,11 +29,42 @@ class InlineExecutor(Executor):
         return future
 
 
-def make_executor(options: Options) -> Executor:
-    if options.executor == "inline":
-        return InlineExecutor()
-    if options.executor == "dask":
-        from hygge.executors.dask import dask_executor
+class Runner:
+    """Moves on a local executor (a thread pool, or inline)."""
 
-        return dask_executor(options)
-    return ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="hygge-move")
+    remote = False
+
+    def __init__(self, options: Options, executor: Executor | None = None):
+        self.options = options
+        self.executor = executor or (InlineExecutor() if options.executor == "inline" else
+                                     ThreadPoolExecutor(max_workers=options.concurrency,
+                                                        thread_name_prefix="hygge-move"))
+        self.owned = executor is None
+
+    def start(self, emit: Emit, cancel: threading.Event) -> None:
+        self.emit, self.cancel = emit, cancel
+
+    def submit(self, plan: MovePlan) -> Future[MoveResult]:
+        return self.executor.submit(attempt_move, plan, self.options.retries, self.options.retry_backoff,
+                                    self.emit, self.cancel)
+
+    def stop(self) -> None:
+        """Ask running moves to stop (fail-fast, Ctrl-C)."""
+        self.cancel.set()
+
+    def explain(self, exc: BaseException, plan: MovePlan) -> Any:
+        from hygge.core.move import as_hygge_error
+
+        return as_hygge_error(exc, plan)
+
+    def close(self) -> None:
+        if self.owned:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def make_runner(options: Options, executor: Executor | None = None) -> Runner:
+    if options.executor == "dask" and executor is None:
+        from hygge.executors.dask import DaskRunner
+
+        return DaskRunner(options)
+    return Runner(options, executor)

@@ -56,6 +56,10 @@ class Source(ABC):
         """State to commit with the data after a complete read (e.g. the files loaded)."""
         return {}
 
+    def parts(self) -> list[Source]:
+        """The source as independent pieces another process can read (they pickle); [self] if it cannot split."""
+        return [self]
+
     def close(self) -> None:
         """Release handles; may be called from another thread to interrupt a read."""
 

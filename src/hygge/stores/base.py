@@ -48,6 +48,16 @@ class Landing(ABC):
         """The existing target's columns, or None when there is no target yet."""
         return None
 
+    def part_targets(self, count: int) -> list[Any]:
+        """Picklable places where other processes can stage partitions; see core/split.py."""
+        from hygge.core.split import NotSplittable
+
+        raise NotSplittable(type(self).__name__)
+
+    def adopt(self, results: list[Any]) -> None:
+        """Take the partitions staged elsewhere as if they had been written here."""
+        raise NotImplementedError
+
     @abstractmethod
     def write(self, batch: pa.RecordBatch) -> None: ...
 

@@ -27,7 +27,7 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -305,6 +305,23 @@ class FileLanding(Landing):
                 hint="move that folder away, or set `target:` on the entity to another name",
             )
         return manifest
+
+    def part_targets(self, count: int) -> list[Any]:
+        from hygge.stores.file_parts import FilePartTarget
+
+        return [FilePartTarget(self.plan.store, self.plan.root, str(self.staging / f"p{i:04d}")) for i in range(count)]
+
+    def adopt(self, results: list[Any]) -> None:
+        for result in results:
+            folder = self.staging / f"p{result.index:04d}"
+            for name, rows, size in result.outputs:
+                part = self.store.part_name(self.part_no)
+                self.part_no += 1
+                os.rename(folder / name, self.staging / part)
+                self.parts.append(Part(part, rows, size, self.record.run_id))
+                self.bytes_written += size
+            self.rows_written += result.rows_written
+            remove_tree(folder)
 
     def rows_before(self) -> int:
         return self.previous.rows if self.previous else 0

@@ -1,0 +1,36 @@
+"""One move with its retries: transient failures are tried again after a doubling pause."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from hygge.core.move import run_move
+from hygge.core.plan import MovePlan
+from hygge.core.results import MoveResult
+from hygge.core.split import Submit
+from hygge.progress.events import Emit, Event
+
+
+class CancelFlag(Protocol):
+    """What a move checks to know it should stop: a threading.Event, or its distributed twin."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+def attempt_move(plan: MovePlan, retries: int, backoff: float, emit: Emit, cancel: CancelFlag,
+                 submit: Submit | None = None) -> MoveResult:
+    attempt = 0
+    while True:
+        result = run_move(plan, emit, cancel, submit)  # type: ignore[arg-type]
+        result.attempts = attempt + 1
+        transient = result.error is not None and result.error.transient
+        if result.ok or not transient or attempt >= retries or cancel.is_set():
+            return result
+        delay = backoff * 2**attempt
+        emit(Event("retry", plan.flow, plan.entity,
+                   detail={"attempt": attempt + 1, "delay": delay, "error": str(result.error)}))
+        if cancel.wait(delay):
+            return result
+        attempt += 1

@@ -1,0 +1,188 @@
+"""The same project on a Dask cluster started by hand, as a user would: scheduler and worker processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from hygge.samples import orders, write_sample_source
+from tests.helpers import read_target, run_hygge, write_project
+from tests.services import POSTGRES_URL, postgres_place, postgres_sql
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Cluster:
+    """`dask scheduler` and `dask worker` processes, each a process of its own."""
+
+    def __init__(self, workers: int, env: dict[str, str] | None = None):
+        self.address = f"tcp://127.0.0.1:{free_port()}"
+        self.env = {**os.environ, **(env or {})}
+        host, port = self.address[6:].split(":")
+        self.scheduler = subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", host, "--port", port,
+                                           "--no-dashboard"], env=self.env, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL)
+        self.workers = [self.start_worker() for _ in range(workers)]
+        self.wait_for(workers)
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([str(BIN / "dask"), "worker", self.address, "--nthreads", "1", "--no-dashboard",
+                                 "--name", f"w{time.monotonic_ns()}"], env=self.env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+
+    def wait_for(self, count: int) -> None:
+        from distributed import Client
+
+        deadline = time.monotonic() + 60
+        with Client(self.address, timeout="30s") as client:
+            while len(client.scheduler_info()["workers"]) < count:
+                assert time.monotonic() < deadline, "the dask workers did not come up"
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        for proc in [*self.workers, self.scheduler]:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+
+
+@pytest.fixture
+def cluster() -> Iterator[Cluster]:
+    running = Cluster(2)
+    yield running
+    running.stop()
+
+
+def test_a_project_on_the_cluster_equals_a_local_run(tmp_path: Path, cluster: Cluster) -> None:
+    for name in ("local", "dask"):
+        write_sample_source(tmp_path / name / "data" / "source")
+        write_project(tmp_path / name, "name: p\n", flows={"lake": """\
+            home: {type: parquet, path: data/source}
+            store: {type: parquet, path: data/lake}
+            """})
+    run_hygge("go", cwd=tmp_path / "local", check=0)
+    proc = run_hygge("go", "--scheduler", cluster.address, cwd=tmp_path / "dask", check=0)
+    assert "3 of 3 entities moved" in proc.stdout and " start " in proc.stderr + proc.stdout
+    for entity in ("users", "orders", "events"):
+        local = read_target(tmp_path / "local" / "data" / "lake" / entity)
+        remote = read_target(tmp_path / "dask" / "data" / "lake" / entity)
+        assert remote.equals(local)
+
+
+def big_files(folder: Path, count: int = 6, rows: int = 40_000) -> pa.Table:
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = []
+    for i in range(count):
+        table = orders(rows).set_column(0, "order_id", pa.array(range(i * rows, (i + 1) * rows), pa.int64()))
+        pq.write_table(table, folder / f"chunk-{i}.parquet")
+        tables.append(table)
+    return pa.concat_tables(tables).sort_by("order_id")
+
+
+def test_one_big_file_entity_over_many_workers_is_published_once(tmp_path: Path, cluster: Cluster) -> None:
+    expected = big_files(tmp_path / "in")
+    write_project(tmp_path, "name: p\n", flows={"f": """\
+        home: {type: parquet, path: in, partitions: 3}
+        store: {type: parquet, path: out}
+        entities: [{name: orders, source: "*.parquet"}]
+        """})
+    report = json.loads(run_hygge("go", "--json", "--scheduler", cluster.address, cwd=tmp_path, check=0).stdout)
+    assert report["moves"][0]["rows_in_target"] == len(expected)
+    assert read_target(tmp_path / "out" / "orders").sort_by("order_id").equals(expected)
+    manifest = json.loads((tmp_path / "out" / "orders" / ".hygge-manifest.json").read_text())
+    assert len(manifest["parts"]) >= 3, "each partition staged its own part files"
+    history = json.loads(run_hygge("history", "--json", cwd=tmp_path, check=0).stdout)
+    assert [r["status"] for r in history] == ["ok"], "one commit, one journal entry"
+
+
+def test_a_partitioned_table_into_postgres_over_many_workers(tmp_path: Path, cluster: Cluster) -> None:
+    for place in postgres_place(tmp_path, "dask_pg"):
+        postgres_sql(f'CREATE SCHEMA "{place.name}"')
+        postgres_sql(f'CREATE TABLE "{place.name}".src AS SELECT g AS id, md5(g::text) AS v '
+                     "FROM generate_series(1, 50000) g")
+        write_project(tmp_path, "name: p\n", flows={"f": f"""\
+            home: {{type: postgres, url: "{POSTGRES_URL}", schema: {place.name}, partition_on: id, partitions: 4}}
+            store: {{type: postgres, url: "{POSTGRES_URL}", schema: {place.name}}}
+            entities: [{{name: copy, source: src}}]
+            """})
+        run_hygge("go", "--scheduler", cluster.address, cwd=tmp_path, check=0)
+        rows = postgres_sql(f'SELECT COUNT(*), COUNT(DISTINCT id), SUM(id) FROM "{place.name}".copy')[0]
+        assert rows == (50000, 50000, 50000 * 50001 // 2)
+        leftovers = postgres_sql(f"SELECT tablename FROM pg_tables WHERE schemaname = '{place.name}' "
+                                 "AND tablename LIKE '\\_hygge\\_part%'")
+        assert leftovers == []
+
+
+def test_a_worker_killed_mid_partition_never_duplicates_rows(tmp_path: Path) -> None:
+    expected = big_files(tmp_path / "in")
+    write_project(tmp_path, "name: p\n", flows={"f": """\
+        home: {type: parquet, path: in, partitions: 4}
+        store: {type: parquet, path: out}
+        entities: [{name: orders, source: "*.parquet"}]
+        """})
+    slow = Cluster(3, env={"HYGGE_PAUSE_AT": "read:1:4"})  # every partition pauses after its first batch
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "hygge", "go", "--json", "--scheduler", slow.address],
+                                cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(3)
+        slow.workers[0].send_signal(signal.SIGKILL)  # a worker dies while its partition is staged
+        out, err = proc.communicate(timeout=180)
+    finally:
+        slow.stop()
+    report = json.loads(out)
+    move = report["moves"][0]
+    if move["status"] == "ok":
+        assert read_target(tmp_path / "out" / "orders").sort_by("order_id").equals(expected)
+    else:
+        assert not (tmp_path / "out" / "orders").exists(), "a failed move leaves the target untouched"
+        assert move["error"]["message"], err
+
+
+def test_a_scheduler_that_disappears_ends_the_run_with_a_clear_error(tmp_path: Path) -> None:
+    big_files(tmp_path / "in")
+    write_project(tmp_path, "name: p\noptions: {retries: 0}\n", flows={"f": """\
+        home: {type: parquet, path: in, partitions: 2}
+        store: {type: parquet, path: out}
+        entities: [{name: orders, source: "*.parquet"}]
+        """})
+    doomed = Cluster(2, env={"HYGGE_PAUSE_AT": "read:1:10"})
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "hygge", "go", "--scheduler", doomed.address],
+                                cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(4)
+        doomed.scheduler.send_signal(signal.SIGKILL)
+        out, err = proc.communicate(timeout=180)
+    finally:
+        doomed.stop()
+    assert proc.returncode == 1, out + err
+    assert "the Dask cluster stopped answering" in out and "Traceback" not in out + err
+    assert not (tmp_path / "out" / "orders").exists()
+
+
+def test_an_unreachable_scheduler_is_explained(tmp_path: Path) -> None:
+    write_sample_source(tmp_path / "data" / "source")
+    write_project(tmp_path, "name: p\n", flows={"lake": """\
+        home: {type: parquet, path: data/source}
+        store: {type: parquet, path: data/lake}
+        """})
+    proc = run_hygge("go", "--scheduler", f"tcp://127.0.0.1:{free_port()}", cwd=tmp_path)
+    assert proc.returncode in (1, 2)
+    assert "cannot reach the Dask scheduler" in proc.stdout + proc.stderr
+    assert "dask scheduler" in proc.stdout + proc.stderr
