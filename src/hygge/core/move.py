@@ -18,8 +18,8 @@ from hygge.core.pipe import Pipe, pump
 from hygge.core.plan import MovePlan
 from hygge.core.planner import open_home, open_store
 from hygge.core.polish import Polisher
-from hygge.core.split import NotSplittable, PartResult, Submit, merged_state, stage_partitions
 from hygge.core.results import MoveResult
+from hygge.core.split import NotSplittable, PartResult, Submit, merged_state, stage_partitions
 from hygge.errors import Cancelled, ConfigError, ConfigProblem, HyggeError, ReadError, StateError
 from hygge.homes.base import Home, ReadState, Source
 from hygge.progress.events import Emit, Event, ignore

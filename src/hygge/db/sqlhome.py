@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 import copy
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar

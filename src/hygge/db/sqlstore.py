@@ -31,8 +31,8 @@ from pydantic import Field
 
 from hygge.core import faults
 from hygge.core.drift import Drift
-from hygge.core.split import PartSink
 from hygge.core.plan import MovePlan
+from hygge.core.split import PartSink
 from hygge.db.connections import ConnectionSpec, SessionLimits, spec_for
 from hygge.db.dialect import Dialect, UnsupportedType
 from hygge.db.journal import Journal

@@ -7,8 +7,9 @@ does not care where the moves ran.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 from hygge.core.attempts import attempt_move
 from hygge.core.config import Options

@@ -19,8 +19,8 @@ from typing import Any
 from hygge.core.attempts import attempt_move
 from hygge.core.config import Options
 from hygge.core.plan import MovePlan
-from hygge.core.split import cluster_error
 from hygge.core.results import MoveResult
+from hygge.core.split import cluster_error
 from hygge.errors import HyggeConnectionError, HyggeError, MissingDriver
 from hygge.executors import Runner
 from hygge.progress.events import Emit, Event
