@@ -84,13 +84,21 @@ def command_line() -> str:
     return shlex.join([".venv/bin/python", str(shown), *sys.argv[1:]])
 
 
+def previous_commands(json_path: Path, merge: bool) -> list[str]:
+    if not (merge and json_path.exists()):
+        return []
+    settings = json.loads(json_path.read_text())["settings"]
+    return settings.get("commands", [settings.get("command", "")])
+
+
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     lanes = lane_table.select(args.lanes)
     ensure_installed(args.tool_list)
     json_path = args.out.with_name("results.json")
     data: dict[str, Any] = {
-        "settings": {"command": command_line(), "rows": [rows_label(n) for n in args.sizes], "runs": args.runs,
+        "settings": {"commands": [*previous_commands(json_path, args.merge), command_line()],
+                     "rows": [rows_label(n) for n in args.sizes], "runs": args.runs,
                      "lanes": [lane.key for lane in lanes], "tools": list(args.tool_list)},
         "machine": machine.describe(),
         "lanes": [],

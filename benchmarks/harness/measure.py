@@ -64,11 +64,16 @@ def _kill_group(pid: int, expired: threading.Event) -> None:
         pass
 
 
-def log_tail(log: Path, lines: int = 6, width: int = 300) -> str:
-    """The last meaningful lines of a log, flattened for a table cell or a JSON field."""
+def log_tail(log: Path, lines: int = 6, width: int = 400) -> str:
+    """The last meaningful whole lines of a log (at most `lines` of them, about `width` characters), flattened for a
+    table cell or a JSON field."""
     try:
         text = ANSI.sub("", log.read_text(errors="replace"))
     except OSError:
         return ""
-    kept = [line.strip() for line in text.splitlines() if line.strip().strip("^~ ")][-lines:]
-    return " | ".join(kept)[-width:]
+    kept: list[str] = []
+    for line in reversed([line.strip() for line in text.splitlines() if line.strip().strip("^~ ")]):
+        if kept and (len(kept) == lines or sum(map(len, kept)) + len(line) > width):
+            break
+        kept.insert(0, line[-width:])
+    return " | ".join(kept)

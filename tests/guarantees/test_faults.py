@@ -105,14 +105,17 @@ def test_a_target_that_refuses_writes_is_reported_and_left_alone(tmp_path: Path,
     set_source(tmp_path, 100)
     run_hygge("go", cwd=root, check=0)
     lake = root / "lake"
+    folders = [lake / ".hygge" / "staging", lake / ".hygge"]
     if os.geteuid() == 0:
         # root ignores permission bits; an immutable folder refuses even root.
-        if subprocess.run(["chattr", "+i", str(lake / ".hygge")], capture_output=True).returncode:
-            pytest.skip("chattr is not available on this file system")
-        immutable.append(lake / ".hygge")
+        for folder in folders:
+            if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
+                pytest.skip("chattr is not available on this file system")
+            immutable.append(folder)
         expected = "operation not permitted"
     else:
-        (lake / ".hygge").chmod(0o500)
+        for folder in folders:
+            folder.chmod(0o500)
         expected = "permission denied"
     set_source(tmp_path, 200)
     proc = run_hygge("go", cwd=root, check=1)

@@ -187,3 +187,20 @@ def test_leftover_staging_is_cleaned_by_the_next_run(tmp_path: Path) -> None:
     source(tmp_path, "users", users(3))
     assert move(tmp_path, "users").ok
     assert staging_debris(tmp_path / "out") == []
+
+
+def test_many_entities_at_once_into_one_store(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    for i in range(120):
+        pq.write_table(pa.table({"id": pa.array([i], pa.int64())}), tmp_path / "in" / f"t{i:03d}.parquet")
+    from tests.helpers import write_project
+
+    write_project(tmp_path, "name: many\noptions: {concurrency: 8}\n", flows={"f": """\
+        home: {type: parquet, path: in}
+        store: {type: parquet, path: out}
+        """})
+    for _ in range(2):  # the second run replaces every entity while the others are replaced too
+        result = hygge.run(tmp_path)
+        assert result.ok, [str(m.error) for m in result.failed][:3]
+        assert len(result.moves) == 120
+    assert staging_debris(tmp_path / "out") == []

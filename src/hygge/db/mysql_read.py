@@ -97,7 +97,7 @@ def explain(d: Any, exc: BaseException) -> Exception:
 
 
 def conformed(batch: pa.RecordBatch, schema: pa.Schema | None) -> pa.RecordBatch:
-    from hygge.db.mysql import conform
+    from hygge.db.mysql_types import conform
 
     if schema is None:
         return batch

@@ -12,19 +12,16 @@ streaming COPY into one big result.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from hygge.core.arrowtypes import type_name
 from hygge.db.dialect import Dialect, UnsupportedType
+from hygge.db.postgres_types import _READ, literal, normal_type, normalize, pg_type, to_wire
 from hygge.errors import HyggeConnectionError, HyggeError, MissingDriver, StateError, WriteError
 
 TRANSIENT_STATES = ("08", "57P01", "57P02", "57P03", "40001", "40P01", "53300")
@@ -38,85 +35,6 @@ def _adbc() -> Any:
     except ModuleNotFoundError as exc:
         raise MissingDriver("adbc_driver_postgresql", "postgres", needed_for="the postgres home and store") from exc
     return dbapi
-
-
-def ext(t: pa.DataType) -> str | None:
-    return getattr(t, "extension_name", None)
-
-
-def pg_type(t: pa.DataType) -> tuple[str, pa.DataType]:
-    """(column type, wire Arrow type) for an Arrow type; TypeError when PostgreSQL has no faithful column."""
-    name = ext(t)
-    if name == "arrow.uuid":
-        return "uuid", pa.binary(16)
-    if name == "arrow.json":
-        return "jsonb", pa.binary()
-    if pa.types.is_boolean(t):
-        return "boolean", t
-    if t in (pa.int8(), pa.int16(), pa.uint8()):
-        return "smallint", pa.int16()
-    if t in (pa.int32(), pa.uint16()):
-        return "integer", pa.int32()
-    if t in (pa.int64(), pa.uint32()):
-        return "bigint", pa.int64()
-    if t == pa.uint64():
-        return "numeric(20,0)", pa.decimal128(20, 0)
-    if t in (pa.float16(), pa.float32()):
-        return "real", pa.float32()
-    if t == pa.float64():
-        return "double precision", t
-    if pa.types.is_decimal(t):
-        return f"numeric({t.precision},{t.scale})", t
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return "text", pa.string()
-    if pa.types.is_dictionary(t) and (pa.types.is_string(t.value_type) or pa.types.is_large_string(t.value_type)):
-        return "text", pa.string()
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
-        return "bytea", pa.binary()
-    if pa.types.is_date(t):
-        return "date", pa.date32()
-    if pa.types.is_time(t):
-        return "time", pa.time64("us")
-    if pa.types.is_timestamp(t):
-        return ("timestamptz", pa.timestamp("us", tz="UTC")) if t.tz else ("timestamp", pa.timestamp("us"))
-    if pa.types.is_duration(t):
-        return "interval", pa.duration("us")
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
-        inner, wire = pg_type(t.value_type)
-        if "[]" in inner or inner in ("jsonb", "uuid"):
-            raise TypeError(str(t))
-        return f"{inner}[]", pa.list_(wire)
-    raise TypeError(str(t))
-
-
-# Catalog type → (Arrow type, SELECT expression template); None: decided by typmod or element.
-_READ: dict[str, tuple[pa.DataType, str]] = {
-    "int2": (pa.int16(), "{c}"), "int4": (pa.int32(), "{c}"), "int8": (pa.int64(), "{c}"),
-    "float4": (pa.float32(), "{c}"), "float8": (pa.float64(), "{c}"), "bool": (pa.bool_(), "{c}"),
-    "text": (pa.string(), "{c}"), "varchar": (pa.string(), "{c}"), "bpchar": (pa.string(), "{c}"),
-    "name": (pa.string(), "{c}::text"), "citext": (pa.string(), "{c}::text"),
-    "bytea": (pa.binary(), "{c}"), "date": (pa.date32(), "{c}"), "time": (pa.time64("us"), "{c}"),
-    "timestamp": (pa.timestamp("us"), "{c}"), "timestamptz": (pa.timestamp("us", tz="UTC"), "{c}"),
-    "interval": (pa.duration("us"), "(EXTRACT(EPOCH FROM {c}) * 1000000)::bigint"),
-    "uuid": (pa.uuid(), "{c}"), "json": (pa.json_(), "{c}"), "jsonb": (pa.json_(), "{c}"),
-    "money": (pa.decimal128(20, 2), "{c}::numeric(20,2)"), "oid": (pa.int64(), "{c}::bigint"),
-}
-
-
-def literal(value: Any) -> str:
-    """A SQL literal for a watermark or partition bound (no bind parameters: they stop streaming)."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, (int, float, Decimal)):
-        return repr(value) if isinstance(value, float) else str(value)
-    if isinstance(value, dt.datetime):
-        kind = "timestamptz" if value.tzinfo else "timestamp"
-        return f"'{value.isoformat(sep=' ')}'::{kind}"
-    if isinstance(value, dt.date):
-        return f"'{value.isoformat()}'::date"
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 class PostgresDialect(Dialect):
@@ -282,7 +200,7 @@ class PostgresDialect(Dialect):
         for field, column in zip(batch.schema, batch.columns, strict=True):
             wire = pg_type(field.type)[1]
             try:
-                columns.append(_wire(column, field.type, wire))
+                columns.append(to_wire(column, field.type, wire))
             except (pa.ArrowInvalid, ValueError) as exc:
                 raise WriteError(
                     f"column {field.name} has values PostgreSQL cannot hold exactly",
@@ -306,7 +224,7 @@ class PostgresDialect(Dialect):
             cursor.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(batch_bytes)})
             cursor.execute(self.inline(sql, params))
             for batch in cursor.fetch_record_batch():
-                yield _normalize(batch, schema)
+                yield normalize(batch, schema)
         finally:
             cursor.close()
             self.rollback(conn)
@@ -315,7 +233,7 @@ class PostgresDialect(Dialect):
         with conn.cursor() as cursor:
             raw = cursor.adbc_execute_schema(sql)
         self.rollback(conn)
-        return pa.schema([pa.field(f.name, _normal_type(f)) for f in raw])
+        return pa.schema([pa.field(f.name, normal_type(f)) for f in raw])
 
     def ingest(self, conn: Any, schema: str | None, table: str, arrow_schema: pa.Schema,
                batches: Iterator[pa.RecordBatch]) -> None:
@@ -359,53 +277,3 @@ class PostgresDialect(Dialect):
                 self.commit(conn)
             except Exception:  # noqa: BLE001 - the lock goes with the session anyway
                 pass
-
-
-def _wire(column: pa.Array, original: pa.DataType, wire: pa.DataType) -> pa.Array:
-    name = ext(original)
-    if name == "arrow.uuid":
-        return column.storage.cast(wire)
-    if name == "arrow.json":
-        # jsonb's binary form: a version byte, then the JSON text.
-        return pc.binary_join_element_wise(pa.scalar(b"\x01"), column.storage.cast(pa.binary()), pa.scalar(b""))
-    if pa.types.is_dictionary(original):
-        column = column.dictionary_decode()
-    if column.type == wire:
-        return column
-    return column.cast(wire, safe=True)
-
-
-def _normal_type(field: pa.Field) -> pa.DataType:
-    t = field.type
-    if ext(t) == "arrow.opaque":
-        meta = field.metadata or {}
-        typmod = int(meta.get(b"POSTGRESQL:typmod", b"-1"))
-        if getattr(t, "type_name", "") == "numeric" and typmod >= 4:
-            precision, scale = ((typmod - 4) >> 16) & 0xFFFF, (typmod - 4) & 0xFFFF
-            return pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
-        return pa.string() if pa.types.is_string(t.storage_type) else pa.binary()
-    if pa.types.is_interval(t):
-        return pa.month_day_nano_interval()
-    return t
-
-
-def _normalize(batch: pa.RecordBatch, schema: pa.Schema | None) -> pa.RecordBatch:
-    columns = []
-    fields = []
-    for index, field in enumerate(batch.schema):
-        column = batch.column(index)
-        wanted = schema.field(index).type if schema is not None else _normal_type(field)
-        if ext(column.type) == "arrow.opaque":
-            column = column.storage
-        if column.type != wanted:
-            if ext(wanted) and not ext(column.type):
-                column = column.cast(wanted.storage_type).cast(wanted)
-            else:
-                column = column.cast(wanted)
-        columns.append(column)
-        fields.append(pa.field(field.name, wanted))
-    return pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields))
-
-
-def json_text(value: Any) -> str:
-    return json.dumps(value, default=str)

@@ -1,0 +1,135 @@
+"""PostgreSQL and Arrow: the column type for each Arrow type, the wire type COPY needs, and the way back."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def ext(t: pa.DataType) -> str | None:
+    return getattr(t, "extension_name", None)
+
+
+def pg_type(t: pa.DataType) -> tuple[str, pa.DataType]:
+    """(column type, wire Arrow type) for an Arrow type; TypeError when PostgreSQL has no faithful column."""
+    name = ext(t)
+    if name == "arrow.uuid":
+        return "uuid", pa.binary(16)
+    if name == "arrow.json":
+        return "jsonb", pa.binary()
+    if pa.types.is_boolean(t):
+        return "boolean", t
+    if t in (pa.int8(), pa.int16(), pa.uint8()):
+        return "smallint", pa.int16()
+    if t in (pa.int32(), pa.uint16()):
+        return "integer", pa.int32()
+    if t in (pa.int64(), pa.uint32()):
+        return "bigint", pa.int64()
+    if t == pa.uint64():
+        return "numeric(20,0)", pa.decimal128(20, 0)
+    if t in (pa.float16(), pa.float32()):
+        return "real", pa.float32()
+    if t == pa.float64():
+        return "double precision", t
+    if pa.types.is_decimal(t):
+        return f"numeric({t.precision},{t.scale})", t
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return "text", pa.string()
+    if pa.types.is_dictionary(t) and (pa.types.is_string(t.value_type) or pa.types.is_large_string(t.value_type)):
+        return "text", pa.string()
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
+        return "bytea", pa.binary()
+    if pa.types.is_date(t):
+        return "date", pa.date32()
+    if pa.types.is_time(t):
+        return "time", pa.time64("us")
+    if pa.types.is_timestamp(t):
+        return ("timestamptz", pa.timestamp("us", tz="UTC")) if t.tz else ("timestamp", pa.timestamp("us"))
+    if pa.types.is_duration(t):
+        return "interval", pa.duration("us")
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        inner, wire = pg_type(t.value_type)
+        if "[]" in inner or inner in ("jsonb", "uuid"):
+            raise TypeError(str(t))
+        return f"{inner}[]", pa.list_(wire)
+    raise TypeError(str(t))
+
+
+# Catalog type → (Arrow type, SELECT expression template); None: decided by typmod or element.
+_READ: dict[str, tuple[pa.DataType, str]] = {
+    "int2": (pa.int16(), "{c}"), "int4": (pa.int32(), "{c}"), "int8": (pa.int64(), "{c}"),
+    "float4": (pa.float32(), "{c}"), "float8": (pa.float64(), "{c}"), "bool": (pa.bool_(), "{c}"),
+    "text": (pa.string(), "{c}"), "varchar": (pa.string(), "{c}"), "bpchar": (pa.string(), "{c}"),
+    "name": (pa.string(), "{c}::text"), "citext": (pa.string(), "{c}::text"),
+    "bytea": (pa.binary(), "{c}"), "date": (pa.date32(), "{c}"), "time": (pa.time64("us"), "{c}"),
+    "timestamp": (pa.timestamp("us"), "{c}"), "timestamptz": (pa.timestamp("us", tz="UTC"), "{c}"),
+    "interval": (pa.duration("us"), "(EXTRACT(EPOCH FROM {c}) * 1000000)::bigint"),
+    "uuid": (pa.uuid(), "{c}"), "json": (pa.json_(), "{c}"), "jsonb": (pa.json_(), "{c}"),
+    "money": (pa.decimal128(20, 2), "{c}::numeric(20,2)"), "oid": (pa.int64(), "{c}::bigint"),
+}
+
+
+def literal(value: Any) -> str:
+    """A SQL literal for a watermark or partition bound (no bind parameters: they stop streaming)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float, Decimal)):
+        return repr(value) if isinstance(value, float) else str(value)
+    if isinstance(value, dt.datetime):
+        kind = "timestamptz" if value.tzinfo else "timestamp"
+        return f"'{value.isoformat(sep=' ')}'::{kind}"
+    if isinstance(value, dt.date):
+        return f"'{value.isoformat()}'::date"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def to_wire(column: pa.Array, original: pa.DataType, wire: pa.DataType) -> pa.Array:
+    name = ext(original)
+    if name == "arrow.uuid":
+        return column.storage.cast(wire)
+    if name == "arrow.json":
+        # jsonb's binary form: a version byte, then the JSON text.
+        return pc.binary_join_element_wise(pa.scalar(b"\x01"), column.storage.cast(pa.binary()), pa.scalar(b""))
+    if pa.types.is_dictionary(original):
+        column = column.dictionary_decode()
+    if column.type == wire:
+        return column
+    return column.cast(wire, safe=True)
+
+
+def normal_type(field: pa.Field) -> pa.DataType:
+    t = field.type
+    if ext(t) == "arrow.opaque":
+        meta = field.metadata or {}
+        typmod = int(meta.get(b"POSTGRESQL:typmod", b"-1"))
+        if getattr(t, "type_name", "") == "numeric" and typmod >= 4:
+            precision, scale = ((typmod - 4) >> 16) & 0xFFFF, (typmod - 4) & 0xFFFF
+            return pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
+        return pa.string() if pa.types.is_string(t.storage_type) else pa.binary()
+    if pa.types.is_interval(t):
+        return pa.month_day_nano_interval()
+    return t
+
+
+def normalize(batch: pa.RecordBatch, schema: pa.Schema | None) -> pa.RecordBatch:
+    columns = []
+    fields = []
+    for index, field in enumerate(batch.schema):
+        column = batch.column(index)
+        wanted = schema.field(index).type if schema is not None else normal_type(field)
+        if ext(column.type) == "arrow.opaque":
+            column = column.storage
+        if column.type != wanted:
+            if ext(wanted) and not ext(column.type):
+                column = column.cast(wanted.storage_type).cast(wanted)
+            else:
+                column = column.cast(wanted)
+        columns.append(column)
+        fields.append(pa.field(field.name, wanted))
+    return pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields))

@@ -1,0 +1,306 @@
+"""The commit protocol shared by the database Stores.
+
+One move is one transaction on one session:
+
+- ``full_drop`` loads into a staging table ``_hygge_stage_<target>`` and, at
+  commit, swaps it for the target (or, with ``full_drop_mode: truncate``,
+  empties the target and copies the rows in, keeping its indexes, grants and
+  dependent views);
+- ``append`` loads straight into the target (created if missing);
+- the entity's state and run record are written to the journal tables;
+
+and then everything commits at once. A failure, a lost connection or a
+killed process rolls it all back: readers never see a partial load, and the
+journal never runs ahead of the data. Engines whose DDL cannot take part in a
+transaction (MySQL) override the steps that need it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+from hygge.core import faults
+from hygge.core.drift import Drift
+from hygge.core.plan import MovePlan
+from hygge.db.dialect import UnsupportedType
+from hygge.db.merge import SEQ, merge
+from hygge.db.sql_parts import SqlPartTarget
+from hygge.db.sqlstore import SqlStore, part_prefix, staging_name
+from hygge.errors import HyggeError, StateError, WriteError, did_you_mean
+from hygge.state.journal import EntityState, RunRecord
+from hygge.stores.base import CommitResult, Landing
+
+
+class SqlLanding(Landing):
+    def __init__(self, store: SqlStore, plan: MovePlan, record: RunRecord):
+        self.store = store
+        self.plan = plan
+        self.record = record
+        self.d = store.dialect()
+        self.schema, self.table = store.split(plan)
+        self.target = self.d.table_ref(self.schema, self.table)
+        self.staging: str | None = None
+        self.journal = store.journal(self.d, self.schema)
+        self.stack = ExitStack()
+        self.before = 0
+        self.drop_after: list[str] = []
+        try:
+            self.conn = self.d.connect()
+            self.stack.callback(self.d.close, self.conn)
+            self.stack.enter_context(self.d.entity_lock(self.conn, f"{store.spec.key}|{self.target}", plan.lock_wait))
+            self._prepare()
+        except BaseException:
+            self.stack.close()
+            raise
+
+    def _prepare(self) -> None:
+        d, conn = self.d, self.conn
+        try:
+            # Schema and journal tables are shared by every move into this schema: create them in a
+            # short transaction of their own, one move at a time, before the move's own transaction.
+            d.begin(conn)
+            d.setup_lock(conn, self.schema)
+            self._ensure_tables()
+            d.commit(conn)
+            d.begin(conn)
+            self.exists = d.table_exists(conn, self.schema, self.table)
+        except HyggeError:
+            raise
+        except Exception as exc:
+            raise d.explain(exc, "preparing the target", self.target) from exc
+
+    def _ensure_tables(self) -> None:
+        if self.store.config.create_schema and self.schema:
+            self.d.ensure_schema(self.conn, self.schema)
+        self.journal.ensure(self.conn)
+        # Staging and partition tables of a run that was killed: we hold the lock, so they are ours to drop.
+        prefixes = (staging_name(self.table), part_prefix(self.table))
+        for name in self.d.list_tables(self.conn, self.schema):
+            if name == prefixes[0] or name.startswith(prefixes[1]):
+                self.d.execute(self.conn, f"DROP TABLE {self.d.table_ref(self.schema, name)}")
+
+    def target_schema(self) -> pa.Schema | None:
+        if not self.exists:
+            return None
+        schema = self.d.table_schema(self.conn, self.schema, self.table)
+        return pa.schema([f for f in schema if f.name != SEQ])
+
+    def begin(self, schema: pa.Schema, drift: Drift | None = None) -> None:
+        problems = []
+        for field in schema:
+            try:
+                self.d.column_type(field)
+            except UnsupportedType as exc:
+                problems.append(str(exc))
+        if problems:
+            raise WriteError(
+                f"{self.d.name} cannot hold some columns faithfully; nothing was written",
+                entity=self.plan.entity,
+                path=self.target,
+                expected=f"types {self.d.name} can store without loss",
+                found="; ".join(problems),
+                hint="convert them at the source, drop them with `polish: drop: [...]`, or pick another store",
+            )
+        self.arrow_schema = schema
+        try:
+            if self.plan.run_type in ("full_drop", "merge"):
+                self.write_table = staging_name(self.table)
+                self.staging = self.d.table_ref(self.schema, self.write_table)
+                staged = schema
+                if self.plan.run_type == "merge":
+                    self._check_merge_columns(schema)
+                    staged = schema.append(pa.field(SEQ, pa.int64()))
+                    if self.exists:
+                        self._evolve(drift)
+                        self._check_compatible(schema)
+                        self.before = self.d.count_rows(self.conn, self.target)
+                self.d.create_table(self.conn, self.staging, staged)
+            else:
+                if not self.exists:
+                    self.d.create_table(self.conn, self.target, schema)
+                else:
+                    self._evolve(drift)
+                    self._check_compatible(schema)
+                    self.before = self.d.count_rows(self.conn, self.target)
+                self.write_table = self.table
+            self.write_ref = self.d.table_ref(self.schema, self.write_table)
+        except HyggeError:
+            raise
+        except Exception as exc:
+            raise self.d.explain(exc, "creating the table", self.target) from exc
+
+    def _evolve(self, drift: Drift | None) -> None:
+        """Add new columns and widen changed ones, inside the move's transaction."""
+        if drift is None:
+            return
+        names = set(self.arrow_schema.names)
+        for field in drift.new:
+            if field.name in names:  # not ignored by the policy
+                self.d.add_column(self.conn, self.schema, self.table, field)
+        for name, _, new in drift.widened:
+            self.d.widen_column(self.conn, self.schema, self.table, pa.field(name, new))
+
+    def _check_merge_columns(self, schema: pa.Schema) -> None:
+        wanted = [*self.plan.keys, *(c for c in (self.plan.watermark, self.plan.delete_column) if c)]
+        missing = [c for c in wanted if c not in schema.names]
+        if missing:
+            raise WriteError(
+                "merge names columns the rows do not have",
+                entity=self.plan.entity, path=self.target,
+                expected=f"columns among {', '.join(schema.names)}", found=", ".join(missing),
+                hint=did_you_mean(missing[0], schema.names) or "fix `keys`, `watermark` or `delete_column`",
+            )
+
+    def _check_compatible(self, schema: pa.Schema) -> None:
+        existing = self.d.table_schema(self.conn, self.schema, self.table)
+        missing = [n for n in schema.names if n not in existing.names]
+        if missing:
+            raise WriteError(
+                "the target table lacks columns the source has",
+                entity=self.plan.entity,
+                path=self.target,
+                expected=f"columns {', '.join(schema.names)}",
+                found=f"no column(s) {', '.join(missing)}",
+                hint="run once with --full-drop to recreate the table, or drop those columns with polish",
+            )
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self.write_stream(iter([batch]))
+
+    def write_stream(self, batches: Iterator[pa.RecordBatch]) -> None:
+        failure: list[BaseException] = []
+
+        merging = self.plan.run_type == "merge"
+
+        def counted() -> Iterator[pa.RecordBatch]:
+            # Errors raised by the home arrive inside the driver; keep the original to re-raise it.
+            try:
+                for batch in batches:
+                    start = self.rows_written
+                    self.rows_written += batch.num_rows
+                    self.bytes_written += batch.nbytes
+                    if merging:  # arrival order, to break ties between duplicate keys
+                        seq = pl.int_range(start, start + batch.num_rows, dtype=pl.Int64, eager=True).to_arrow()
+                        batch = batch.append_column(SEQ, seq)
+                    yield self.d.to_engine(batch)
+                    faults.point("write")
+            except BaseException as exc:
+                failure.append(exc)
+                raise
+
+        try:
+            staged = self.arrow_schema.append(pa.field(SEQ, pa.int64())) if merging else self.arrow_schema
+            self.d.ingest(self.conn, self.schema, self.write_table, staged, counted())
+        except BaseException as exc:
+            if failure:
+                raise failure[0] from None
+            if isinstance(exc, HyggeError):
+                raise
+            if isinstance(exc, Exception):
+                raise self.d.explain(exc, "loading rows", self.write_ref) from exc
+            raise
+
+    def part_targets(self, count: int) -> list[Any]:
+        if not self.d.remote_writers:
+            from hygge.core.split import NotSplittable
+
+            raise NotSplittable(self.d.name)
+        merging = self.plan.run_type == "merge"
+        return [SqlPartTarget(self.plan.store, self.plan.root, self.plan.connections, self.schema,
+                              f"{part_prefix(self.table)}{i}", (i << 40) if merging else None)
+                for i in range(count)]
+
+    def adopt(self, results: list[Any]) -> None:
+        d = self.d
+        columns = [*self.arrow_schema.names, *([SEQ] if self.plan.run_type == "merge" else [])]
+        names = ", ".join(d.quote(c) for c in columns)
+        for result in results:
+            part = d.table_ref(self.schema, result.outputs)
+            d.execute(self.conn, f"INSERT INTO {self.write_ref} ({names}) SELECT {names} FROM {part}")
+            self.drop_after.append(part)
+            self.rows_written += result.rows_written
+            self.bytes_written += result.bytes_written
+
+    def rows_before(self) -> int | None:
+        if not self.exists:
+            return 0
+        return self.d.count_rows(self.conn, self.target)
+
+    def expected_rows_after(self) -> int | None:
+        return None  # checked inside the transaction, before commit (see _reconcile)
+
+    def commit(self, record: RunRecord, state: EntityState) -> CommitResult:
+        d, conn = self.d, self.conn
+        try:
+            before = self.before
+            added = self.rows_written
+            if self.plan.run_type == "merge":
+                matched, inserted = self._merge()
+                added = inserted - matched
+            elif self.staging is not None:
+                self._publish_staging()
+            in_target = d.count_rows(conn, self.target)
+            expected = added + before
+            if in_target != expected:
+                raise StateError(
+                    "the loaded rows do not reconcile; nothing was committed",
+                    entity=self.plan.entity, path=self.target,
+                    expected=f"{expected:,} rows in the target", found=f"{in_target:,}",
+                    hint="run again; if it repeats, compare source and target and report it",
+                )
+            record.rows_in_target = in_target
+            self.journal.write(conn, self.plan.key, record, state)
+            faults.point("state")
+            d.commit(conn)
+        except HyggeError:
+            raise
+        except Exception as exc:
+            raise d.explain(exc, "committing", self.target) from exc
+        self.committed = True
+        # After the commit: on MySQL a DROP would commit the move's transaction early. A kill
+        # before this point leaves staging tables, which the next run drops.
+        for table in self.drop_after:
+            try:
+                d.execute(conn, f"DROP TABLE IF EXISTS {table}")
+                d.commit(conn)
+            except Exception:  # noqa: BLE001 - the next run's preparation drops it
+                pass
+        return CommitResult(rows_in_target=in_target, bytes_written=self.bytes_written,
+                            location=self.store.location(self.plan))
+
+    def _merge(self) -> tuple[int, int]:
+        assert self.staging is not None
+        if not self.exists:
+            self.d.create_table(self.conn, self.target, self.arrow_schema)
+        counts = merge(self.d, self.conn, self.target, self.staging, self.arrow_schema, self.plan.keys,
+                       self.plan.watermark, self.plan.delete_column, self.plan.entity)
+        self.drop_after.append(self.staging)
+        return counts
+
+    def _publish_staging(self) -> None:
+        d, conn = self.d, self.conn
+        assert self.staging is not None
+        if not self.exists:
+            d.rename(conn, self.staging, self.target, self.table)
+        elif self.store.config.full_drop_mode == "truncate":
+            d.execute(conn, f"DELETE FROM {self.target}")
+            columns = ", ".join(d.quote(n) for n in self.arrow_schema.names)
+            d.execute(conn, f"INSERT INTO {self.target} ({columns}) SELECT {columns} FROM {self.staging}")
+            self.drop_after.append(self.staging)
+        else:
+            old = d.table_ref(self.schema, f"_hygge_old_{self.table}"[:60])
+            d.publish_swap(conn, self.target, self.staging, self.table, old)
+
+    def abort(self) -> None:
+        try:
+            self.d.rollback(self.conn)
+        except Exception:  # noqa: BLE001 - a lost connection rolls back on the server anyway
+            pass
+
+    def close(self) -> None:
+        self.stack.close()

@@ -1,0 +1,398 @@
+"""The commit protocol shared by the file Stores.
+
+Layout of a store folder::
+
+    <path>/<entity>/part-00000.parquet       published data
+    <path>/<entity>/.hygge-manifest.json     its parts and journal state
+    <path>/.hygge/staging/<entity>/<run>/    one run's staged entity folder
+    <path>/.hygge/locks/<entity>.lock        one writer per entity
+    <path>/.hygge/trash/<entity>/<run>/      replaced versions, kept `keep_replaced` seconds
+    <path>/.hygge/history.jsonl              every run, committed or failed
+
+A run builds a complete new entity folder in staging (new parts, plus hard
+links to the parts it keeps when appending, plus the manifest) and publishes
+it by exchanging it with the live folder in one atomic step. Readers of the
+entity folder see the old version or the new one, never a mix; a process
+killed at any instant leaves the live folder untouched or fully replaced, and
+the next run removes the leftovers. Part numbers never repeat within an
+entity, so a part's name always stands for the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hygge.core import faults
+from hygge.core.config import SchemaPolicy
+from hygge.core.drift import Drift, evolve_table
+from hygge.core.plan import MovePlan
+from hygge.errors import StateError, WriteError
+from hygge.formats.base import PartWriter, within_budget
+from hygge.state.fsops import ExchangeUnsupported, exchange, fsync_dir, fsync_path, link_or_copy, remove_tree
+from hygge.state.journal import EntityState, RunRecord, utc_now
+from hygge.state.lock import EntityLock
+from hygge.state.manifest import MANIFEST, Manifest, Part
+from hygge.stores.base import CommitResult, Landing
+from hygge.stores.files import explain_os_error
+
+if TYPE_CHECKING:
+    from hygge.stores.files import FileStore
+
+
+def heal(staging_root: Path, target: Path) -> None:
+    """Finish or undo what a killed run left behind. Call with the entity lock held."""
+    if not staging_root.is_dir():
+        return
+    if not target.exists():
+        # Killed between the two renames of the fallback publish: the old
+        # version sits in "<run>.old" and the complete new one in "<run>".
+        # The commit had begun, so roll forward; restore the old if the new
+        # one is somehow incomplete.
+        for old in sorted(p for p in staging_root.iterdir() if p.name.endswith(".old")):
+            staged = old.with_name(old.name[: -len(".old")])
+            os.rename(staged if (staged / MANIFEST).is_file() else old, target)
+            break
+    for leftover in staging_root.iterdir():
+        remove_tree(leftover)
+
+
+def merge_tables(old: list[Path], new: list[Path], schema: pa.Schema, plan: MovePlan) -> pa.Table:
+    """Old and new rows, one row per key: the latest watermark wins, then the newest arrival."""
+    import polars as pl
+
+    keys = list(plan.keys)
+    frames = [pl.scan_parquet(old).with_columns(pl.lit(0, pl.Int8).alias("_hygge_src"))] if old else []
+    fresh = pl.scan_parquet(new).with_columns(pl.lit(1, pl.Int8).alias("_hygge_src"))
+    nulls = fresh.select([pl.col(k).is_null().sum().alias(k) for k in keys]).collect().row(0)
+    bad = {k: n for k, n in zip(keys, nulls, strict=True) if n}
+    if bad:
+        raise WriteError(
+            "merge keys must identify every row, but some are null; nothing was committed",
+            entity=plan.entity, expected=f"non-null values in {', '.join(keys)}",
+            found=", ".join(f"{n:,} row(s) with {k} null" for k, n in bad.items()),
+            hint="fix those rows at the source, or choose `keys` that are never null",
+        )
+    combined = pl.concat([*frames, fresh], how="vertical").with_row_index("_hygge_seq")
+    order = ([plan.watermark] if plan.watermark else []) + ["_hygge_src", "_hygge_seq"]
+    result = combined.sort(order, nulls_last=False).unique(subset=keys, keep="last", maintain_order=True)
+    if plan.delete_column:
+        result = result.filter(~pl.col(plan.delete_column).fill_null(False))
+    table = result.drop(["_hygge_src", "_hygge_seq"]).collect().to_arrow()
+    return table.select(schema.names).cast(schema)
+
+
+def within_budget_table(table: pa.Table, budget: int) -> Iterator[pa.RecordBatch]:
+    for batch in table.to_batches():
+        yield from within_budget(batch, budget)
+
+
+def empty_trash(trash: Path, keep_seconds: float) -> None:
+    """Delete replaced versions older than ``keep_seconds``."""
+    if not trash.is_dir():
+        return
+    cutoff = time.time() - keep_seconds
+    for version in trash.iterdir():
+        if version.stat().st_mtime < cutoff:
+            remove_tree(version)
+
+
+def publish(staging: Path, target: Path) -> None:
+    """Make ``staging`` the live ``target`` in one atomic step; leave the old version in ``staging``."""
+    if not target.exists():
+        os.rename(staging, target)
+        return
+    try:
+        exchange(staging, target)
+    except ExchangeUnsupported:
+        # Two renames: a reader may briefly find no folder, never a mixed one,
+        # and heal() rolls forward if we die in between.
+        old = staging.with_name(staging.name + ".old")
+        os.rename(target, old)
+        faults.point("publish-gap")
+        os.rename(staging, target)
+        os.rename(old, staging)
+
+
+class FileLanding(Landing):
+    def __init__(self, store: FileStore, plan: MovePlan, record: RunRecord):
+        self.store = store
+        self.plan = plan
+        self.record = record
+        self.target = store.entity_dir(plan)
+        self.staging_root = store.internal / "staging" / plan.target
+        self.lock = EntityLock(store.internal / "locks" / f"{plan.target}.lock", plan.entity, record.run_id)
+        try:
+            self.lock.acquire(plan.lock_wait)
+        except OSError as exc:
+            raise explain_os_error(exc, store.internal, "create the store's lock file") from exc
+        try:
+            heal(self.staging_root, self.target)
+            self.previous = self._previous()
+            self.staging = self.staging_root / record.run_id
+            self.staging.mkdir(parents=True)
+        except OSError as exc:
+            self.lock.release()
+            raise explain_os_error(exc, self.staging_root, "prepare staging") from exc
+        except BaseException:
+            self.lock.release()
+            raise
+        # Part numbers only grow, even across full_drops: a published part name
+        # always means the same bytes, so a reader that listed the old version
+        # and opens a file after the switch gets "not found", never other data.
+        self.part_no = self.previous.next_part if self.previous else 0
+        self.parts: list[Part] = []
+        self.reshape = False
+        self.published = False
+        self.schema: pa.Schema | None = None
+        self.writer: PartWriter | None = None
+
+    def _previous(self) -> Manifest | None:
+        if self.target.is_file():
+            raise WriteError("the entity's target is a file, not a folder", entity=self.plan.entity,
+                             path=str(self.target), hint="move the file away or set `target:` on the entity")
+        manifest = Manifest.read(self.target) if self.target.is_dir() else None
+        if manifest is None and self.target.is_dir() and any(self.target.iterdir()):
+            raise WriteError(
+                "the target folder exists and was not written by hygge; it is left untouched",
+                entity=self.plan.entity,
+                path=str(self.target),
+                expected=f"no folder, or a folder holding {MANIFEST}",
+                found=f"{sum(1 for _ in self.target.iterdir())} entries without a hygge manifest",
+                hint="move that folder away, or set `target:` on the entity to another name",
+            )
+        return manifest
+
+    def part_targets(self, count: int) -> list[Any]:
+        from hygge.stores.file_parts import FilePartTarget
+
+        return [FilePartTarget(self.plan.store, self.plan.root, str(self.staging / f"p{i:04d}")) for i in range(count)]
+
+    def adopt(self, results: list[Any]) -> None:
+        for result in results:
+            folder = self.staging / f"p{result.index:04d}"
+            for name, rows, size in result.outputs:
+                part = self.store.part_name(self.part_no)
+                self.part_no += 1
+                os.rename(folder / name, self.staging / part)
+                self.parts.append(Part(part, rows, size, self.record.run_id))
+                self.bytes_written += size
+            self.rows_written += result.rows_written
+            remove_tree(folder)
+
+    def rows_before(self) -> int:
+        return self.previous.rows if self.previous else 0
+
+    def expected_rows_after(self) -> int | None:
+        if self.plan.run_type == "merge":
+            return None  # checked by _merge_parts against the rows it wrote
+        keeps = self.plan.run_type in ("append", "incremental")
+        return self.rows_written + (self.rows_before() if keeps else 0)
+
+    def target_schema(self) -> pa.Schema | None:
+        return self.store.manifest_schema(self.target, self.previous)
+
+    def begin(self, schema: pa.Schema, drift: Drift | None = None) -> None:
+        keeps = self.plan.run_type != "full_drop" and self.previous is not None
+        self.reshape = keeps and drift is not None and bool(drift.new or drift.widened)
+        if self.reshape and self.store.type_name != "parquet":
+            raise WriteError(
+                f"a {self.store.type_name} store cannot change the columns of an entity it appends to",
+                entity=self.plan.entity, expected="the same columns as the files already there",
+                found="; ".join(drift.lines(SchemaPolicy())) if drift else "",
+                hint="run once with --full-drop to rewrite the entity, or write it to parquet",
+            )
+        if self.plan.run_type == "merge" and self.store.type_name != "parquet":
+            raise WriteError(
+                f"merge into a {self.store.type_name} store is not supported",
+                entity=self.plan.entity, expected="a parquet, duckdb, sqlite, postgres or mysql store",
+                found=self.store.type_name, hint="write this entity to parquet, or use run_type append",
+            )
+        problems = self.store.Writer.check_schema(schema)
+        if problems:
+            raise WriteError(
+                f"{self.store.type_name} files cannot hold some columns faithfully",
+                entity=self.plan.entity,
+                expected=f"types a {self.store.type_name} file can represent",
+                found=", ".join(problems),
+                hint="write this entity to parquet, or drop those columns with `polish: drop: [...]`",
+            )
+        self.schema = schema
+
+    def _open_part(self) -> PartWriter:
+        assert self.schema is not None
+        path = self.staging / self.store.part_name(self.part_no)
+        self.part_no += 1
+        return self.store.Writer(path, self.schema, self.store.config)
+
+    def _finish_part(self) -> None:
+        if self.writer is None:
+            return
+        writer, self.writer = self.writer, None
+        writer.close()
+        size = writer.path.stat().st_size
+        self.parts.append(Part(writer.path.name, writer.rows, size, self.record.run_id))
+        self.bytes_written += size
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        try:
+            # Slices, so a batch larger than a part file still rotates parts on time.
+            for piece in within_budget(batch, self.store.slice_bytes()):
+                if self.writer is None:
+                    self.writer = self._open_part()
+                self.writer.write(piece)
+                self.rows_written += piece.num_rows
+                if self.writer.size() >= self.store.config.target_file_size:
+                    self._finish_part()
+            faults.point("write")
+        except OSError as exc:
+            raise explain_os_error(exc, self.staging, "write staged data") from exc
+
+    def commit(self, record: RunRecord, state: EntityState) -> CommitResult:
+        try:
+            return self._commit(record, state)
+        except OSError as exc:
+            raise explain_os_error(exc, self.target, "publish the entity") from exc
+
+    def _commit(self, record: RunRecord, state: EntityState) -> CommitResult:
+        self._finish_part()
+        merging = self.plan.run_type == "merge" and bool(self.parts)
+        if merging:
+            self._verify()
+            self._merge_parts()
+        # A merge of nothing keeps every part, like an append of nothing.
+        keeps = not merging and self.plan.run_type != "full_drop" and self.previous is not None
+        if not self.parts and not keeps:
+            # Zero rows still publish a part, so readers learn the schema.
+            self.writer = self._open_part()
+            self._finish_part()
+        self._verify()
+        kept = self.previous.parts if keeps and self.previous else []
+        if kept and self.reshape:
+            kept = self._reshape_parts(kept)
+        for part in kept:
+            if not (self.staging / part.file).exists():
+                link_or_copy(self.target / part.file, self.staging / part.file)
+        durable = self.store.config.durable
+        if durable:
+            for part in self.parts:
+                fsync_path(self.staging / part.file)
+        manifest = Manifest(
+            entity=self.plan.target,
+            flow=self.plan.flow,
+            run_id=record.run_id,
+            committed_at=utc_now().isoformat(),
+            run_type=self.plan.run_type,
+            parts=[*kept, *self.parts],
+            next_part=self.part_no,
+            state=state,
+        )
+        manifest.write(self.staging, durable=durable)
+        if durable:
+            fsync_dir(self.staging)
+        faults.point("before-publish")
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        publish(self.staging, self.target)
+        self.published = True
+        try:
+            self._after_publish(durable)
+        except OSError:
+            pass  # committed; what is left over is cleaned by the next run
+        return CommitResult(
+            rows_in_target=manifest.rows,
+            bytes_written=sum(p.bytes for p in self.parts),
+            files=[p.file for p in self.parts],
+            location=self.store.location(self.plan),
+        )
+
+    def _after_publish(self, durable: bool) -> None:
+        if durable:
+            fsync_dir(self.target.parent)
+        faults.point("after-publish")
+        if self.staging.exists():
+            # The replaced version (now in staging) goes to the trash, not away:
+            # a reader that listed it a moment ago can still open every file.
+            trash = self.store.internal / "trash" / self.plan.target
+            trash.mkdir(parents=True, exist_ok=True)
+            os.rename(self.staging, trash / self.record.run_id)
+            os.utime(trash / self.record.run_id)  # the clock of keep_replaced starts now
+        self._tidy()
+
+    def _reshape_parts(self, parts: list[Part]) -> list[Part]:
+        """Rewrite earlier parts in the new shape (one part in memory at a time); parquet only."""
+        assert self.schema is not None
+        out: list[Part] = []
+        for part in parts:
+            table = evolve_table(pq.read_table(self.target / part.file), self.schema)
+            self.writer = self._open_part()
+            for piece in within_budget_table(table, self.store.slice_bytes()):
+                self.writer.write(piece)
+            writer, self.writer = self.writer, None
+            writer.close()
+            out.append(Part(writer.path.name, writer.rows, writer.path.stat().st_size, part.run_id))
+        return out
+
+    def _merge_parts(self) -> None:
+        """Rewrite the entity as old rows upserted with the new ones (the whole entity passes through memory)."""
+        assert self.schema is not None
+        staged = [self.staging / p.file for p in self.parts]
+        old_parts = self.previous.parts if self.previous else []
+        if old_parts and self.reshape:
+            old_parts = self._reshape_parts(old_parts)
+        old = [(self.staging if (self.staging / p.file).exists() else self.target) / p.file for p in old_parts]
+        merged = merge_tables(old, staged, self.schema, self.plan)
+        for path in staged + [p for p in old if p.parent == self.staging]:
+            path.unlink()
+        self.parts = []
+        for piece in within_budget_table(merged, self.store.slice_bytes()):
+            if self.writer is None:
+                self.writer = self._open_part()
+            self.writer.write(piece)
+            if self.writer.size() >= self.store.config.target_file_size:
+                self._finish_part()
+        self._finish_part()
+        if sum(p.rows for p in self.parts) != merged.num_rows:
+            raise StateError("the merged entity lost rows while being written; nothing was published",
+                             entity=self.plan.entity, path=str(self.staging))
+
+    def _verify(self) -> None:
+        """Read back what the format can count cheaply: a part that lost rows must never be published."""
+        for part in self.parts:
+            counted = self.store.Writer.count_rows(self.staging / part.file)
+            if counted is not None and counted != part.rows:
+                raise StateError(
+                    "a staged part does not hold the rows written to it; nothing was published",
+                    entity=self.plan.entity,
+                    path=str(self.staging / part.file),
+                    expected=f"{part.rows} rows",
+                    found=f"{counted} rows",
+                    hint="check the disk for errors and run again",
+                )
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.abandon()
+            self.writer = None
+        try:
+            self._tidy()
+        except OSError:
+            pass  # the next run's heal() removes it
+
+    def _tidy(self) -> None:
+        remove_tree(self.staging)
+        empty_trash(self.store.internal / "trash" / self.plan.target, self.store.config.keep_replaced)
+        # The entity's own staging folder is ours (we hold its lock); the shared `.hygge/staging`
+        # above it is not: another move may be creating its folder in it right now.
+        try:
+            self.staging_root.rmdir()
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.lock.release()
