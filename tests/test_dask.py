@@ -100,7 +100,7 @@ def test_one_big_file_entity_over_many_workers_is_published_once(tmp_path: Path,
     expected = big_files(tmp_path / "in")
     write_project(tmp_path, "name: p\n", flows={"f": """\
         home: {type: parquet, path: in, partitions: 3}
-        store: {type: parquet, path: out}
+        store: {type: parquet, path: out, copy_unchanged: false}
         entities: [{name: orders, source: "*.parquet"}]
         """})
     report = json.loads(run_hygge("go", "--json", "--scheduler", cluster.address, cwd=tmp_path, check=0).stdout)
@@ -134,7 +134,7 @@ def test_a_worker_killed_mid_partition_never_duplicates_rows(tmp_path: Path) -> 
     expected = big_files(tmp_path / "in")
     write_project(tmp_path, "name: p\n", flows={"f": """\
         home: {type: parquet, path: in, partitions: 4}
-        store: {type: parquet, path: out}
+        store: {type: parquet, path: out, copy_unchanged: false}
         entities: [{name: orders, source: "*.parquet"}]
         """})
     slow = Cluster(3, env={"HYGGE_PAUSE_AT": "read:1:4"})  # every partition pauses after its first batch
@@ -159,7 +159,7 @@ def test_a_scheduler_that_disappears_ends_the_run_with_a_clear_error(tmp_path: P
     big_files(tmp_path / "in")
     write_project(tmp_path, "name: p\noptions: {retries: 0}\n", flows={"f": """\
         home: {type: parquet, path: in, partitions: 2}
-        store: {type: parquet, path: out}
+        store: {type: parquet, path: out, copy_unchanged: false}
         entities: [{name: orders, source: "*.parquet"}]
         """})
     doomed = Cluster(2, env={"HYGGE_PAUSE_AT": "read:1:10"})

@@ -160,8 +160,9 @@ def test_damaged_parquet_data_pages_are_caught(tmp_path: Path) -> None:
     middle = len(data) // 3
     data[middle:middle + 64] = bytes(64)
     (tmp_path / "in" / "orders.parquet").write_bytes(bytes(data))
-    result = hygge.move({"type": "parquet", "path": "in"}, {"type": "parquet", "path": "out"}, "orders",
-                        root=tmp_path)
+    # copy_unchanged: false, or hygge would copy the file whole (pages unread; see core/passthrough.py).
+    result = hygge.move({"type": "parquet", "path": "in"}, {"type": "parquet", "path": "out", "copy_unchanged": False},
+                        "orders", root=tmp_path)
     assert result.status == "failed"
     assert "could not be decoded" in str(result.error) or "not a readable parquet file" in str(result.error)
     assert "orders.parquet" in str(result.error) and not (tmp_path / "out" / "orders").exists()

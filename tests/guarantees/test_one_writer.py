@@ -18,7 +18,7 @@ from tests.helpers import read_target, run_hygge, write_project
 def project(tmp: Path, options: str = "") -> Path:
     write_project(tmp, f"name: locks\noptions: {{retries: 0{options}}}\n", flows={"f": """\
         home: {type: parquet, path: in}
-        store: {type: parquet, path: out}
+        store: {type: parquet, path: out, copy_unchanged: false}
         entities: [orders]
         """})
     (tmp / "in").mkdir(exist_ok=True)

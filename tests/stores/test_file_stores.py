@@ -204,3 +204,18 @@ def test_many_entities_at_once_into_one_store(tmp_path: Path) -> None:
         assert result.ok, [str(m.error) for m in result.failed][:3]
         assert len(result.moves) == 120
     assert staging_debris(tmp_path / "out") == []
+
+
+def test_unchanged_parquet_is_copied_whole_and_anything_else_is_re_encoded(tmp_path: Path) -> None:
+    table = orders(20_000)
+    (tmp_path / "in").mkdir()
+    pq.write_table(table, tmp_path / "in" / "orders.parquet", compression="snappy")
+    copied = move(tmp_path, "orders")
+    assert copied.ok and copied.warnings == ["1 file(s) copied whole: nothing about their rows changed"]
+    part = tmp_path / "out" / "orders" / "part-00000.parquet"
+    assert part.read_bytes() == (tmp_path / "in" / "orders.parquet").read_bytes()
+    assert_same_rows(read_target(tmp_path / "out" / "orders"), table)
+    for store, polish in (({"compression": "zstd"}, {}), ({}, {"drop": ["status"]}), ({"copy_unchanged": False}, {})):
+        result = move(tmp_path, "orders", {"type": "parquet", "path": "out", **store}, polish=polish)
+        assert result.ok and result.warnings == [], (store, polish)
+        assert read_target(tmp_path / "out" / "orders").num_rows == 20_000

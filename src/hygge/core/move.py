@@ -15,6 +15,7 @@ from hygge.core import faults
 from hygge.core.config import SchemaPolicy
 from hygge.core.drift import Drift, check, compare, conform, conformed_schema
 from hygge.core.pipe import Pipe, pump
+from hygge.core.passthrough import whole_files
 from hygge.core.plan import MovePlan
 from hygge.core.planner import open_home, open_store
 from hygge.core.polish import Polisher
@@ -101,7 +102,7 @@ class Move:
             landing = self.store.landing(replace(self.plan, run_type=self.mode), self.record)
             schema, self.drift = self.drift_check(landing, polisher.schema)
             landing.begin(schema, self.drift)
-            if not self.transfer_parts(source, landing, schema):
+            if not (self.copy_whole(source, landing, polisher) or self.transfer_parts(source, landing, schema)):
                 self.transfer(source, polisher, landing)
             self.check_empty(landing)
             self.commit(landing, source, schema, previous)
@@ -187,16 +188,34 @@ class Move:
         if target is None:
             return schema, None
         found = compare(schema, target)
+        policy = SchemaPolicy.model_validate(self.plan.schema_policy)
         if self.mode == "full_drop":
-            # The target is replaced: its old column types bind nothing, only the policy's "fail" does.
+            # The target is replaced, columns included: its old shape binds nothing but the policy's "fail".
             found.widened += found.narrowed + found.lossy
             found.narrowed, found.lossy = [], []
+            if policy.missing_columns != "fail":
+                found.missing = []
+            if policy.new_columns == "add":
+                found.new = []
         if not found.any:
             return schema, None
-        policy = SchemaPolicy.model_validate(self.plan.schema_policy)
         check(found, policy, flow=self.plan.flow, entity=self.plan.entity, where=self.result.location)
         self.result.warnings += found.lines(policy)
         return conformed_schema(schema, found, policy), found
+
+    def copy_whole(self, source: Source, landing: Landing, polisher: Polisher) -> bool:
+        """Parquet files that need no change at all are copied as they are (core/passthrough.py)."""
+        files = whole_files(source, landing, polisher, self.drift, self.mode)
+        if not files:
+            return False
+
+        def copied(rows: int) -> None:
+            self.rows_read += rows
+            self._event("progress", rows=self.rows_read, bytes=landing.bytes_written)
+
+        landing.copy_files(files, copied)  # type: ignore[attr-defined]
+        self.result.warnings.append(f"{len(files)} file(s) copied whole: nothing about their rows changed")
+        return True
 
     def transfer_parts(self, source: Source, landing: Landing, schema: pa.Schema) -> bool:
         """With a cluster to submit to, stage a splittable source's partitions on its workers."""

@@ -14,6 +14,9 @@ class ParquetStoreConfig(FileStoreConfig):
     compression: Literal["snappy", "zstd", "gzip", "lz4", "brotli", "none"] = "snappy"
     compression_level: int | None = None
     row_group_bytes: ByteSize = Field(ByteSize(64 * 2**20), description="decoded bytes per row group")
+    copy_unchanged: bool = Field(
+        True, description="copy parquet files whole when nothing about their rows, types or compression changes"
+    )
 
 
 class ParquetStore(FileStore):
