@@ -14,8 +14,8 @@ import pyarrow as pa
 from hygge.core import faults
 from hygge.core.config import SchemaPolicy
 from hygge.core.drift import Drift, check, compare, conform, conformed_schema
-from hygge.core.pipe import Pipe, pump
 from hygge.core.passthrough import whole_files
+from hygge.core.pipe import Pipe, pump
 from hygge.core.plan import MovePlan
 from hygge.core.planner import open_home, open_store
 from hygge.core.polish import Polisher
