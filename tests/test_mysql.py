@@ -141,3 +141,25 @@ def test_a_connection_killed_mid_load_is_retried_and_loads_once(tmp_path: Path, 
     move = json.loads(out)["moves"][0]
     assert move["status"] == "ok" and move["attempts"] == 2, err
     assert mysql_sql(f"SELECT COUNT(*) FROM `{place.name}`.t")[0][0] == 2_000_000
+
+
+def test_a_load_killed_with_its_process_leaves_no_fifo_behind_for_long(tmp_path: Path, place: Place) -> None:
+    """SIGKILL gives a process no chance to clean up; the next load sweeps what dead ones left."""
+    import os
+    import tempfile
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = Path(tempfile.gettempdir()) / f"hygge-load-{gone.stdout.strip()}-left"
+    dead.mkdir()
+    os.mkfifo(dead / "rows.tsv")
+    ours = Path(tempfile.mkdtemp(prefix=f"hygge-load-{os.getpid()}-"))  # a live process's load is not touched
+    (tmp_path / "in").mkdir()
+    pq.write_table(pa.table({"id": pa.array(range(10), pa.int64())}), tmp_path / "in" / "t.parquet")
+    try:
+        result = hygge.move({"type": "parquet", "path": "in"},
+                            {"type": "mysql", "url": MYSQL_URL, "schema": place.name}, "t", root=tmp_path)
+        assert result.ok, result.error
+        assert not dead.exists()
+        assert ours.exists()
+    finally:
+        ours.rmdir()

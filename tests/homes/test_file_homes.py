@@ -176,3 +176,28 @@ def test_jsonl_that_is_not_json_is_explained(tmp_path: Path) -> None:
     write_csv(tmp_path / "bad.jsonl", '{"a": 1}\n{"a": \n')
     with pytest.raises(ReadError, match="could not be parsed"):
         read_all(tmp_path, {"type": "jsonl", "path": "bad.jsonl"}, "")
+
+
+@pytest.mark.parametrize("store", ["parquet", "csv"])
+def test_partitions_read_and_stage_in_parallel_and_keep_row_order(tmp_path: Path, store: str) -> None:
+    """Files and parquet row groups are split into contiguous runs, one writer each; the target reads in order."""
+    (tmp_path / "in" / "ev").mkdir(parents=True)
+    pq.write_table(events(30_000, 0), tmp_path / "in" / "ev" / "a.parquet", row_group_size=4_000)
+    pq.write_table(events(5_000, 30_000), tmp_path / "in" / "ev" / "b.parquet")
+    home = {"type": "parquet", "path": "in", "partitions": 3}
+    parts = open_home(tmp_path, home, {}).open(plan_for(tmp_path, home, "ev")).parts()
+    assert len(parts) == 3
+    # A constant makes every row change, so the files cannot be copied whole.
+    polish = {"constants": {"k": 1}, "drop": ["tags", "payload", "device"]}
+    run = hygge.move(home, {"type": store, "path": "out"}, "ev", polish=polish, run_type="incremental",
+                     root=tmp_path)
+    assert run.ok, run.error
+    assert run.rows_written == 35_000
+    folder = tmp_path / "out" / "ev"
+    written = sorted(p for p in folder.iterdir() if not p.name.startswith((".", "_")))
+    assert len(written) == 3  # one part file per partition
+    got = read_target(folder) if store == "parquet" else pa.concat_tables([pcsv.read_csv(p) for p in written])
+    assert got.column("event_id").to_pylist() == list(range(35_000))
+    again = hygge.move(home, {"type": store, "path": "out"}, "ev", polish=polish, run_type="incremental",
+                       root=tmp_path)
+    assert again.ok and again.rows_read == 0  # both files, split over partitions, were recorded as loaded

@@ -134,7 +134,8 @@ def column_list(d: Any, schema: pa.Schema) -> tuple[str, str]:
 def load(d: Any, conn: Any, ref: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
          on_rows: Callable[[int], None] | None = None) -> int:
     """Stream every batch into ``ref`` with one LOAD DATA LOCAL; return the rows the server took."""
-    folder = Path(tempfile.mkdtemp(prefix="hygge-load-"))
+    _sweep()
+    folder = Path(tempfile.mkdtemp(prefix=f"hygge-load-{os.getpid()}-"))
     fifo = folder / "rows.tsv"
     os.mkfifo(fifo)
     sent = [0]
@@ -180,6 +181,30 @@ def load(d: Any, conn: Any, ref: str, schema: pa.Schema, batches: Iterator[pa.Re
                          expected=f"{sent[0]:,} rows", found=f"{taken:,} rows",
                          hint="check the target table for unique keys or triggers that drop rows")
     return int(taken)
+
+
+def _sweep() -> None:
+    """Remove FIFO folders left by hygge processes that were killed mid-load (they cannot clean up)."""
+    for folder in Path(tempfile.gettempdir()).glob("hygge-load-*"):
+        pid = folder.name.split("-")[2]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        try:
+            for leftover in folder.iterdir():
+                leftover.unlink(missing_ok=True)
+            folder.rmdir()
+        except OSError:
+            pass  # another process swept it first
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _release(fifo: Path, writer: threading.Thread) -> None:

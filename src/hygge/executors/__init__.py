@@ -41,13 +41,31 @@ class Runner:
                                      ThreadPoolExecutor(max_workers=options.concurrency,
                                                         thread_name_prefix="hygge-move"))
         self.owned = executor is None
+        self._lock = threading.Lock()
+        self._part_pools: dict[int, ThreadPoolExecutor] = {}
 
     def start(self, emit: Emit, cancel: threading.Event) -> None:
         self.emit, self.cancel = emit, cancel
 
     def submit(self, plan: MovePlan) -> Future[MoveResult]:
         return self.executor.submit(attempt_move, plan, self.options.retries, self.options.retry_backoff,
-                                    self.emit, self.cancel)
+                                    self.emit, self.cancel, self._part_submit(plan))
+
+    def _part_submit(self, plan: MovePlan) -> Callable[..., Future[Any]] | None:
+        """A partitioned entity gets a pool of its own: each partition read and staged by its own writer."""
+        from hygge.core.registry import store_class
+
+        partitions = int(plan.home.get("partitions", 1))
+        if partitions < 2 or isinstance(self.executor, InlineExecutor):
+            return None
+        if not store_class(str(plan.store["type"])).local_parts:
+            return None
+        with self._lock:
+            pool = self._part_pools.get(partitions)
+            if pool is None:
+                pool = self._part_pools[partitions] = ThreadPoolExecutor(
+                    max_workers=partitions, thread_name_prefix="hygge-part")
+        return pool.submit
 
     def stop(self) -> None:
         """Ask running moves to stop (fail-fast, Ctrl-C)."""
@@ -59,6 +77,8 @@ class Runner:
         return as_hygge_error(exc, plan)
 
     def close(self) -> None:
+        for pool in self._part_pools.values():
+            pool.shutdown(wait=True, cancel_futures=True)
         if self.owned:
             self.executor.shutdown(wait=True, cancel_futures=True)
 

@@ -37,8 +37,12 @@ class FormatReader(ABC):
         """The file's schema, as cheaply as the format allows (footer, first block)."""
 
     @abstractmethod
-    def batches(self, path: Path, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-        """The file's rows as batches conforming to ``schema``."""
+    def batches(self, path: Path, schema: pa.Schema, pieces: list[int] | None = None) -> Iterator[pa.RecordBatch]:
+        """The file's rows as batches conforming to ``schema``; only the given ``pieces`` where it has them."""
+
+    def pieces(self, path: Path) -> list[tuple[list[int] | None, int]]:
+        """Independently readable pieces of a file, as (pieces, bytes); the whole file by default."""
+        return [(None, path.stat().st_size)]
 
     def unify(self, schemas: list[tuple[Path, pa.Schema]]) -> pa.Schema:
         """One schema for all files; the default requires them to agree exactly."""

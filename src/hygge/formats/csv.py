@@ -180,7 +180,7 @@ class CsvReader(FormatReader):
                 hint="fix the stray quote in the file, or set `quote: ''` if the data has no quoted values",
             )
 
-    def batches(self, path: Path, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    def batches(self, path: Path, schema: pa.Schema, pieces: list[int] | None = None) -> Iterator[pa.RecordBatch]:
         self._check_quotes(path)
         reader = self._open(path, {f.name: f.type for f in schema})
         try:

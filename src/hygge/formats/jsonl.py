@@ -81,7 +81,7 @@ class JsonlReader(FormatReader):
         filled = [(p, s) for p, s in schemas if not (s.metadata and b"hygge:empty" in s.metadata)]
         return unify_inferred(filled or schemas[:1], self._fixed())
 
-    def batches(self, path: Path, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    def batches(self, path: Path, schema: pa.Schema, pieces: list[int] | None = None) -> Iterator[pa.RecordBatch]:
         if path.stat().st_size == 0:
             return
         parse_schema = pa.schema(

@@ -50,12 +50,17 @@ class ParquetReader(FormatReader):
     def estimate_rows(self, path: Path) -> int | None:
         return int(_open(path).metadata.num_rows)
 
-    def batches(self, path: Path, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    def pieces(self, path: Path) -> list[tuple[list[int] | None, int]]:
+        meta = _open(path).metadata
+        return [([i], meta.row_group(i).total_byte_size) for i in range(meta.num_row_groups)] or [
+            (None, path.stat().st_size)]
+
+    def batches(self, path: Path, schema: pa.Schema, pieces: list[int] | None = None) -> Iterator[pa.RecordBatch]:
         handle = _open(path)
         columns = schema.names
         size = batch_rows(handle.metadata, self.batch_bytes)
         try:
-            for batch in handle.iter_batches(batch_size=size, columns=columns, use_threads=True):
+            for batch in handle.iter_batches(batch_size=size, row_groups=pieces, columns=columns, use_threads=True):
                 if batch.schema != schema:
                     batch = batch.cast(schema)
                 yield from within_budget(batch, self.batch_bytes)

@@ -23,7 +23,7 @@ _GLOB_CHARS = set("*?[")
 
 class FileHomeConfig(HomeConfig):
     path: str = Field(description="a file, a folder or a glob, relative to the project")
-    partitions: int = Field(1, ge=1, le=256, description="groups of files read in parallel (threads or workers)")
+    partitions: int = Field(1, ge=1, le=256, description="contiguous runs of files and row groups moved in parallel")
 
 
 def _visible(path: Path) -> bool:
@@ -179,6 +179,17 @@ class FileHome(Home):
         return [Check(f"home path {self.config.path}", True, f"{kind} found")]
 
 
+def _merge_units(group: list[tuple[Path, list[int] | None]]) -> list[tuple[Path, list[int] | None]]:
+    """Consecutive pieces of one file become one read of those pieces."""
+    out: list[tuple[Path, list[int] | None]] = []
+    for path, pieces in group:
+        if out and out[-1][0] == path and pieces is not None and out[-1][1] is not None:
+            out[-1] = (path, [*out[-1][1], *pieces])
+        else:
+            out.append((path, pieces))
+    return out
+
+
 class FileSource(Source):
     def __init__(self, home: FileHome, files: list[Path], reader: FormatReader, state: ReadState | None):
         self.home = home
@@ -191,6 +202,7 @@ class FileSource(Source):
             self.files = [f for f in files if state.loaded_files.get(home.show(f)) != file_key(f)]
         self._closed = False
         self.is_part = False
+        self.units: list[tuple[Path, list[int] | None]] = [(f, None) for f in self.files]
         self.read: dict[str, dict[str, Any]] = {}
         self._schema = self._unify(files)
         self.rows = state.filter_for(self._schema) if state is not None else None
@@ -222,11 +234,11 @@ class FileSource(Source):
             self.warnings.extend(part.warnings)
 
     def _serial(self) -> Iterator[pa.RecordBatch]:
-        for path in self.files:
+        for path, pieces in self.units:
             if self._closed:
                 return
             before = file_key(path)
-            for batch in self.reader.batches(path, self._schema):
+            for batch in self.reader.batches(path, self._schema, pieces):
                 if self.rows is not None:
                     batch = self.rows.apply(batch)
                 if batch.num_rows:
@@ -245,19 +257,27 @@ class FileSource(Source):
             self.reader.notes.clear()
 
     def parts(self) -> list[Source]:
-        count = min(self.home.config.partitions, len(self.files))
+        """Contiguous runs of files (and of a parquet file's row groups) of about equal size, in order."""
+        if self.home.config.partitions < 2 or self.is_part:
+            return [self]
+        units = [(path, pieces, size) for path in self.files for pieces, size in self.reader.pieces(path)]
+        count = min(self.home.config.partitions, len(units))
         if count < 2:
             return [self]
-        groups: list[list[Path]] = [[] for _ in range(count)]
-        sizes = [0] * count
-        for path in sorted(self.files, key=lambda p: p.stat().st_size, reverse=True):
-            smallest = sizes.index(min(sizes))  # the biggest file goes to the lightest group
-            groups[smallest].append(path)
-            sizes[smallest] += path.stat().st_size
+        total = sum(size for _, _, size in units) or 1
+        groups: list[list[tuple[Path, list[int] | None]]] = [[]]
+        done = 0
+        for path, pieces, size in units:
+            # Start the next group once this one holds its share; order is kept, so parts read in order.
+            if groups[-1] and len(groups) < count and done >= total * len(groups) / count:
+                groups.append([])
+            groups[-1].append((path, pieces))
+            done += size
         out: list[Source] = []
         for group in groups:
             part = copy.copy(self)
-            part.files = sorted(group)
+            part.units = _merge_units(group)
+            part.files = sorted({path for path, _ in group})
             part.read = {}
             part.warnings = []
             part.reader = copy.deepcopy(self.reader)  # readers keep notes; one each

@@ -89,6 +89,10 @@ class Landing(ABC):
 class Store(ABC):
     type_name: ClassVar[str]
     Config: ClassVar[type[StoreConfig]]
+    # Whether one machine gains from staging an entity's partitions side by side. Files do (each
+    # partition encodes on its own core); a database does not: its staging tables cost a second
+    # copy inside the server, so locally its partitions are read in parallel into one writer.
+    local_parts: ClassVar[bool] = False
 
     def __init__(self, config: StoreConfig, *, root: Path, connections: dict[str, dict[str, Any]] | None = None):
         self.config = config

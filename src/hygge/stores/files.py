@@ -59,6 +59,7 @@ class FileStore(Store):
     Writer: ClassVar[type[PartWriter]]
     extension: ClassVar[str]
     config: FileStoreConfig
+    local_parts = True
 
     @property
     def base(self) -> Path:
