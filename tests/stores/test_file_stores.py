@@ -107,6 +107,26 @@ def test_csv_store_options_and_what_it_refuses(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "events").exists()
 
 
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_csv_writes_zoned_timestamps_as_arrow_formats_them(tmp_path: Path, unit: str) -> None:
+    """UTC columns take a quicker path than other zones; the text must be Arrow's own either way."""
+    values = [0, 1_700_000_000_123_456_789 // {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[unit], None]
+    table = pa.table({"utc": pa.array(values, pa.timestamp(unit, "UTC")),
+                      "oslo": pa.array(values, pa.timestamp(unit, "Europe/Oslo")),
+                      "plus": pa.array(values, pa.timestamp(unit, "+00:00"))})
+    source(tmp_path, "t", table)
+    table = pq.read_table(tmp_path / "in" / "t.parquet")  # parquet keeps seconds as milliseconds
+    assert move(tmp_path, "t", {"type": "csv", "path": "out", "quoting": "none"}).ok
+    rows = [line.split(",") for line in (tmp_path / "out" / "t" / "part-00000.csv").read_text().splitlines()[1:]]
+    for i, name in enumerate(table.column_names):
+        expected = [v if v is not None else "" for v in table.column(name).cast(pa.string()).to_pylist()]
+        assert [row[i] for row in rows] == expected, name
+    back = hygge.move({"type": "csv", "path": "out"}, {"type": "parquet", "path": "back"}, "t", root=tmp_path)
+    assert back.ok, back.error
+    utc = table.column("utc")
+    assert read_target(tmp_path / "back" / "t").column("utc").cast(utc.type).equals(utc)
+
+
 def test_jsonl_store_keeps_values_exact(tmp_path: Path) -> None:
     source(tmp_path, "events", events(3))
     source(tmp_path, "users", users(3))
