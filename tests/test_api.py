@@ -43,6 +43,15 @@ def test_move_rejects_bad_settings_at_once(tmp_path: Path) -> None:
     with pytest.raises(hygge.ConfigError, match="did you mean 'compression'"):
         hygge.move({"type": "parquet", "path": "x"}, {"type": "parquet", "path": "y", "compresion": "zstd"}, "e",
                    root=tmp_path)
+    with pytest.raises(hygge.ConfigError, match=r"options\.retries"):
+        hygge.move({"type": "parquet", "path": "x"}, {"type": "parquet", "path": "y"}, "e", root=tmp_path, retries=-1)
+
+
+def test_move_takes_run_options_beside_entity_settings(tmp_path: Path) -> None:
+    write_sample_source(tmp_path / "src")
+    result = hygge.move({"type": "parquet", "path": "src"}, {"type": "parquet", "path": "lake"}, "orders",
+                        root=tmp_path, batch_bytes="64KB", queue_bytes="256KB", run_type="merge", keys=["order_id"])
+    assert result.ok and result.rows_in_target == 5000, result.error
 
 
 def test_failures_come_back_as_results_not_exceptions(tmp_path: Path) -> None:

@@ -59,6 +59,9 @@ def move(
 ) -> MoveResult:
     """Move one entity from a Home to a Store, with the same guarantees as `hygge go`.
 
+    ``settings`` are run options (``batch_bytes``, ``queue_bytes``, ``retries``, ``lock_wait``...) and entity
+    settings (``keys``, ``watermark``, ``query``...), named as in the YAML.
+
     >>> hygge.move({"type": "parquet", "path": "in"}, {"type": "parquet", "path": "out"}, "users")  # doctest: +SKIP
     """
     from hygge.core import registry
@@ -66,10 +69,10 @@ def move(
     from hygge.core.yamlsource import YamlDoc
     from hygge.errors import ConfigError
 
-    options = Options()
+    chosen = {name: settings.pop(name) for name in list(settings) if name in Options.model_fields}
+    options, problems = validate(Options, chosen, YamlDoc("hygge.move()", chosen), ("options",), "options")
     home = {**home, "type": registry.canonical(str(home["type"]))}
     store = {**store, "type": registry.canonical(str(store["type"]))}
-    problems = []
     for kind, config in (("home", home), ("store", store)):
         model = registry.load(kind, config["type"]).Config
         doc = YamlDoc("hygge.move()", config)
@@ -88,6 +91,7 @@ def move(
         polish=Polish.model_validate(polish or {}).model_dump(exclude_defaults=True),
         queue_bytes=int(options.queue_bytes),
         batch_bytes=int(options.batch_bytes),
+        lock_wait=options.lock_wait,
         **settings,
     )
     check_run_type(the_plan)

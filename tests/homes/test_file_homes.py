@@ -201,3 +201,33 @@ def test_partitions_read_and_stage_in_parallel_and_keep_row_order(tmp_path: Path
     again = hygge.move(home, {"type": store, "path": "out"}, "ev", polish=polish, run_type="incremental",
                        root=tmp_path)
     assert again.ok and again.rows_read == 0  # both files, split over partitions, were recorded as loaded
+
+
+@pytest.mark.parametrize("kind", ["csv", "jsonl"])
+def test_a_row_longer_than_a_read_block_is_read_whole_in_order(tmp_path: Path, kind: str) -> None:
+    # Reads use blocks of an eighth of the batch budget (64 KiB here); a 300 KB value straddles several of them.
+    long = "x" * 300_000
+    values = [f"v{i}" for i in range(4_000)]
+    values[2_500] = long
+    if kind == "csv":
+        write_csv(tmp_path / "t.csv", "id,s\n" + "".join(f"{i},{v}\n" for i, v in enumerate(values)))
+    else:
+        write_csv(tmp_path / "t.jsonl", "".join(f'{{"id": {i}, "s": "{v}"}}\n' for i, v in enumerate(values)))
+    table, batches = read_all(tmp_path, {"type": kind, "path": f"t.{kind}"}, "", batch_bytes=1 << 16)
+    assert batches > 1
+    assert table.column("id").to_pylist() == list(range(4_000)) and table.column("s").to_pylist() == values
+
+
+def test_bad_rows_before_a_long_row_are_set_aside_once(tmp_path: Path) -> None:
+    rows = [f"{i},v{i}\n" for i in range(4_000)]
+    rows[10] = "10,v,extra\n"
+    rows[3_000] = "3000," + "x" * 300_000 + "\n"
+    write_csv(tmp_path / "in" / "t.csv", "id,s\n" + "".join(rows))
+    result = hygge.move({"type": "csv", "path": "in", "on_bad_rows": "quarantine"}, {"type": "parquet", "path": "out"},
+                        "t", root=tmp_path, batch_bytes=1 << 16)
+    assert result.ok and result.rows_written == 3_999, result.error
+    (note,) = result.warnings
+    side = Path(note.split(" set aside in ")[1])
+    assert side.read_text().splitlines()[1:] == [f"{tmp_path / 'in' / 't.csv'},12,2,3,\"10,v,extra\""]
+    ids = read_target(tmp_path / "out" / "t").column("id").to_pylist()
+    assert ids == [i for i in range(4_000) if i != 10]

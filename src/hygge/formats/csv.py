@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import mmap
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,18 +13,15 @@ import pyarrow.csv as pcsv
 
 from hygge.core.arrowtypes import as_type, extension_name, type_name
 from hygge.errors import ReadError, WriteError
-from hygge.formats.base import FormatReader, PartWriter
+from hygge.formats.base import FormatReader, PartWriter, streamed
 from hygge.formats.quarantine import Quarantine
 from hygge.formats.schemas import unify_inferred
 
-# pyarrow counts blocks in int32 bytes.
-MAX_BLOCK = 1 << 30
 
-
-def _read_options(options: Any, batch_bytes: int, names: list[str] | None = None) -> pcsv.ReadOptions:
+def _read_options(options: Any, block: int, names: list[str] | None = None) -> pcsv.ReadOptions:
     column_names = names if names is not None else options.column_names
     return pcsv.ReadOptions(
-        block_size=max(1 << 16, min(batch_bytes, MAX_BLOCK)),
+        block_size=block,
         skip_rows=options.skip_rows,
         column_names=column_names,
         autogenerate_column_names=not options.header and not column_names,
@@ -115,12 +111,12 @@ class CsvReader(FormatReader):
 
         return {name: parse_type(text) for name, text in self.options.columns.items()}
 
-    def _open(self, path: Path, column_types: dict[str, pa.DataType], sample: bool = False) -> pcsv.CSVStreamingReader:
-        size = min(self.batch_bytes, 16 << 20) if sample else self.batch_bytes
+    def _open(self, path: Path, column_types: dict[str, pa.DataType], block: int,
+              sample: bool = False) -> pcsv.CSVStreamingReader:
         try:
             return pcsv.open_csv(
                 str(path),
-                read_options=_read_options(self.options, size),
+                read_options=_read_options(self.options, block),
                 parse_options=_parse_options(self.options, self.quarantine, record=not sample),
                 convert_options=_convert_options(self.options, column_types),
             )
@@ -131,7 +127,8 @@ class CsvReader(FormatReader):
 
     def schema_of(self, path: Path) -> pa.Schema:
         fixed = self._fixed()
-        reader = self._open(path, fixed, sample=True)
+        # Types are inferred from the first block: a large one (up to 16 MB) samples more rows.
+        reader = self._open(path, fixed, min(self.batch_bytes, 16 << 20), sample=True)
         try:
             schema = reader.schema
         finally:
@@ -168,10 +165,18 @@ class CsvReader(FormatReader):
         quote = self.options.quote
         if not quote or self.options.escape or path.suffix in (".gz", ".bz2", ".zst") or not path.stat().st_size:
             return
-        needle, window, count = quote.encode(self.options.encoding), 64 << 20, 0
-        with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            for start in range(0, len(data), window):  # in windows: never the whole file in memory
-                count += data[start:start + window].count(needle)
+        needle, count = quote.encode(self.options.encoding), 0
+        # Plain reads into one reused buffer, not mmap: mapped pages of a big file count as resident memory, and
+        # a 1.4 GB file read that way made the whole move peak at 1.7 GB.
+        window, carry = bytearray(16 << 20), len(needle) - 1
+        with open(path, "rb") as handle:
+            kept = 0
+            while (read := handle.readinto(memoryview(window)[kept:])):
+                filled = kept + read
+                count += window.count(needle, 0, filled)
+                # a needle of several bytes may straddle two windows: keep its possible start for the next
+                kept = min(carry, filled)
+                window[:kept] = window[filled - kept:filled]
         if count % 2:
             raise ReadError(
                 "a quote in this CSV file is never closed, so one value would swallow the rest of the file",
@@ -183,18 +188,18 @@ class CsvReader(FormatReader):
 
     def batches(self, path: Path, schema: pa.Schema, pieces: list[int] | None = None) -> Iterator[pa.RecordBatch]:
         self._check_quotes(path)
-        reader = self._open(path, {f.name: f.type for f in schema})
+        types = {f.name: f.type for f in schema}
+        recorded = len(self.quarantine.rows) if self.quarantine else 0
+
+        def forget() -> None:  # the file is read again from its start: its bad rows will be met again
+            if self.quarantine:
+                del self.quarantine.rows[recorded:]
+
         try:
-            while True:
-                try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    return
-                except (pa.ArrowException, UnicodeDecodeError, OSError) as exc:
-                    raise _explain(exc, path, schema) from exc
-                yield batch
+            yield from streamed(lambda block: self._open(path, types, block), self.batch_bytes, forget)
+        except (pa.ArrowException, UnicodeDecodeError, OSError) as exc:
+            raise _explain(exc, path, schema) from exc
         finally:
-            reader.close()
             self._set_aside(path)
 
     def _set_aside(self, path: Path) -> None:

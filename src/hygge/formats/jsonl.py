@@ -17,10 +17,8 @@ import pyarrow.json as pjson
 
 from hygge.core.arrowtypes import as_type, extension_name, from_text, type_name
 from hygge.errors import ReadError, WriteError
-from hygge.formats.base import FormatReader, PartWriter
+from hygge.formats.base import FormatReader, PartWriter, streamed
 from hygge.formats.schemas import unify_inferred
-
-MAX_BLOCK = 1 << 30
 
 # Types the JSON parser cannot build from text itself; read as text, then cast.
 _CAST_AFTER = (pa.types.is_date, pa.types.is_time, pa.types.is_binary)
@@ -58,7 +56,7 @@ class JsonlReader(FormatReader):
         try:
             return pjson.open_json(
                 str(path),
-                read_options=pjson.ReadOptions(block_size=max(1 << 16, min(block, MAX_BLOCK))),
+                read_options=pjson.ReadOptions(block_size=block),
                 parse_options=parse,
             )
         except FileNotFoundError as exc:
@@ -87,18 +85,11 @@ class JsonlReader(FormatReader):
         parse_schema = pa.schema(
             [pa.field(f.name, pa.string() if any(t(f.type) for t in _CAST_AFTER) else f.type) for f in schema]
         )
-        reader = self._open(path, parse_schema, self.batch_bytes)
         try:
-            while True:
-                try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    return
-                except (pa.ArrowException, OSError) as exc:
-                    raise _explain(exc, path) from exc
+            for batch in streamed(lambda block: self._open(path, parse_schema, block), self.batch_bytes):
                 yield self._finish(batch, schema, path)
-        finally:
-            reader.close()
+        except (pa.ArrowException, OSError) as exc:
+            raise _explain(exc, path) from exc
 
     @staticmethod
     def _finish(batch: pa.RecordBatch, schema: pa.Schema, path: Path) -> pa.RecordBatch:
