@@ -127,6 +127,19 @@ def test_csv_writes_zoned_timestamps_as_arrow_formats_them(tmp_path: Path, unit:
     assert read_target(tmp_path / "back" / "t").column("utc").cast(utc.type).equals(utc)
 
 
+@pytest.mark.parametrize("kind", ["csv", "jsonl"])
+def test_text_stores_write_string_views_as_text(tmp_path: Path, kind: str) -> None:
+    """Parquet written by Arrow-native tools (TPC-H's tpchgen, DataFusion, polars) may hold string_view columns."""
+    table = pa.table({"id": [1, 2, 3], "s": pa.array(["a", None, "x,y"], pa.string_view())})
+    source(tmp_path, "t", table)
+    assert pq.read_schema(tmp_path / "in" / "t.parquet").field("s").type == pa.string_view()
+    result = move(tmp_path, "t", {"type": kind, "path": "out"})
+    assert result.ok, result.error
+    back = hygge.move({"type": kind, "path": "out"}, {"type": "parquet", "path": "back"}, "t", root=tmp_path)
+    assert back.ok, back.error
+    assert read_target(tmp_path / "back" / "t").column("s").to_pylist() == ["a", None, "x,y"]
+
+
 def test_jsonl_store_keeps_values_exact(tmp_path: Path) -> None:
     source(tmp_path, "events", events(3))
     source(tmp_path, "users", users(3))

@@ -212,12 +212,14 @@ class CsvReader(FormatReader):
 
 
 _NOT_TEXT = (pa.types.is_nested, pa.types.is_binary, pa.types.is_large_binary, pa.types.is_fixed_size_binary,
-             pa.types.is_dictionary, pa.types.is_duration)
+             pa.types.is_binary_view, pa.types.is_dictionary, pa.types.is_duration)
 
 
 def _text_type(t: pa.DataType) -> pa.DataType:
-    """JSON extension columns are written as their text."""
-    return t.storage_type if extension_name(t) == "arrow.json" else t
+    """JSON extension columns are written as their text; Arrow's CSV writer knows plain strings, not string views."""
+    if extension_name(t) == "arrow.json":
+        return t.storage_type
+    return pa.string() if pa.types.is_string_view(t) else t
 
 
 _PROBE = pa.array([1_700_000_000_123_456], pa.int64())
