@@ -43,6 +43,10 @@ LANES = (
     Lane("pg2pg", "postgres → postgres", sources.postgres, "postgres", ("pg2pg_copy",)),
     Lane("sqlite2pq", "sqlite → parquet", sources.sqlite, "parquet", ("sqlite2pq_adbc", "sqlite2pq_connectorx")),
     Lane("wide", "wide (200 columns, rows ÷ 10) parquet → parquet", sources.wide, "parquet", PARQUET_COPIES),
+    Lane("lineitem", "TPC-H lineitem (SF = rows ÷ 6M) parquet → parquet", sources.lineitem, "parquet",
+         PARQUET_COPIES),
+    Lane("lineitem2pg", "TPC-H lineitem (SF = rows ÷ 6M) parquet → postgres", sources.lineitem, "postgres",
+         ("pq2pg_adbc",)),
     # sling's 500-stream replication starts a duckdb CLI per stream and keeps them all until the end; it has been
     # seen to stall for good around stream 360, hence the cap (the slowest healthy run takes about 6 minutes).
     Lane("small", "small tables (500 × 1,000 rows) parquet → parquet", lambda rows: sources.small_tables(),

@@ -29,6 +29,8 @@ SMALL_TABLES = 500
 SMALL_ROWS = 1_000
 WIDE_COLUMNS = 200
 WIDE_DIVISOR = 10
+LINEITEM_PER_SF = 6_000_000   # TPC-H lineitem rows per scale factor (about 6,001,215 at SF 1)
+TPCHGEN = "tpchgen-cli==4.0.0"
 
 _SUFFIX = {"k": 1_000, "m": 1_000_000, "b": 1_000_000_000}
 

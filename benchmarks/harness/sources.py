@@ -4,6 +4,7 @@ table and a MariaDB table; the wide table; and a folder of small tables. Every f
 from __future__ import annotations
 
 import itertools
+import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,7 +17,18 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from harness import dbs
-from harness.settings import DATA, SMALL_ROWS, SMALL_TABLES, SOURCE_SCHEMA, WIDE_COLUMNS, WIDE_DIVISOR, rows_label
+from harness.settings import (
+    DATA,
+    LINEITEM_PER_SF,
+    RAW_PYTHON,
+    SMALL_ROWS,
+    SMALL_TABLES,
+    SOURCE_SCHEMA,
+    TPCHGEN,
+    WIDE_COLUMNS,
+    WIDE_DIVISOR,
+    rows_label,
+)
 
 BATCH = 128 * 1024
 PG_COLUMNS = ("id bigint, qty integer, price double precision, amount numeric(12,2), name text, category text, "
@@ -189,3 +201,21 @@ def small_tables() -> Source:
         datagen.write_small_tables(SMALL_TABLES, SMALL_ROWS, folder)
     size = sum(f.stat().st_size for f in folder.glob("*.parquet"))
     return Source("folder", SMALL_TABLES * SMALL_ROWS, size, folder, entities=SMALL_TABLES)
+
+
+def lineitem(rows: int) -> Source:
+    """TPC-H lineitem at scale factor rows ÷ 6M (so --rows 1m is SF 1/6, about a million rows), as parquet written
+    by tpchgen-cli (Rust, from PyPI; installed into the raw venv on first use). Its strings are string_view, its
+    money decimal(15,2): the shape Arrow-native tools write, unlike the mixed table's pyarrow-written file."""
+    scale = round(rows / LINEITEM_PER_SF, 4)
+
+    def build(tmp: Path) -> None:
+        tool = RAW_PYTHON.parent / "tpchgen-cli"
+        if not tool.exists():
+            subprocess.run([str(RAW_PYTHON), "-m", "pip", "install", "-q", TPCHGEN], check=True)
+        with tempfile.TemporaryDirectory(dir=DATA) as out:
+            subprocess.run([str(tool), "parquet", "-s", str(scale), "-T", "lineitem", "-o", out], check=True)
+            (Path(out) / "lineitem.parquet").rename(tmp)
+
+    path = _cached(DATA / f"lineitem_{rows_label(rows)}.parquet", build)
+    return Source("parquet", pq.ParquetFile(path).metadata.num_rows, path.stat().st_size, path)
