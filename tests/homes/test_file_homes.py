@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -201,6 +202,28 @@ def test_partitions_read_and_stage_in_parallel_and_keep_row_order(tmp_path: Path
     again = hygge.move(home, {"type": store, "path": "out"}, "ev", polish=polish, run_type="incremental",
                        root=tmp_path)
     assert again.ok and again.rows_read == 0  # both files, split over partitions, were recorded as loaded
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="partitions: auto means one per core; this machine has one")
+def test_auto_partitions_split_a_big_entity_by_core_and_keep_row_order(tmp_path: Path) -> None:
+    """By default an entity of 256 MB or more is written by one writer per core, in order; a small one by one."""
+    rows = 34_000_000  # 272 MB of incompressible int64, stored uncompressed
+    ids = pa.Array.from_buffers(pa.int64(), rows, [None, pa.py_buffer(os.urandom(rows * 8))])
+    (tmp_path / "in").mkdir()
+    pq.write_table(pa.table({"v": ids}), tmp_path / "in" / "big.parquet", compression="none",
+                   row_group_size=2_000_000)
+    assert (tmp_path / "in" / "big.parquet").stat().st_size >= 256 * 2**20
+    # snappy in the store, none in the source: the file cannot be copied whole, it is re-encoded
+    big = hygge.move({"type": "parquet", "path": "in"}, {"type": "parquet", "path": "out"}, "big", root=tmp_path)
+    assert big.ok and big.rows_in_target == rows, big.error
+    written = sorted(p for p in (tmp_path / "out" / "big").iterdir() if not p.name.startswith((".", "_")))
+    assert len(written) == min(os.cpu_count() or 1, 17)  # a part file per partition, at most one per row group
+    assert read_target(tmp_path / "out" / "big").column("v").equals(pa.chunked_array([ids]))
+    del ids
+    pq.write_table(users(100), tmp_path / "in" / "small.parquet", compression="none")
+    small = hygge.move({"type": "parquet", "path": "in"}, {"type": "parquet", "path": "out"}, "small",
+                       root=tmp_path)
+    assert small.ok and [p.name for p in (tmp_path / "out" / "small").glob("part-*")] == ["part-00000.parquet"]
 
 
 @pytest.mark.parametrize("kind", ["csv", "jsonl"])

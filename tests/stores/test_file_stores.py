@@ -49,7 +49,7 @@ def test_layout_manifest_and_history(tmp_path: Path) -> None:
 
 
 def test_parquet_compression_row_groups_and_file_size(tmp_path: Path) -> None:
-    source(tmp_path, "orders", orders(300_000))
+    source(tmp_path, "orders", orders(600_000))
     store = {"type": "parquet", "path": "out", "compression": "zstd", "row_group_bytes": "1MiB",
              "target_file_size": "1MB"}
     result = hygge.move({"type": "parquet", "path": "in"}, store, "orders", root=tmp_path)
@@ -58,7 +58,7 @@ def test_parquet_compression_row_groups_and_file_size(tmp_path: Path) -> None:
     assert len(files) >= 3, "a 1 MB target file size must split the entity into several part files"
     meta = pq.read_metadata(tmp_path / "out" / "orders" / files[0])
     assert meta.num_row_groups >= 2 and meta.row_group(0).column(0).compression == "ZSTD"
-    assert_same_rows(read_target(tmp_path / "out" / "orders"), orders(300_000))
+    assert_same_rows(read_target(tmp_path / "out" / "orders"), orders(600_000))
 
 
 def test_two_appends_keep_every_row_and_never_touch_earlier_parts(tmp_path: Path) -> None:
@@ -125,6 +125,29 @@ def test_csv_writes_zoned_timestamps_as_arrow_formats_them(tmp_path: Path, unit:
     assert back.ok, back.error
     utc = table.column("utc")
     assert read_target(tmp_path / "back" / "t").column("utc").cast(utc.type).equals(utc)
+
+
+def test_parquet_dictionaries_stop_at_dictionary_page_bytes(tmp_path: Path) -> None:
+    """Unique values fall back to plain encoding early; few distinct values keep their dictionary."""
+    rows = 100_000
+    source(tmp_path, "t", pa.table({"unique": pa.array(range(rows), pa.int64()),
+                                    "few": pa.array([i % 7 for i in range(rows)], pa.int64())}))
+
+    def dictionary_bytes(folder: str) -> dict[str, int]:
+        meta = pq.read_metadata(tmp_path / folder / "t" / "part-00000.parquet").row_group(0)
+        chunks = [meta.column(i) for i in range(meta.num_columns)]
+        return {c.path_in_schema: c.data_page_offset - c.dictionary_page_offset for c in chunks
+                if c.has_dictionary_page}
+
+    # the polish forces a re-encode: unchanged files would be copied whole
+    assert move(tmp_path, "t", {"type": "parquet", "path": "small"}, polish={"select": ["unique", "few"]}).ok
+    assert move(tmp_path, "t", {"type": "parquet", "path": "big", "dictionary_page_bytes": "4MB"},
+                polish={"select": ["unique", "few"]}).ok
+    small, big = dictionary_bytes("small"), dictionary_bytes("big")
+    # 800 KB of unique values: the default dictionary stops at 64 KiB, a 4 MB one holds them all
+    assert small["unique"] <= 64 * 2**10 < big["unique"]
+    assert small["few"] < 1024
+    assert read_target(tmp_path / "small" / "t").equals(read_target(tmp_path / "big" / "t"))
 
 
 @pytest.mark.parametrize("kind", ["csv", "jsonl"])

@@ -138,8 +138,9 @@ class DaskRunner(Runner):
         self.emit(Event(**message))
 
     def submit(self, plan: MovePlan) -> Future[MoveResult]:
-        if int(plan.home.get("partitions", 1)) > 1:
-            # A big entity: this process holds its landing, the workers read and stage its partitions.
+        if plan.home.get("partitions", 1) not in (1, "auto"):
+            # A big entity: this process holds its landing, the workers read and stage its partitions. ("auto"
+            # means this machine's cores; across a cluster the number is the person's to choose.)
             return self.local.submit(attempt_move, plan, self.options.retries, self.options.retry_backoff,
                                      self._not_done, self.cancel, self.executor.submit)
         return self.executor.submit(remote_move, plan, self.options.retries, self.options.retry_backoff,

@@ -91,6 +91,7 @@ class ParquetPartWriter(PartWriter):
                 write_statistics=True,
                 store_schema=True,
                 write_page_checksum=True,  # so a reader can tell a damaged page from data
+                dictionary_pagesize_limit=int(options.dictionary_page_bytes),
             )
         except (pa.ArrowException, ValueError) as exc:
             self._sink.close()

@@ -7,7 +7,7 @@ import glob
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import pyarrow as pa
 from pydantic import Field
@@ -23,7 +23,18 @@ _GLOB_CHARS = set("*?[")
 
 class FileHomeConfig(HomeConfig):
     path: str = Field(description="a file, a folder or a glob, relative to the project")
-    partitions: int = Field(1, ge=1, le=256, description="contiguous runs of files and row groups moved in parallel")
+    partitions: Annotated[int, Field(ge=1, le=256)] | Literal["auto"] = Field(
+        "auto", description="contiguous runs of files and row groups moved in parallel; auto: one per core for "
+                            "entities of at least 256 MB written to a file store")
+
+
+# Below this an entity is moved by one writer: more writers would cost more (threads, part files) than they gain.
+AUTO_PARTITION_BYTES = 256 * 2**20
+
+
+def partition_limit(setting: int | str) -> int:
+    """The most partitions a `partitions` setting can make on this machine."""
+    return max(1, os.cpu_count() or 1) if setting == "auto" else int(setting)
 
 
 def _visible(path: Path) -> bool:
@@ -220,7 +231,9 @@ class FileSource(Source):
         return self._schema
 
     def batches(self) -> Iterator[pa.RecordBatch]:
-        parts = self.parts() if not self.is_part else [self]
+        # Reads fanned in here interleave their batches, so only partitions asked for by number come this way;
+        # "auto" splits only where each partition has a writer of its own and the order is kept (parts()).
+        parts = self.parts(automatic=False) if not self.is_part else [self]
         if len(parts) < 2:
             yield from self._serial()
             return
@@ -256,12 +269,16 @@ class FileSource(Source):
             self.warnings.extend(self.reader.notes)
             self.reader.notes.clear()
 
-    def parts(self) -> list[Source]:
+    def parts(self, automatic: bool = True) -> list[Source]:
         """Contiguous runs of files (and of a parquet file's row groups) of about equal size, in order."""
-        if self.home.config.partitions < 2 or self.is_part:
+        setting = self.home.config.partitions
+        if self.is_part or setting == 1:
+            return [self]
+        if setting == "auto" and (not automatic or
+                                  sum(path.stat().st_size for path in self.files) < AUTO_PARTITION_BYTES):
             return [self]
         units = [(path, pieces, size) for path in self.files for pieces, size in self.reader.pieces(path)]
-        count = min(self.home.config.partitions, len(units))
+        count = min(partition_limit(setting), len(units))
         if count < 2:
             return [self]
         total = sum(size for _, _, size in units) or 1
