@@ -6,7 +6,9 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -63,3 +65,19 @@ def assert_same_rows(actual: pa.Table, expected: pa.Table, sort_by: str | None =
 def staging_debris(store: Path) -> list[Path]:
     staging = store / ".hygge" / "staging"
     return [p for p in staging.rglob("*")] if staging.exists() else []
+
+
+class PeakWatch:
+    """An `on_event` callback that records the most moves running at once."""
+
+    def __init__(self) -> None:
+        self.running = self.peak = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Any) -> None:
+        with self._lock:
+            if event.kind == "start":
+                self.running += 1
+                self.peak = max(self.peak, self.running)
+            elif event.kind == "done":
+                self.running -= 1

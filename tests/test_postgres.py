@@ -15,7 +15,7 @@ import pytest
 
 import hygge
 from tests.contract.suite import Place
-from tests.helpers import read_target, run_hygge, write_project
+from tests.helpers import PeakWatch, read_target, run_hygge, write_project
 from tests.services import POSTGRES_URL, postgres_place, postgres_sql
 
 
@@ -29,6 +29,21 @@ def seed(place: Place, sql: str) -> None:
     for statement in sql.strip().split(";\n"):
         if statement.strip():
             postgres_sql(statement.replace("S.", f'"{place.name}".'))
+
+
+def go_terminating_copy(project: Path, query_like: str, timeout: float) -> tuple[int, str, str]:
+    """`hygge go --json` in a child process while its first session running a query ILIKE ``query_like`` is
+    terminated from outside; returns how many sessions were terminated, and the child's stdout and stderr."""
+    proc = subprocess.Popen([sys.executable, "-m", "hygge", "go", "--json"], cwd=project, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    killed = 0
+    deadline = time.monotonic() + 60
+    while not killed and time.monotonic() < deadline and proc.poll() is None:
+        killed = len(postgres_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                  f"WHERE application_name = 'hygge' AND query ILIKE '{query_like}'"))
+        time.sleep(0.02)
+    out, err = proc.communicate(timeout=timeout)
+    return killed, out, err
 
 
 def home(place: Place, **extra: object) -> dict[str, object]:
@@ -174,15 +189,7 @@ def test_a_connection_dropped_mid_load_leaves_the_target_unchanged_and_is_retrie
     run_hygge("go", cwd=tmp_path, check=0)
     big = pa.table({"id": pa.array(range(3_000_000), pa.int64())})
     pq.write_table(big, tmp_path / "in" / "t.parquet")
-    proc = subprocess.Popen([sys.executable, "-m", "hygge", "go", "--json"], cwd=tmp_path, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    killed = 0
-    deadline = time.monotonic() + 60
-    while not killed and time.monotonic() < deadline and proc.poll() is None:
-        killed = len(postgres_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                  "WHERE application_name = 'hygge' AND query ILIKE 'COPY%'"))
-        time.sleep(0.02)
-    out, err = proc.communicate(timeout=120)
+    killed, out, err = go_terminating_copy(tmp_path, "COPY%", timeout=120)
     assert killed, "the load must have been caught mid-COPY"
     report = json.loads(out)
     move = report["moves"][0]
@@ -192,8 +199,6 @@ def test_a_connection_dropped_mid_load_leaves_the_target_unchanged_and_is_retrie
 
 
 def test_sessions_per_connection_are_limited(tmp_path: Path, place: Place) -> None:
-    from hygge.progress.events import Event
-
     seed(place, ";\n".join(f"CREATE TABLE S.t{i} (id int);\nINSERT INTO S.t{i} SELECT generate_series(1, 20000)"
                             for i in range(4)))
     write_project(tmp_path, f"""\
@@ -206,21 +211,10 @@ def test_sessions_per_connection_are_limited(tmp_path: Path, place: Place) -> No
             home: {{type: postgres, connection: wh, schema: {place.name}}}
             store: {{type: parquet, path: out}}
         """)
-    running, peak = 0, 0
-    lock = threading.Lock()
-
-    def watch(event: Event) -> None:
-        nonlocal running, peak
-        with lock:
-            if event.kind == "start":
-                running += 1
-                peak = max(peak, running)
-            elif event.kind == "done":
-                running -= 1
-
+    watch = PeakWatch()
     result = hygge.run(tmp_path, on_event=watch)
     assert result.ok and len(result.moves) == 4
-    assert peak == 1, "max_sessions: 1 lets one move at a time use the connection, whatever the concurrency"
+    assert watch.peak == 1, "max_sessions: 1 lets one move at a time use the connection, whatever the concurrency"
 
 
 def test_a_connection_dropped_mid_read_is_retried(tmp_path: Path, place: Place) -> None:
@@ -235,15 +229,7 @@ def test_a_connection_dropped_mid_read_is_retried(tmp_path: Path, place: Place) 
             store: {{type: parquet, path: out}}
             entities: [big]
         """)
-    proc = subprocess.Popen([sys.executable, "-m", "hygge", "go", "--json"], cwd=tmp_path, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    killed = 0
-    deadline = time.monotonic() + 60
-    while not killed and time.monotonic() < deadline and proc.poll() is None:
-        killed = len(postgres_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                  "WHERE application_name = 'hygge' AND query ILIKE 'COPY (SELECT%'"))
-        time.sleep(0.02)
-    out, err = proc.communicate(timeout=180)
+    killed, out, err = go_terminating_copy(tmp_path, "COPY (SELECT%", timeout=180)
     assert killed, "the read must have been caught mid-COPY"
     move = json.loads(out)["moves"][0]
     assert move["status"] == "ok" and move["attempts"] == 2, err

@@ -10,7 +10,7 @@ import pytest
 import hygge
 from hygge.core import registry
 from hygge.progress.events import Event
-from tests.helpers import read_target, write_project
+from tests.helpers import PeakWatch, read_target, write_project
 
 
 @pytest.fixture(autouse=True)
@@ -28,22 +28,11 @@ def tick_project(tmp: Path, entities: str, options: str = "") -> Path:
 
 def test_moves_run_in_parallel_under_the_global_limit(tmp_path: Path) -> None:
     tick_project(tmp_path, "[a, b, c, d, e, f]", ", concurrency: 2")
-    running, peak = 0, 0
-    lock = threading.Lock()
-
-    def watch(event: Event) -> None:
-        nonlocal running, peak
-        with lock:
-            if event.kind == "start":
-                running += 1
-                peak = max(peak, running)
-            elif event.kind == "done":
-                running -= 1
-
+    watch = PeakWatch()
     result = hygge.run(tmp_path, on_event=watch)
     assert result.ok and len(result.moves) == 6
-    assert peak == 2, "two moves at once: not fewer (parallel) and not more (the limit)"
-    assert hygge.run(tmp_path, concurrency=6, on_event=watch).ok and peak == 6
+    assert watch.peak == 2, "two moves at once: not fewer (parallel) and not more (the limit)"
+    assert hygge.run(tmp_path, concurrency=6, on_event=watch).ok and watch.peak == 6
 
 
 def test_one_failure_does_not_stop_the_others(tmp_path: Path) -> None:
