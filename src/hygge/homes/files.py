@@ -217,8 +217,8 @@ class FileSource(Source):
         self.read: dict[str, dict[str, Any]] = {}
         self._schema = self._unify(files)
         self.rows = state.filter_for(self._schema) if state is not None else None
-        total = sum(f.stat().st_size for f in self.files)
-        self.description = f"{len(self.files)} file{'s' if len(self.files) != 1 else ''}, {total:,} bytes"
+        self.size = sum(f.stat().st_size for f in self.files)
+        self.description = f"{len(self.files)} file{'s' if len(self.files) != 1 else ''}, {self.size:,} bytes"
         estimates = [reader.estimate_rows(f) for f in self.files]
         self.estimated_rows = None if None in estimates else sum(e or 0 for e in estimates)
 
@@ -274,8 +274,7 @@ class FileSource(Source):
         setting = self.home.config.partitions
         if self.is_part or setting == 1:
             return [self]
-        if setting == "auto" and (not automatic or
-                                  sum(path.stat().st_size for path in self.files) < AUTO_PARTITION_BYTES):
+        if setting == "auto" and (not automatic or self.size < AUTO_PARTITION_BYTES):
             return [self]
         units = [(path, pieces, size) for path in self.files for pieces, size in self.reader.pieces(path)]
         count = min(partition_limit(setting), len(units))
