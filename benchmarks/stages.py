@@ -28,12 +28,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-PROJECTS = BENCH / "_work" / "projects"
-sys.path.insert(0, str(BENCH))
-from harness.targets import Target, drop, reset, target_for  # noqa: E402 - the harness lives beside this file
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# the harness lives beside this file
+from harness.lanes import LANES as ALL_LANES
+from harness.settings import WORK
+from harness.targets import Target, drop, reset, target_for
 
-LANES = ["pq2pq", "pq2duckdb", "pq2pg", "pg2pq", "csv2pq", "pq2csv", "my2pq", "pq2my", "pg2pg", "sqlite2pq", "wide"]
+PROJECTS = WORK / "projects"
+# One entity per project: the lanes with one size whatever --rows says (small tables, floor) are left out.
+LANES = [lane.key for lane in ALL_LANES if not lane.fixed_size]
+FIXED_SIZES = {lane.key: lane.fixed_size for lane in ALL_LANES}
 
 
 def startup_seconds(runs: int) -> float:
@@ -106,7 +110,7 @@ def main() -> None:
     print("| lane | rows | read alone s | plan s | stream s | commit s | move s (in-process) | stream ÷ read |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for lane in args.lanes.split(","):
-        size = "1row" if lane == "floor" else args.rows
+        size = FIXED_SIZES.get(lane) or args.rows
         project = PROJECTS / f"{lane}_{size}" / "hygge"
         if not (project / "hygge.yml").exists():
             print(f"| {lane} | not prepared: run benchmarks/run.py --rows {args.rows} --lanes {lane} first |")
