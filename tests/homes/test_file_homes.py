@@ -226,6 +226,26 @@ def test_auto_partitions_split_a_big_entity_by_core_and_keep_row_order(tmp_path:
     assert small.ok and [p.name for p in (tmp_path / "out" / "small").glob("part-*")] == ["part-00000.parquet"]
 
 
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="partitions: auto means one per core; this machine has one")
+def test_auto_partitions_keep_a_wide_entity_to_one_writer_when_two_would_not_fit_in_memory(tmp_path: Path) -> None:
+    """Arrow holds a page per column while reading: 300 columns of ~0.5 MB chunks leave room for one reader only."""
+    columns, rows = 300, 112_000  # 269 MB of incompressible int64 in two row groups
+    raw = os.urandom(columns * rows * 8)
+    table = pa.table({f"c{i}": pa.Array.from_buffers(pa.int64(), rows, [None, pa.py_buffer(raw[i * rows * 8:
+                      (i + 1) * rows * 8])]) for i in range(columns)})
+    (tmp_path / "in").mkdir()
+    pq.write_table(table, tmp_path / "in" / "wide.parquet", compression="none", row_group_size=rows // 2)
+    assert (tmp_path / "in" / "wide.parquet").stat().st_size >= 256 * 2**20
+    home = {"type": "parquet", "path": "in"}
+    assert len(open_home(tmp_path, home, {}).open(plan_for(tmp_path, home, "wide")).parts()) == 1
+    asked = {**home, "partitions": 2}  # a number the user sets is taken as it is
+    assert len(open_home(tmp_path, asked, {}).open(plan_for(tmp_path, asked, "wide")).parts()) == 2
+    wide = hygge.move(home, {"type": "parquet", "path": "out"}, "wide", root=tmp_path)
+    assert wide.ok and wide.rows_in_target == rows, wide.error
+    assert [p.name for p in (tmp_path / "out" / "wide").glob("part-*")] == ["part-00000.parquet"]
+    assert read_target(tmp_path / "out" / "wide").equals(table)
 @pytest.mark.parametrize("kind", ["csv", "jsonl"])
 def test_a_row_longer_than_a_read_block_is_read_whole_in_order(tmp_path: Path, kind: str) -> None:
     # Reads use blocks of an eighth of the batch budget (64 KiB here); a 300 KB value straddles several of them.

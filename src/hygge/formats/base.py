@@ -98,6 +98,10 @@ class FormatReader(ABC):
     def estimate_rows(self, path: Path) -> int | None:
         return None
 
+    def working_bytes(self, path: Path) -> int:
+        """Memory the reader holds for this file beyond its batches (buffers, decoded pages); 0 if negligible."""
+        return 0
+
 
 class PartWriter(ABC):
     """Writes one part file; the landing rotates to a new part when this one is big enough."""

@@ -13,12 +13,17 @@ from hygge.errors import ReadError, WriteError
 from hygge.formats.base import FormatReader, PartWriter, within_budget
 
 MIN_BATCH_ROWS = 1024
+READ_BUFFER_BYTES = 1 << 16
+PAGE_BYTES = 1 << 20
 
 
 def _open(path: Path) -> pq.ParquetFile:
     try:
-        # pre_buffer reads whole row groups ahead: hundreds of MB for nothing on a local disk.
-        return pq.ParquetFile(path, pre_buffer=False, page_checksum_verification=True)
+        # pre_buffer reads whole row groups ahead: hundreds of MB for nothing on a local disk. A small
+        # buffer_size streams each column chunk page by page instead of reading it whole (200-column file:
+        # 494 MB -> 380 MB held by the reader, and faster).
+        return pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER_BYTES,
+                              page_checksum_verification=True)
     except FileNotFoundError as exc:
         raise ReadError("a file of this entity disappeared while it was being read", path=str(path)) from exc
     except (pa.ArrowException, OSError) as exc:
@@ -49,6 +54,13 @@ class ParquetReader(FormatReader):
 
     def estimate_rows(self, path: Path) -> int | None:
         return int(_open(path).metadata.num_rows)
+
+    def working_bytes(self, path: Path) -> int:
+        # Arrow's reader keeps one page per column, compressed and decoded; a page is at most a column chunk
+        # and rarely above 1 MiB (the writers' default). Measured: 200 columns, 380 MB held, estimated 292 MB.
+        meta = _open(path).metadata
+        return max((sum(2 * min(group.column(i).total_uncompressed_size, PAGE_BYTES) for i in range(group.num_columns))
+                    for group in (meta.row_group(r) for r in range(meta.num_row_groups))), default=0)
 
     def pieces(self, path: Path) -> list[tuple[list[int] | None, int]]:
         meta = _open(path).metadata

@@ -30,6 +30,10 @@ class FileHomeConfig(HomeConfig):
 
 # Below this an entity is moved by one writer: more writers would cost more (threads, part files) than they gain.
 AUTO_PARTITION_BYTES = 256 * 2**20
+# What the parts of one entity may hold together when `partitions: auto` picks their number: a reader's own
+# buffers plus about three batches (queue and writer) each. A 200-column parquet file needs ~400 MB per part,
+# so it gets one writer (0.9 GB peak) instead of two (1.3 GB). A number the user sets is taken as it is.
+AUTO_PARTITION_MEMORY = 512 * 2**20
 
 
 def partition_limit(setting: int | str) -> int:
@@ -269,6 +273,10 @@ class FileSource(Source):
             self.warnings.extend(self.reader.notes)
             self.reader.notes.clear()
 
+    def _parts_that_fit(self) -> int:
+        per_part = max(self.reader.working_bytes(path) for path in self.files) + 3 * self.reader.batch_bytes
+        return max(1, AUTO_PARTITION_MEMORY // per_part)
+
     def parts(self, automatic: bool = True) -> list[Source]:
         """Contiguous runs of files (and of a parquet file's row groups) of about equal size, in order."""
         setting = self.home.config.partitions
@@ -278,6 +286,8 @@ class FileSource(Source):
             return [self]
         units = [(path, pieces, size) for path in self.files for pieces, size in self.reader.pieces(path)]
         count = min(partition_limit(setting), len(units))
+        if setting == "auto":
+            count = min(count, self._parts_that_fit())
         if count < 2:
             return [self]
         total = sum(size for _, _, size in units) or 1
