@@ -14,7 +14,7 @@ import pyarrow as pa
 from hygge.core import faults
 from hygge.core.config import SchemaPolicy
 from hygge.core.drift import Drift, check, compare, conform, conformed_schema
-from hygge.core.passthrough import whole_files
+from hygge.core.passthrough import native_files, whole_files
 from hygge.core.pipe import Pipe, pump
 from hygge.core.plan import MovePlan
 from hygge.core.planner import open_home, open_store
@@ -204,18 +204,23 @@ class Move:
         return conformed_schema(schema, found, policy), found
 
     def copy_whole(self, source: Source, landing: Landing, polisher: Polisher) -> bool:
-        """Parquet files that need no change at all are copied as they are (core/passthrough.py)."""
-        files = whole_files(source, landing, polisher, self.drift, self.mode)
-        if not files:
-            return False
+        """Parquet files that need no change at all are copied whole or read by the store (core/passthrough.py)."""
 
         def copied(rows: int) -> None:
             self.rows_read += rows
             self._event("progress", rows=self.rows_read, bytes=landing.bytes_written)
 
-        landing.copy_files(files, copied)  # type: ignore[attr-defined]
-        self.result.warnings.append(f"{len(files)} file(s) copied whole: nothing about their rows changed")
-        return True
+        files = whole_files(source, landing, polisher, self.drift, self.mode)
+        if files:
+            landing.copy_files(files, copied)  # type: ignore[attr-defined]
+            self.result.warnings.append(f"{len(files)} file(s) copied whole: nothing about their rows changed")
+            return True
+        files = native_files(source, landing, polisher, self.drift, self.mode)
+        if files and landing.load_files(files, copied):  # type: ignore[attr-defined]
+            self.result.warnings.append(f"{len(files)} file(s) read by the store's own parquet reader: nothing "
+                                        "about their rows or types changed")
+            return True
+        return False
 
     def transfer_parts(self, source: Source, landing: Landing, schema: pa.Schema) -> bool:
         """With a cluster to submit to, stage a splittable source's partitions on its workers."""

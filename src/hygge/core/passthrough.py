@@ -1,12 +1,18 @@
-"""Parquet to parquet with nothing to change: copy the files whole instead of decoding and encoding them.
+"""Parquet files with nothing to change: moved by a faster path than decoding and encoding every batch.
 
 When a move neither reshapes nor filters the rows, and the source files
-already use the store's compression and the entity's exact schema, the
-fastest correct move is a byte copy of each file: the same rows, the same
-types, at disk speed. Each copy is checked by its footer (row count and
-schema) before it is published. Pages are not decoded, so damage inside a
-source page travels as it is; set `copy_unchanged: false` on the store to
-re-encode (and check) every page instead.
+already hold the entity's exact schema, two stores can take them whole:
+
+- a parquet store with the same compression copies each file as bytes, at
+  disk speed; each copy is checked by its footer (row count and schema)
+  before it is published. Pages are not decoded, so damage inside a source
+  page travels as it is; set `copy_unchanged: false` on the store to
+  re-encode (and check) every page instead;
+- a DuckDB store reads the files with DuckDB's own parquet reader, in
+  parallel, when DuckDB sees exactly the column types hygge created the
+  table with; the rows it inserted are checked against the footers. DuckDB
+  does not verify page checksums; set `native_parquet: false` on the store
+  to read through hygge's checked reader instead.
 """
 
 from __future__ import annotations
@@ -26,26 +32,45 @@ CODECS = {"none": "UNCOMPRESSED", "snappy": "SNAPPY", "zstd": "ZSTD", "gzip": "G
           "lz4": "LZ4"}
 
 
-def whole_files(source: Source, landing: Any, polisher: Polisher, drift: Drift | None, mode: str) -> list[Path]:
-    """The source's files, if every one can be copied as it is; otherwise an empty list."""
+def unchanged_files(source: Source, polisher: Polisher, drift: Drift | None, mode: str) -> list[Path]:
+    """The source's parquet files, when the move changes nothing about their rows; otherwise an empty list."""
     files: list[Path] = getattr(source, "files", [])
-    store = getattr(landing, "store", None)
-    if not files or store is None or getattr(source, "rows", None) is not None:
-        return []
-    config = store.config
-    if store.type_name != "parquet" or getattr(source, "reader", None) is None or not getattr(
-            config, "copy_unchanged", False):
+    if not files or getattr(source, "rows", None) is not None or getattr(source, "reader", None) is None:
         return []
     if type(source.reader).__name__ != "ParquetReader" or not polisher.identity or drift is not None:  # type: ignore
         return []
-    if mode not in ("full_drop", "append") or config.compression_level is not None:
+    if mode not in ("full_drop", "append"):
         return []
     if not getattr(source, "estimated_rows", 0):
-        return []  # nothing to copy: the usual path writes an empty part that carries the schema
+        return []  # nothing to move: the usual path writes an empty part or table that carries the schema
+    return files
+
+
+def whole_files(source: Source, landing: Any, polisher: Polisher, drift: Drift | None, mode: str) -> list[Path]:
+    """The source's files, if every one can be copied as it is into a parquet store; otherwise an empty list."""
+    store = getattr(landing, "store", None)
+    if store is None or store.type_name != "parquet" or not getattr(store.config, "copy_unchanged", False):
+        return []
+    config = store.config
+    files = unchanged_files(source, polisher, drift, mode)
+    if not files or config.compression_level is not None:
+        return []
     wanted = CODECS.get(config.compression, "")
     for path in files:
         if path.stat().st_size > config.target_file_size or not _same(path, source.schema, wanted):
             return []
+    return files
+
+
+def native_files(source: Source, landing: Any, polisher: Polisher, drift: Drift | None, mode: str) -> list[Path]:
+    """The source's files, if a database store may read them with its own parquet reader; else an empty list."""
+    store = getattr(landing, "store", None)
+    if store is None or not getattr(store.config, "native_parquet", False) or not hasattr(landing, "load_files"):
+        return []
+    files = unchanged_files(source, polisher, drift, mode)
+    # One schema in every file: the engine reads them as one table, without hygge's unification across files.
+    if any(plain(pq.read_schema(path)) != plain(source.schema) for path in files):
+        return []
     return files
 
 

@@ -179,6 +179,12 @@ class Dialect(ABC):
     @abstractmethod
     def query_schema(self, conn: Any, sql: str) -> pa.Schema: ...
 
+    def load_parquet(self, conn: Any, schema: str | None, table: str, columns: list[str],
+                     files: list[Path]) -> int | None:
+        """Insert parquet files with the engine's own reader, if it has one and sees the table's exact column
+        types; the rows inserted, or None to have hygge read the files itself."""
+        return None
+
     @abstractmethod
     def ingest(self, conn: Any, schema: str | None, table: str, arrow_schema: pa.Schema,
                batches: Iterator[pa.RecordBatch]) -> None:

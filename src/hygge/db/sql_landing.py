@@ -17,12 +17,14 @@ transaction (MySQL) override the steps that need it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from hygge.core import faults
 from hygge.core.drift import Drift
@@ -31,7 +33,7 @@ from hygge.db.dialect import UnsupportedType
 from hygge.db.merge import SEQ, merge
 from hygge.db.sql_parts import SqlPartTarget
 from hygge.db.sqlstore import SqlStore, part_prefix, staging_name
-from hygge.errors import HyggeError, StateError, WriteError, did_you_mean
+from hygge.errors import HyggeError, ReadError, StateError, WriteError, did_you_mean
 from hygge.state.journal import EntityState, RunRecord
 from hygge.stores.base import CommitResult, Landing
 
@@ -204,6 +206,36 @@ class SqlLanding(Landing):
             if isinstance(exc, Exception):
                 raise self.d.explain(exc, "loading rows", self.write_ref) from exc
             raise
+
+    def load_files(self, files: list[Path], on_rows: Callable[[int], None]) -> bool:
+        """Let the engine read parquet files itself (core/passthrough.py); False when it cannot do so exactly."""
+        try:
+            taken = self.d.load_parquet(self.conn, self.schema, self.write_table, self.arrow_schema.names, files)
+        except HyggeError:
+            raise
+        except Exception as exc:
+            raise ReadError(
+                f"{self.d.name} could not read the parquet file(s) of this entity; nothing was committed",
+                entity=self.plan.entity, path=", ".join(str(f) for f in files[:3]),
+                expected="readable parquet files", found=str(exc).strip().splitlines()[0][:300],
+                hint="re-export the file from its source, or set `native_parquet: false` on the store to read it "
+                     "through hygge's own reader, which names the damaged file",
+            ) from exc
+        if taken is None:
+            return False
+        expected = sum(pq.read_metadata(path).num_rows for path in files)
+        if taken != expected:
+            raise StateError(
+                f"{self.d.name} inserted another number of rows than the parquet footers hold; nothing was committed",
+                entity=self.plan.entity, path=self.write_ref,
+                expected=f"{expected:,} rows", found=f"{taken:,}",
+                hint="check whether the files changed during the move, and run again",
+            )
+        self.rows_written += taken
+        self.bytes_written += sum(path.stat().st_size for path in files)
+        on_rows(taken)
+        faults.point("write")
+        return True
 
     def part_targets(self, count: int) -> list[Any]:
         if not self.d.remote_writers:

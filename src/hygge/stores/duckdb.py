@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from hygge.db.duckdb import DuckdbDialect
 from hygge.db.sqlstore import SqlStore, SqlStoreConfig
 
 
 class DuckdbStoreConfig(SqlStoreConfig):
     path: str | None = None
+    native_parquet: bool = Field(
+        True, description="let DuckDB read parquet files that need no change itself, in parallel (pages unchecked)"
+    )
 
 
 class DuckdbStore(SqlStore):
