@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from hygge.core.arrowtypes import type_name
 from hygge.errors import ConfigError, ConfigProblem, did_you_mean
 from hygge.state import watermark
+
+# pyarrow.compute is imported where it is used: it takes 30-50 ms to import, and many moves never need it.
 
 
 @dataclass
@@ -25,6 +26,7 @@ class RowFilter:
         return any(v is not None for v in (self.after, self.start, self.end))
 
     def mask(self, batch: pa.RecordBatch) -> pa.Array:
+        import pyarrow.compute as pc
         values = batch.column(self.column)
         keep = pc.is_valid(values)
         for test, bound in ((pc.greater, self.after), (pc.greater_equal, self.start), (pc.less, self.end)):

@@ -168,11 +168,11 @@ def interpolate(doc: YamlDoc, env: Mapping[str, str]) -> list[ConfigProblem]:
 
 def read_env(folder: Path) -> dict[str, str]:
     """The environment seen by a workspace: ``.env`` beside hygge.yml, then the real one on top."""
-    from dotenv import dotenv_values
-
     env: dict[str, str] = {}
     dotenv = folder / ".env"
     if dotenv.is_file():
+        from dotenv import dotenv_values  # 30 ms of regexes at import: only when there is a .env to read
+
         env.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
     env.update(os.environ)
     return env

@@ -9,6 +9,11 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
+from hygge.state.fsops import start_writeback
+
+# How much a part file grows between two requests to the kernel to start writing it to disk.
+WRITEBACK_BYTES = 64 * 2**20
+
 
 def within_budget(batch: pa.RecordBatch, budget: int) -> Iterator[pa.RecordBatch]:
     """Zero-copy slices of ``batch`` of about ``budget`` bytes each (row estimates can be off)."""
@@ -111,6 +116,15 @@ class PartWriter(ABC):
         self.schema = schema
         self.options = options
         self.rows = 0
+        self.written_back = 0
+
+    def start_writeback(self) -> None:
+        """Each WRITEBACK_BYTES the file grows, have the kernel start writing it to disk (fsops.start_writeback):
+        the disk works while the next rows are encoded, and the fsync at commit finds little left to do."""
+        size = self.size()
+        if size - self.written_back >= WRITEBACK_BYTES:
+            start_writeback(self.path)
+            self.written_back = size
 
     @abstractmethod
     def write(self, batch: pa.RecordBatch) -> None: ...

@@ -17,14 +17,38 @@ _RENAME_EXCHANGE = 2
 _libc: Any = None
 
 
-def _renameat2() -> Any:
+_SYNC_FILE_RANGE_WRITE = 2
+
+
+def _libc_function(name: str) -> Any:
     global _libc
     if _libc is None:
         try:
             _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
         except OSError:
             _libc = False
-    return getattr(_libc, "renameat2", None) if _libc else None
+    return getattr(_libc, name, None) if _libc else None
+
+
+def _renameat2() -> Any:
+    return _libc_function("renameat2")
+
+
+def start_writeback(path: Path) -> None:
+    """Have the kernel start writing a file's dirty pages to disk now, without waiting for them.
+
+    Linux ``sync_file_range(SYNC_FILE_RANGE_WRITE)``; elsewhere nothing. Called while a part file grows, so the
+    disk works while the CPU formats the next rows and the fsync at commit finds little left to write (10M rows
+    parquet -> csv: 1.4 GB, whose fsync took 0.6 s at commit). It changes no guarantee: the commit still fsyncs.
+    """
+    func = _libc_function("sync_file_range") if sys.platform.startswith("linux") else None
+    if func is None:
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        func(ctypes.c_int(fd), ctypes.c_int64(0), ctypes.c_int64(0), ctypes.c_uint(_SYNC_FILE_RANGE_WRITE))
+    finally:
+        os.close(fd)
 
 
 class ExchangeUnsupported(OSError):

@@ -15,10 +15,11 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from hygge.core.arrowtypes import parse_type, type_name
 from hygge.errors import ConfigError, ConfigProblem
+
+# pyarrow.compute is imported where it is used: it takes 30-50 ms to import, and many moves never need it.
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$")
 _SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
@@ -58,6 +59,7 @@ def decode(data: Any) -> pa.Scalar | None:
 
 
 def display_scalar(scalar: pa.Scalar) -> str:
+    import pyarrow.compute as pc
     if pa.types.is_timestamp(scalar.type):
         # Arrow's %S carries the fraction at the column's precision; trailing zeros say nothing.
         text = str(pc.strftime(scalar, format="%Y-%m-%dT%H:%M:%S").as_py())
@@ -103,6 +105,7 @@ def parse_lookback(lookback: Any, dtype: pa.DataType, column: str) -> pa.Scalar 
 
 
 def lower_bound(previous: pa.Scalar, lookback: pa.Scalar | None) -> pa.Scalar:
+    import pyarrow.compute as pc
     if lookback is None:
         return previous
     if pa.types.is_date(previous.type):
@@ -134,6 +137,7 @@ def parse_bound(text: str | None, dtype: pa.DataType, column: str) -> pa.Scalar 
 
 
 def column_max(batch: pa.RecordBatch | pa.Table, column: str) -> pa.Scalar | None:
+    import pyarrow.compute as pc
     values = batch.column(column)
     if values.null_count == len(values):
         return None
@@ -141,6 +145,7 @@ def column_max(batch: pa.RecordBatch | pa.Table, column: str) -> pa.Scalar | Non
 
 
 def later(a: pa.Scalar | None, b: pa.Scalar | None) -> pa.Scalar | None:
+    import pyarrow.compute as pc
     if a is None or not a.is_valid:
         return b
     if b is None or not b.is_valid:

@@ -36,7 +36,14 @@ from hygge.core.drift import Drift, evolve_table
 from hygge.core.plan import MovePlan
 from hygge.errors import StateError, WriteError
 from hygge.formats.base import PartWriter, within_budget
-from hygge.state.fsops import ExchangeUnsupported, exchange, fsync_dir, fsync_path, link_or_copy, remove_tree
+from hygge.state.fsops import (
+    ExchangeUnsupported,
+    exchange,
+    fsync_dir,
+    fsync_path,
+    link_or_copy,
+    remove_tree,
+)
 from hygge.state.journal import EntityState, RunRecord, utc_now
 from hygge.state.lock import EntityLock
 from hygge.state.manifest import MANIFEST, Manifest, Part
@@ -268,6 +275,8 @@ class FileLanding(Landing):
                 self.rows_written += piece.num_rows
                 if self.writer.size() >= self.store.config.target_file_size:
                     self._finish_part()
+                elif self.store.config.durable:
+                    self.writer.start_writeback()
             faults.point("write")
         except OSError as exc:
             raise explain_os_error(exc, self.staging, "write staged data") from exc
