@@ -215,7 +215,7 @@ class SqlLanding(Landing):
             raise
         except Exception as exc:
             raise ReadError(
-                f"{self.d.name} could not read the parquet file(s) of this entity; nothing was committed",
+                f"{self.d.name} could not load this entity's parquet file(s) itself; nothing was committed",
                 entity=self.plan.entity, path=", ".join(str(f) for f in files[:3]),
                 expected="readable parquet files", found=str(exc).strip().splitlines()[0][:300],
                 hint="re-export the file from its source, or set `native_parquet: false` on the store to read it "

@@ -36,14 +36,7 @@ from hygge.core.drift import Drift, evolve_table
 from hygge.core.plan import MovePlan
 from hygge.errors import StateError, WriteError
 from hygge.formats.base import PartWriter, within_budget
-from hygge.state.fsops import (
-    ExchangeUnsupported,
-    exchange,
-    fsync_dir,
-    fsync_path,
-    link_or_copy,
-    remove_tree,
-)
+from hygge.state.fsops import ExchangeUnsupported, exchange, fsync_dir, fsync_path, link_or_copy, remove_tree
 from hygge.state.journal import EntityState, RunRecord, utc_now
 from hygge.state.lock import EntityLock
 from hygge.state.manifest import MANIFEST, Manifest, Part
