@@ -216,7 +216,7 @@ class Move:
             self.result.warnings.append(f"{len(files)} file(s) copied whole: nothing about their rows changed")
             return True
         files = native_files(source, landing, polisher, self.drift, self.mode)
-        if files and landing.load_files(files, copied):  # type: ignore[attr-defined]
+        if files and landing.load_files(files, source.estimated_rows, copied):  # type: ignore[attr-defined]
             self.result.warnings.append(f"{len(files)} file(s) read by the store's own parquet reader: nothing "
                                         "about their rows or types changed")
             return True

@@ -69,14 +69,18 @@ def native_files(source: Source, landing: Any, polisher: Polisher, drift: Drift 
         return []
     files = unchanged_files(source, polisher, drift, mode)
     # One schema in every file: the engine reads them as one table, without hygge's unification across files.
-    if any(plain(pq.read_schema(path)) != plain(source.schema) for path in files):
+    if not all(_same_schema(pq.read_metadata(path), source.schema) for path in files):
         return []
     return files
 
 
+def _same_schema(meta: pq.FileMetaData, schema: pa.Schema) -> bool:
+    return plain(meta.schema.to_arrow_schema()) == plain(schema)
+
+
 def _same(path: Path, schema: pa.Schema, codec: str) -> bool:
     meta = pq.read_metadata(path)
-    if plain(meta.schema.to_arrow_schema()) != plain(schema):
+    if not _same_schema(meta, schema):
         return False
     for group in range(meta.num_row_groups):
         row_group = meta.row_group(group)

@@ -24,7 +24,6 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from hygge.core import faults
 from hygge.core.drift import Drift
@@ -207,8 +206,10 @@ class SqlLanding(Landing):
                 raise self.d.explain(exc, "loading rows", self.write_ref) from exc
             raise
 
-    def load_files(self, files: list[Path], on_rows: Callable[[int], None]) -> bool:
-        """Let the engine read parquet files itself (core/passthrough.py); False when it cannot do so exactly."""
+    def load_files(self, files: list[Path], expected: int, on_rows: Callable[[int], None]) -> bool:
+        """Let the engine read parquet files itself (core/passthrough.py); False when it cannot do so exactly.
+
+        ``expected`` is the files' row count from their footers, read when the source was opened."""
         try:
             taken = self.d.load_parquet(self.conn, self.schema, self.write_table, self.arrow_schema.names, files)
         except HyggeError:
@@ -223,7 +224,6 @@ class SqlLanding(Landing):
             ) from exc
         if taken is None:
             return False
-        expected = sum(pq.read_metadata(path).num_rows for path in files)
         if taken != expected:
             raise StateError(
                 f"{self.d.name} inserted another number of rows than the parquet footers hold; nothing was committed",

@@ -120,7 +120,10 @@ class PartWriter(ABC):
 
     def start_writeback(self) -> None:
         """Each WRITEBACK_BYTES the file grows, have the kernel start writing it to disk (fsops.start_writeback):
-        the disk works while the next rows are encoded, and the fsync at commit finds little left to do."""
+        the disk works while the next rows are encoded, and the fsync at commit finds little left to do.
+        Only for stores that fsync at commit (`durable`); the others leave the timing to the kernel."""
+        if not getattr(self.options, "durable", False):
+            return
         size = self.size()
         if size - self.written_back >= WRITEBACK_BYTES:
             start_writeback(self.path)

@@ -268,7 +268,7 @@ class FileLanding(Landing):
                 self.rows_written += piece.num_rows
                 if self.writer.size() >= self.store.config.target_file_size:
                     self._finish_part()
-                elif self.store.config.durable:
+                else:
                     self.writer.start_writeback()
             faults.point("write")
         except OSError as exc:

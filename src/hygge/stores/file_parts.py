@@ -59,7 +59,7 @@ class FilePartSink(PartSink):
                 self.rows += piece.num_rows
                 if self.writer.size() >= self.store.config.target_file_size:
                     self._finish()
-                elif self.store.config.durable:
+                else:
                     self.writer.start_writeback()
 
     def finish(self) -> Any:
