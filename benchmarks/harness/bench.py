@@ -99,7 +99,8 @@ class LaneRun:
                 "results": [e.summary(source) for e in entries]}
 
     def checked(self, contender: Contender, source: Source) -> Entry:
-        entry = Entry(contender, targets.target_for(self.lane.target, f"{self.lane.key}_{self.label}", contender.slug))
+        entry = Entry(contender, targets.target_for(self.lane.target, f"{self.lane.key}_{self.label}", contender.slug,
+                                                   self.lane.hygge_store))
         try:
             targets.reset(entry.target)
             contender.check(source, entry.target)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from harness import sources
 from harness.sources import Source
@@ -22,6 +23,7 @@ class Lane:
     raw: tuple[str, ...]
     fixed_size: str = ""       # lanes with one size whatever --rows says: the label of that size
     timeout: float | None = None  # a tighter cap than --timeout, for lanes where a stalled tool is known to hang
+    hygge_store: tuple[tuple[str, Any], ...] = ()  # store options hygge's project gets in this lane
 
     def contenders(self, tools: tuple[str, ...]) -> list[Contender]:
         by_tool = {"hygge": hygge.contenders(), "raw": [raw.contender(v) for v in self.raw],
@@ -43,6 +45,9 @@ LANES = (
     Lane("pg2pg", "postgres → postgres", sources.postgres, "postgres", ("pg2pg_copy",)),
     Lane("sqlite2pq", "sqlite → parquet", sources.sqlite, "parquet", ("sqlite2pq_adbc", "sqlite2pq_connectorx")),
     Lane("wide", "wide (200 columns, rows ÷ 10) parquet → parquet", sources.wide, "parquet", PARQUET_COPIES),
+    # The same move with hygge made to decode and encode every page, as it must when polish or types change it.
+    Lane("wide_encode", "wide, re-encoded by hygge (copy_unchanged: false) parquet → parquet", sources.wide,
+         "parquet", PARQUET_COPIES, hygge_store=(("copy_unchanged", False),)),
     Lane("lineitem", "TPC-H lineitem (SF = rows ÷ 6M) parquet → parquet", sources.lineitem, "parquet",
          PARQUET_COPIES),
     Lane("lineitem2pg", "TPC-H lineitem (SF = rows ÷ 6M) parquet → postgres", sources.lineitem, "postgres",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness import dbs
 from harness.settings import DUCKDB_SCHEMA, OUT, TABLE, TARGET_PREFIX
@@ -19,6 +20,7 @@ class Target:
     folder: Path         # scratch folder of this contender (file targets are written inside it)
     schema: str = ""     # postgres schema / mariadb database / duckdb schema
     table: str = TABLE
+    options: tuple[tuple[str, Any], ...] = ()  # extra store options (only hygge's project uses them)
 
     @property
     def duckdb_file(self) -> Path:
@@ -29,13 +31,13 @@ class Target:
         return f"{self.schema}.{self.table}"
 
 
-def target_for(kind: str, lane: str, contender: str) -> Target:
+def target_for(kind: str, lane: str, contender: str, options: tuple[tuple[str, Any], ...] = ()) -> Target:
     folder = OUT / lane / contender
     if kind in ("postgres", "mysql"):
-        return Target(kind, folder, schema=f"{TARGET_PREFIX}{contender}")
+        return Target(kind, folder, schema=f"{TARGET_PREFIX}{contender}", options=options)
     if kind == "duckdb":
-        return Target(kind, folder, schema=DUCKDB_SCHEMA)
-    return Target(kind, folder)
+        return Target(kind, folder, schema=DUCKDB_SCHEMA, options=options)
+    return Target(kind, folder, options=options)
 
 
 def reset(target: Target) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -275,3 +276,28 @@ def test_unchanged_parquet_is_copied_whole_and_anything_else_is_re_encoded(tmp_p
         result = move(tmp_path, "orders", {"type": "parquet", "path": "out", **store}, polish=polish)
         assert result.ok and result.warnings == [], (store, polish)
         assert read_target(tmp_path / "out" / "orders").num_rows == 20_000
+
+
+def test_a_copy_keeps_its_size_unless_the_user_chose_a_part_size(tmp_path: Path) -> None:
+    # A 520 MB file, above the default part size (512 MiB), is copied whole: re-encoding it only to cut it would
+    # cost far more than the copy. Only a target_file_size the user wrote splits a file, by re-encoding it.
+    blob = os.urandom(4 << 20)  # incompressible, so the file is as large as its values
+    big = pa.table({"id": pa.array(range(130), pa.int64()), "blob": pa.array([blob] * 130, pa.binary())})
+    (tmp_path / "in").mkdir()
+    pq.write_table(big, tmp_path / "in" / "big.parquet", compression="snappy", use_dictionary=False,
+                   row_group_size=10)
+    del big
+    size = (tmp_path / "in" / "big.parquet").stat().st_size
+    assert size > 512 * 2**20
+    copied = move(tmp_path, "big")
+    assert copied.ok and copied.warnings == ["1 file(s) copied whole: nothing about their rows changed"]
+    (only,) = parts(tmp_path / "out" / "big")
+    assert (tmp_path / "out" / "big" / only).stat().st_size == size
+    table = orders(40_000)
+    pq.write_table(table, tmp_path / "in" / "orders.parquet", compression="snappy", row_group_size=5_000)
+    chosen = (tmp_path / "in" / "orders.parquet").stat().st_size // 3
+    split = move(tmp_path, "orders", {"type": "parquet", "path": "out", "target_file_size": chosen,
+                                      "row_group_bytes": "256KiB"})
+    assert split.ok and split.warnings == []
+    assert len(parts(tmp_path / "out" / "orders")) >= 3
+    assert_same_rows(read_target(tmp_path / "out" / "orders"), table)

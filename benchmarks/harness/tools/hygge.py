@@ -32,6 +32,10 @@ def _home(source: Source) -> tuple[dict[str, Any], Any]:
 
 
 def _store(target: Target) -> dict[str, Any]:
+    return {**_store_location(target), **dict(target.options)}
+
+
+def _store_location(target: Target) -> dict[str, Any]:
     if target.kind in ("parquet", "csv"):
         return {"type": target.kind, "path": str(target.folder)}
     if target.kind == "duckdb":

@@ -5,7 +5,9 @@ already hold the entity's exact schema, two stores can take them whole:
 
 - a parquet store with the same compression copies each file as bytes, at
   disk speed; each copy is checked by its footer (row count and schema)
-  before it is published. Pages are not decoded, so damage inside a source
+  before it is published. A copy keeps its source's size: only a
+  `target_file_size` the user set makes larger files go through encoding,
+  to be split into parts of that size. Pages are not decoded, so damage inside a source
   page travels as it is; set `copy_unchanged: false` on the store to
   re-encode (and check) every page instead;
 - a DuckDB store reads the files with DuckDB's own parquet reader, in
@@ -56,8 +58,11 @@ def whole_files(source: Source, landing: Any, polisher: Polisher, drift: Drift |
     if not files or config.compression_level is not None:
         return []
     wanted = CODECS.get(config.compression, "")
+    # The default part size is only where hygge cuts files it encodes; re-encoding a 4 GB file just to cut it
+    # costs minutes. A size the user chose is a promise about the files, so larger ones are re-encoded.
+    limit = config.target_file_size if "target_file_size" in config.model_fields_set else None
     for path in files:
-        if path.stat().st_size > config.target_file_size or not _same(path, source.schema, wanted):
+        if (limit is not None and path.stat().st_size > limit) or not _same(path, source.schema, wanted):
             return []
     return files
 
