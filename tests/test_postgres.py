@@ -251,3 +251,34 @@ def test_a_value_too_long_for_the_target_column_is_refused(tmp_path: Path, place
     assert "a value does not fit its column in the target table; nothing was committed" in text
     assert "character varying(3)" in text and "widen the column" in text
     assert postgres_sql(f'SELECT COUNT(*) FROM "{place.name}".codes')[0][0] == 0
+
+
+def test_constrained_numerics_read_exactly_at_every_precision(tmp_path: Path, place: Place) -> None:
+    # numeric(p, s) columns are read as the server's text and parsed into decimals of the same precision and
+    # scale; the largest values, negative ones, zero, NULL and p > 38 (decimal256) come back unchanged.
+    from decimal import Decimal
+
+    seed(place, """
+CREATE TABLE S.money (id int, small numeric(5,0), cents numeric(12,2), wide numeric(50,5));
+INSERT INTO S.money VALUES (1, 99999, 9999999999.99, 123456789012345678901234567890123456789012345.12345),
+  (2, -99999, -0.01, -0.00001), (3, 0, 0, 0), (4, NULL, NULL, NULL)""")
+    result = hygge.move(home(place), {"type": "parquet", "path": "out"}, "money", root=tmp_path)
+    assert result.ok, result.error
+    table = read_target(tmp_path / "out" / "money").sort_by("id")
+    assert table.schema.field("small").type == pa.decimal128(5, 0)
+    assert table.schema.field("cents").type == pa.decimal128(12, 2)
+    assert table.schema.field("wide").type == pa.decimal256(50, 5)
+    assert table.column("small").to_pylist() == [Decimal("99999"), Decimal("-99999"), Decimal("0"), None]
+    assert table.column("cents").to_pylist() == [Decimal("9999999999.99"), Decimal("-0.01"), Decimal("0.00"), None]
+    assert table.column("wide").to_pylist() == [
+        Decimal("123456789012345678901234567890123456789012345.12345"), Decimal("-0.00001"), Decimal("0.00000"), None]
+
+
+def test_a_numeric_nan_fails_the_read_naming_the_column_and_the_way_out(tmp_path: Path, place: Place) -> None:
+    seed(place, "CREATE TABLE S.rates (id int, rate numeric(6,2));\nINSERT INTO S.rates VALUES (1, 1.5), (2, 'NaN')")
+    result = hygge.move(home(place), {"type": "parquet", "path": "out"}, "rates", root=tmp_path)
+    assert result.status == "failed"
+    text = str(result.error)
+    assert "column rate holds a value its type cannot carry into Arrow" in text
+    assert f'"{place.name}"."rates"' in text and "decimal(6,2)" in text and "NULLIF(column, 'NaN')" in text
+    assert not (tmp_path / "out" / "rates").exists()

@@ -9,6 +9,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hygge.core.arrowtypes import type_name
+from hygge.errors import ReadError
+
 
 def ext(t: pa.DataType) -> str | None:
     return getattr(t, "extension_name", None)
@@ -126,10 +129,18 @@ def normalize(batch: pa.RecordBatch, schema: pa.Schema | None) -> pa.RecordBatch
         if ext(column.type) == "arrow.opaque":
             column = column.storage
         if column.type != wanted:
-            if ext(wanted) and not ext(column.type):
-                column = column.cast(wanted.storage_type).cast(wanted)
-            else:
-                column = column.cast(wanted)
+            try:
+                if ext(wanted) and not ext(column.type):
+                    column = column.cast(wanted.storage_type).cast(wanted)
+                else:
+                    column = column.cast(wanted)
+            except pa.ArrowInvalid as exc:
+                raise ReadError(
+                    f"column {field.name} holds a value its type cannot carry into Arrow",
+                    expected=f"{type_name(wanted)} values", found=str(exc).splitlines()[0],
+                    hint="PostgreSQL numerics can be NaN, which no decimal holds: read the table through a query "
+                         "that maps such values (e.g. NULLIF(column, 'NaN')), or fix them at the source",
+                ) from exc
         columns.append(column)
         fields.append(pa.field(field.name, wanted))
     return pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields))

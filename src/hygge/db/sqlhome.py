@@ -166,7 +166,8 @@ class SqlSource(Source):
             try:
                 yield from self.d.read(conn, self.sql(predicate), self._schema, self.plan.batch_bytes, args,
                                        key=self.key)
-            except HyggeError:
+            except HyggeError as exc:
+                exc.path = exc.path or self.ref
                 raise
             except Exception as exc:
                 raise self.d.explain(exc, "reading rows", self.ref) from exc
