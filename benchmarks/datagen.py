@@ -112,12 +112,13 @@ def write_small_tables(count: int, rows: int, folder: Path) -> Path:
 
 if __name__ == "__main__":
     kind, size, out = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+    many = int(sys.argv[4]) if len(sys.argv) > 4 else 0  # columns of the wide table, files of the small tables
     if kind == "mixed":
         write_mixed(size, out)
     elif kind == "wide":
-        write_wide(size, 200, out)
+        write_wide(size, many or 200, out)
     elif kind == "small":
-        write_small_tables(500, size, out)
+        write_small_tables(many or 500, size, out)
     else:
         raise SystemExit(f"unknown kind {kind}")
     print(out)

@@ -103,7 +103,7 @@ def previous_commands(json_path: Path, merge: bool) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     lanes = lane_table.select(args.lanes)
-    ensure_installed(args.tool_list)
+    ensure_installed((*args.tool_list, "raw"))  # the raw venv also generates the data (numpy)
     compile_hygge()
     json_path = args.out.with_name("results.json")
     data: dict[str, Any] = {
