@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,13 +34,13 @@ from hygge.core.config import SchemaPolicy
 from hygge.core.drift import Drift, evolve_table
 from hygge.core.plan import MovePlan
 from hygge.errors import StateError, WriteError
-from hygge.formats.base import PartWriter, within_budget
 from hygge.state.fsops import ExchangeUnsupported, exchange, fsync_dir, fsync_path, link_or_copy, remove_tree
 from hygge.state.journal import EntityState, RunRecord, utc_now
 from hygge.state.lock import EntityLock
 from hygge.state.manifest import MANIFEST, Manifest, Part
 from hygge.stores.base import CommitResult, Landing
 from hygge.stores.files import explain_os_error
+from hygge.stores.part_series import PartSeries
 
 if TYPE_CHECKING:
     from hygge.stores.files import FileStore
@@ -87,11 +86,6 @@ def merge_tables(old: list[Path], new: list[Path], schema: pa.Schema, plan: Move
         result = result.filter(~pl.col(plan.delete_column).fill_null(False))
     table = result.drop(["_hygge_src", "_hygge_seq"]).collect().to_arrow()
     return table.select(schema.names).cast(schema)
-
-
-def within_budget_table(table: pa.Table, budget: int) -> Iterator[pa.RecordBatch]:
-    for batch in table.to_batches():
-        yield from within_budget(batch, budget)
 
 
 def empty_trash(trash: Path, keep_seconds: float) -> None:
@@ -152,7 +146,7 @@ class FileLanding(Landing):
         self.reshape = False
         self.published = False
         self.schema: pa.Schema | None = None
-        self.writer: PartWriter | None = None
+        self.series: PartSeries | None = None
 
     def _previous(self) -> Manifest | None:
         if self.target.is_file():
@@ -242,34 +236,21 @@ class FileLanding(Landing):
                 hint="write this entity to parquet, or drop those columns with `polish: drop: [...]`",
             )
         self.schema = schema
+        self.series = PartSeries(self.store, self.staging, schema, self._next_part, self._add_part)
 
-    def _open_part(self) -> PartWriter:
-        assert self.schema is not None
-        path = self.staging / self.store.part_name(self.part_no)
+    def _next_part(self) -> int:
         self.part_no += 1
-        return self.store.Writer(path, self.schema, self.store.config)
+        return self.part_no - 1
 
-    def _finish_part(self) -> None:
-        if self.writer is None:
-            return
-        writer, self.writer = self.writer, None
-        writer.close()
-        size = writer.path.stat().st_size
-        self.parts.append(Part(writer.path.name, writer.rows, size, self.record.run_id))
+    def _add_part(self, name: str, rows: int, size: int) -> None:
+        self.parts.append(Part(name, rows, size, self.record.run_id))
         self.bytes_written += size
 
     def write(self, batch: pa.RecordBatch) -> None:
+        assert self.series is not None
         try:
-            # Slices, so a batch larger than a part file still rotates parts on time.
-            for piece in within_budget(batch, self.store.slice_bytes()):
-                if self.writer is None:
-                    self.writer = self._open_part()
-                self.writer.write(piece)
-                self.rows_written += piece.num_rows
-                if self.writer.size() >= self.store.config.target_file_size:
-                    self._finish_part()
-                else:
-                    self.writer.start_writeback()
+            self.series.write(batch)
+            self.rows_written += batch.num_rows
             faults.point("write")
         except OSError as exc:
             raise explain_os_error(exc, self.staging, "write staged data") from exc
@@ -281,7 +262,8 @@ class FileLanding(Landing):
             raise explain_os_error(exc, self.target, "publish the entity") from exc
 
     def _commit(self, record: RunRecord, state: EntityState) -> CommitResult:
-        self._finish_part()
+        assert self.series is not None
+        self.series.close()
         merging = self.plan.run_type == "merge" and bool(self.parts)
         if merging:
             self._verify()
@@ -290,8 +272,8 @@ class FileLanding(Landing):
         keeps = not merging and self.plan.run_type != "full_drop" and self.previous is not None
         if not self.parts and not keeps:
             # Zero rows still publish a part, so readers learn the schema.
-            self.writer = self._open_part()
-            self._finish_part()
+            self.series.open()
+            self.series.close()
         self._verify()
         kept = self.previous.parts if keeps and self.previous else []
         if kept and self.reshape:
@@ -350,12 +332,15 @@ class FileLanding(Landing):
         out: list[Part] = []
         for part in parts:
             table = evolve_table(pq.read_table(self.target / part.file), self.schema)
-            self.writer = self._open_part()
-            for piece in within_budget_table(table, self.store.slice_bytes()):
-                self.writer.write(piece)
-            writer, self.writer = self.writer, None
-            writer.close()
-            out.append(Part(writer.path.name, writer.rows, writer.path.stat().st_size, part.run_id))
+
+            def keep(name: str, rows: int, size: int, run_id: str = part.run_id) -> None:
+                out.append(Part(name, rows, size, run_id))  # the part keeps the run that wrote its rows
+
+            series = PartSeries(self.store, self.staging, self.schema, self._next_part, keep)
+            series.open()  # one part for one part, even an empty one
+            for batch in table.to_batches():
+                series.write(batch, rotate=False)
+            series.close()
         return out
 
     def _merge_parts(self) -> None:
@@ -370,13 +355,10 @@ class FileLanding(Landing):
         for path in staged + [p for p in old if p.parent == self.staging]:
             path.unlink()
         self.parts = []
-        for piece in within_budget_table(merged, self.store.slice_bytes()):
-            if self.writer is None:
-                self.writer = self._open_part()
-            self.writer.write(piece)
-            if self.writer.size() >= self.store.config.target_file_size:
-                self._finish_part()
-        self._finish_part()
+        assert self.series is not None
+        for batch in merged.to_batches():
+            self.series.write(batch)
+        self.series.close()
         if sum(p.rows for p in self.parts) != merged.num_rows:
             raise StateError("the merged entity lost rows while being written; nothing was published",
                              entity=self.plan.entity, path=str(self.staging))
@@ -396,9 +378,8 @@ class FileLanding(Landing):
                 )
 
     def abort(self) -> None:
-        if self.writer is not None:
-            self.writer.abandon()
-            self.writer = None
+        if self.series is not None:
+            self.series.abandon()
         try:
             self._tidy()
         except OSError:

@@ -15,8 +15,8 @@ from typing import Any
 import pyarrow as pa
 
 from hygge.core.split import PartSink
-from hygge.formats.base import PartWriter, within_budget
 from hygge.state.fsops import remove_tree
+from hygge.stores.part_series import PartSeries
 
 
 @dataclass
@@ -33,35 +33,25 @@ class FilePartTarget:
 
 class FilePartSink(PartSink):
     def __init__(self, store: Any, folder: Path, schema: pa.Schema):
-        self.store, self.folder, self.schema = store, folder, schema
         remove_tree(folder)  # what an earlier attempt of this partition left
         folder.mkdir(parents=True)
-        self.writer: PartWriter | None = None
         self.count = 0
         self.files: list[tuple[str, int, int]] = []
+        self.series = PartSeries(store, folder, schema, self._next_part, self._add_part)
 
-    def _finish(self) -> None:
-        if self.writer is not None:
-            writer, self.writer = self.writer, None
-            writer.close()
-            size = writer.path.stat().st_size
-            self.files.append((writer.path.name, writer.rows, size))
-            self.bytes += size
+    def _next_part(self) -> int:
+        self.count += 1
+        return self.count - 1
+
+    def _add_part(self, name: str, rows: int, size: int) -> None:
+        self.files.append((name, rows, size))
+        self.bytes += size
 
     def write_stream(self, batches: Iterator[pa.RecordBatch]) -> None:
         for batch in batches:
-            for piece in within_budget(batch, self.store.slice_bytes()):
-                if self.writer is None:
-                    self.writer = self.store.Writer(self.folder / self.store.part_name(self.count), self.schema,
-                                                    self.store.config)
-                    self.count += 1
-                self.writer.write(piece)
-                self.rows += piece.num_rows
-                if self.writer.size() >= self.store.config.target_file_size:
-                    self._finish()
-                else:
-                    self.writer.start_writeback()
+            self.series.write(batch)
+            self.rows += batch.num_rows
 
     def finish(self) -> Any:
-        self._finish()
+        self.series.close()
         return self.files
