@@ -135,12 +135,13 @@ def normalize(batch: pa.RecordBatch, schema: pa.Schema | None) -> pa.RecordBatch
                 else:
                     column = column.cast(wanted)
             except pa.ArrowInvalid as exc:
-                raise ReadError(
-                    f"column {field.name} holds a value its type cannot carry into Arrow",
-                    expected=f"{type_name(wanted)} values", found=str(exc).splitlines()[0],
-                    hint="PostgreSQL numerics can be NaN, which no decimal holds: read the table through a query "
-                         "that maps such values (e.g. NULLIF(column, 'NaN')), or fix them at the source",
-                ) from exc
+                hint = ("PostgreSQL numerics can be NaN, which no decimal holds: read the table through a query "
+                        "that maps such values (e.g. NULLIF(column, 'NaN')), or fix them at the source"
+                        if pa.types.is_decimal(wanted) else
+                        "read the table through a query that converts this column, or fix the value at the source")
+                raise ReadError(f"column {field.name} holds a value its type cannot carry into Arrow",
+                                expected=f"{type_name(wanted)} values", found=str(exc).splitlines()[0],
+                                hint=hint) from exc
         columns.append(column)
         fields.append(pa.field(field.name, wanted))
     return pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields))
