@@ -7,6 +7,7 @@ run's sequence of part numbers and publishes them with everything else.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,13 +36,9 @@ class FilePartSink(PartSink):
     def __init__(self, store: Any, folder: Path, schema: pa.Schema):
         remove_tree(folder)  # what an earlier attempt of this partition left
         folder.mkdir(parents=True)
-        self.count = 0
         self.files: list[tuple[str, int, int]] = []
-        self.series = PartSeries(store, folder, schema, self._next_part, self._add_part)
-
-    def _next_part(self) -> int:
-        self.count += 1
-        return self.count - 1
+        # Numbered from 0 in the partition's own folder; the landing renumbers them when it adopts them.
+        self.series = PartSeries(store, folder, schema, itertools.count().__next__, self._add_part)
 
     def _add_part(self, name: str, rows: int, size: int) -> None:
         self.files.append((name, rows, size))
