@@ -278,6 +278,23 @@ def test_unchanged_parquet_is_copied_whole_and_anything_else_is_re_encoded(tmp_p
         assert read_target(tmp_path / "out" / "orders").num_rows == 20_000
 
 
+def test_a_copy_keeps_the_source_codec_unless_the_user_chose_one(tmp_path: Path) -> None:
+    # The default compression (snappy) is how hygge encodes; it is no reason to re-encode a zstd file.
+    table = orders(20_000)
+    (tmp_path / "in").mkdir()
+    pq.write_table(table, tmp_path / "in" / "orders.parquet", compression="zstd")
+    copied = move(tmp_path, "orders")
+    assert copied.ok and copied.warnings == ["1 file(s) copied whole: nothing about their rows changed"]
+    part = tmp_path / "out" / "orders" / "part-00000.parquet"
+    assert part.read_bytes() == (tmp_path / "in" / "orders.parquet").read_bytes()
+    chosen = move(tmp_path, "orders", {"type": "parquet", "path": "out", "compression": "snappy"})
+    assert chosen.ok and chosen.warnings == []
+    (name,) = parts(tmp_path / "out" / "orders")
+    meta = pq.read_metadata(tmp_path / "out" / "orders" / name)
+    assert {meta.row_group(0).column(i).compression for i in range(meta.num_columns)} == {"SNAPPY"}
+    assert_same_rows(read_target(tmp_path / "out" / "orders"), table)
+
+
 def test_a_copy_keeps_its_size_unless_the_user_chose_a_part_size(tmp_path: Path) -> None:
     # A 520 MB file, above the default part size (512 MiB), is copied whole: re-encoding it only to cut it would
     # cost far more than the copy. Only a target_file_size the user wrote splits a file, by re-encoding it.

@@ -3,9 +3,11 @@
 When a move neither reshapes nor filters the rows, and the source files
 already hold the entity's exact schema, two stores can take them whole:
 
-- a parquet store with the same compression copies each file as bytes, at
-  disk speed; each copy is checked by its footer (row count and schema)
-  before it is published. A copy keeps its source's size: only a
+- a parquet store copies each file as bytes, at disk speed, when the store's
+  compression is the files' own or was left unset (a codec the user wrote
+  is a promise about the files; the default only says how hygge encodes);
+  each copy is checked by its footer (row count and schema) before it is
+  published. A copy keeps its source's size: only a
   `target_file_size` the user set makes larger files go through encoding,
   to be split into parts of that size. Pages are not decoded, so damage inside a source
   page travels as it is; set `copy_unchanged: false` on the store to
@@ -57,7 +59,9 @@ def whole_files(source: Source, landing: Any, polisher: Polisher, drift: Drift |
     files = unchanged_files(source, polisher, drift, mode)
     if not files or config.compression_level is not None:
         return []
-    wanted = CODECS.get(config.compression, "")
+    # Left unset, compression only says how hygge encodes; a file copied whole keeps its own codec (a zstd file
+    # from polars or Spark is not worth re-encoding to snappy). A codec the user wrote is a promise about every file.
+    wanted = CODECS.get(config.compression, "") if "compression" in config.model_fields_set else None
     # The default part size is only where hygge cuts files it encodes; re-encoding a 4 GB file just to cut it
     # costs minutes. A size the user chose is a promise about the files, so larger ones are re-encoded.
     limit = config.target_file_size if "target_file_size" in config.model_fields_set else None
@@ -83,10 +87,13 @@ def _same_schema(meta: pq.FileMetaData, schema: pa.Schema) -> bool:
     return plain(meta.schema.to_arrow_schema()) == plain(schema)
 
 
-def _same(path: Path, schema: pa.Schema, codec: str) -> bool:
+def _same(path: Path, schema: pa.Schema, codec: str | None) -> bool:
+    """Whether the file holds exactly ``schema``, every column chunk compressed with ``codec`` (None: any)."""
     meta = pq.read_metadata(path)
     if not _same_schema(meta, schema):
         return False
+    if codec is None:
+        return True
     for group in range(meta.num_row_groups):
         row_group = meta.row_group(group)
         for column in range(row_group.num_columns):
