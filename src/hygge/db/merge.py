@@ -18,6 +18,14 @@ from hygge.errors import WriteError
 SEQ = "_hygge_seq"
 
 
+def with_arrival_order(batch: pa.RecordBatch, start: int) -> pa.RecordBatch:
+    """The batch with ``SEQ`` appended: each row's position in the load, from ``start``."""
+    import pyarrow.compute as pc
+
+    ones = pa.repeat(pa.scalar(1, pa.int64()), batch.num_rows)
+    return batch.append_column(SEQ, pc.add(pc.cumulative_sum(ones), start - 1))
+
+
 def null_keys(d: Dialect, conn: Any, staging: str, keys: tuple[str, ...]) -> dict[str, int]:
     sums = ", ".join(f"SUM(CASE WHEN {d.quote(k)} IS NULL THEN 1 ELSE 0 END)" for k in keys)
     row = d.query(conn, f"SELECT {sums} FROM {staging}")[0]

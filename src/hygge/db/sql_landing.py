@@ -22,14 +22,13 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import pyarrow as pa
 
 from hygge.core import faults
 from hygge.core.drift import Drift
 from hygge.core.plan import MovePlan
 from hygge.db.dialect import UnsupportedType
-from hygge.db.merge import SEQ, merge
+from hygge.db.merge import SEQ, merge, with_arrival_order
 from hygge.db.sql_parts import SqlPartTarget
 from hygge.db.sqlstore import SqlStore, part_prefix, staging_name
 from hygge.errors import HyggeError, ReadError, StateError, WriteError, did_you_mean
@@ -186,8 +185,7 @@ class SqlLanding(Landing):
                     self.rows_written += batch.num_rows
                     self.bytes_written += batch.nbytes
                     if merging:  # arrival order, to break ties between duplicate keys
-                        seq = pl.int_range(start, start + batch.num_rows, dtype=pl.Int64, eager=True).to_arrow()
-                        batch = batch.append_column(SEQ, seq)
+                        batch = with_arrival_order(batch, start)
                     yield self.d.to_engine(batch)
                     faults.point("write")
             except BaseException as exc:

@@ -6,12 +6,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import polars as pl
 import pyarrow as pa
 
 from hygge.core.split import PartSink
 from hygge.db.dialect import Dialect
-from hygge.db.merge import SEQ
+from hygge.db.merge import SEQ, with_arrival_order
 
 
 @dataclass
@@ -53,9 +52,7 @@ class SqlPartSink(PartSink):
                 self.rows += batch.num_rows
                 self.bytes += batch.nbytes
                 if self.target.seq_base is not None:
-                    base = self.target.seq_base + start
-                    seq = pl.int_range(base, base + batch.num_rows, dtype=pl.Int64, eager=True).to_arrow()
-                    batch = batch.append_column(SEQ, seq)
+                    batch = with_arrival_order(batch, self.target.seq_base + start)
                 yield self.d.to_engine(batch)
 
         try:
