@@ -213,8 +213,9 @@ def test_auto_partitions_split_a_big_entity_by_core_and_keep_row_order(tmp_path:
     pq.write_table(pa.table({"v": ids}), tmp_path / "in" / "big.parquet", compression="none",
                    row_group_size=2_000_000)
     assert (tmp_path / "in" / "big.parquet").stat().st_size >= 256 * 2**20
-    # snappy in the store, none in the source: the file cannot be copied whole, it is re-encoded
-    big = hygge.move({"type": "parquet", "path": "in"}, {"type": "parquet", "path": "out"}, "big", root=tmp_path)
+    # snappy chosen for the store, none in the source: the file cannot be copied whole, it is re-encoded
+    big = hygge.move({"type": "parquet", "path": "in"}, {"type": "parquet", "path": "out", "compression": "snappy"},
+                     "big", root=tmp_path)
     assert big.ok and big.rows_in_target == rows, big.error
     written = sorted(p for p in (tmp_path / "out" / "big").iterdir() if not p.name.startswith((".", "_")))
     assert len(written) == min(os.cpu_count() or 1, 17)  # a part file per partition, at most one per row group
@@ -242,7 +243,8 @@ def test_auto_partitions_keep_a_wide_entity_to_one_writer_when_two_would_not_fit
     assert len(open_home(tmp_path, home, {}).open(plan_for(tmp_path, home, "wide")).parts()) == 1
     asked = {**home, "partitions": 2}  # a number the user sets is taken as it is
     assert len(open_home(tmp_path, asked, {}).open(plan_for(tmp_path, asked, "wide")).parts()) == 2
-    wide = hygge.move(home, {"type": "parquet", "path": "out"}, "wide", root=tmp_path)
+    wide = hygge.move(home, {"type": "parquet", "path": "out", "compression": "snappy"}, "wide",
+                      root=tmp_path)  # re-encoded (the source is uncompressed), not copied whole
     assert wide.ok and wide.rows_in_target == rows, wide.error
     assert [p.name for p in (tmp_path / "out" / "wide").glob("part-*")] == ["part-00000.parquet"]
     assert read_target(tmp_path / "out" / "wide").equals(table)

@@ -6,6 +6,8 @@ import re
 
 import pyarrow as pa
 
+from hygge.core import lazy
+
 _SIMPLE: dict[str, pa.DataType] = {
     "bool": pa.bool_(),
     "boolean": pa.bool_(),
@@ -120,7 +122,7 @@ def as_type(column: pa.Array | pa.ChunkedArray, dtype: pa.DataType) -> pa.Array 
 
 def uuid_text(column: pa.Array) -> pa.Array:
     """UUIDs (16 bytes) as their canonical text, 8-4-4-4-12 lowercase hex digits."""
-    import polars as pl
+    pl = lazy.polars()
 
     raw = column.cast(column.type.storage_type) if extension_name(column.type) else column
     series = pl.from_arrow(raw.cast(pa.binary()))

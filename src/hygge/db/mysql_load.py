@@ -20,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hygge.core import lazy
 from hygge.core.arrowtypes import extension_name
 from hygge.errors import WriteError
 
@@ -34,7 +35,7 @@ def escape(column: pa.Array) -> pa.Array:
 
 def json_text(column: pa.Array) -> pa.Array:
     """Lists and structs as JSON text, encoded by Polars."""
-    import polars as pl
+    pl = lazy.polars()
 
     wrapped = pa.StructArray.from_arrays([column], names=["v"])
     series = pl.from_arrow(wrapped)
@@ -46,7 +47,7 @@ def json_text(column: pa.Array) -> pa.Array:
 
 
 def hex_text(column: pa.Array) -> pa.Array:
-    import polars as pl
+    pl = lazy.polars()
 
     raw = column.cast(column.type.storage_type) if extension_name(column.type) else column
     series = pl.from_arrow(raw.cast(pa.binary()))

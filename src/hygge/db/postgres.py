@@ -19,6 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from hygge.core import lazy
 from hygge.core.arrowtypes import type_name
 from hygge.db.dialect import Dialect, UnsupportedType
 from hygge.db.postgres_types import _READ, literal, normal_type, normalize, pg_type, to_wire
@@ -33,7 +34,7 @@ TRANSIENT_WORDS = ("terminating connection", "server closed the connection", "co
 
 def _adbc() -> Any:
     try:
-        import adbc_driver_postgresql.dbapi as dbapi
+        dbapi = lazy.adbc_dbapi("adbc_driver_postgresql.dbapi")
     except ModuleNotFoundError as exc:
         raise MissingDriver("adbc_driver_postgresql", "postgres", needed_for="the postgres home and store") from exc
     return dbapi

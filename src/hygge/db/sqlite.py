@@ -23,6 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hygge.core import lazy
 from hygge.core.arrowtypes import as_type, extension_name, from_text
 from hygge.db.dialect import Dialect, UnsupportedType, process_file_lock
 from hygge.errors import HyggeConnectionError, MissingDriver, ReadError
@@ -41,7 +42,7 @@ _DECL = re.compile(r'^(?P<kind>DECIMAL TEXT|TIME|TIMESTAMP|TIMESTAMPTZ|DURATION)
 
 def _adbc() -> Any:
     try:
-        import adbc_driver_sqlite.dbapi as dbapi
+        dbapi = lazy.adbc_dbapi("adbc_driver_sqlite.dbapi")
     except ModuleNotFoundError as exc:
         raise MissingDriver("adbc_driver_sqlite", "sqlite", needed_for="the sqlite home and store") from exc
     return dbapi

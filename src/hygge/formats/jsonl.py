@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pjson
 
+from hygge.core import lazy
 from hygge.core.arrowtypes import as_type, extension_name, from_text, type_name
 from hygge.errors import ReadError, WriteError
 from hygge.formats.base import FormatReader, PartWriter, streamed
@@ -115,7 +116,7 @@ class JsonlReader(FormatReader):
 
 
 def _from_base64(column: pa.Array) -> pa.Array:
-    import polars as pl
+    pl = lazy.polars()
 
     series = pl.from_arrow(column)
     assert isinstance(series, pl.Series)
@@ -124,7 +125,7 @@ def _from_base64(column: pa.Array) -> pa.Array:
 
 def _to_polars_ready(batch: pa.RecordBatch) -> pa.RecordBatch:
     """Binary becomes base64 text: JSON has no bytes, and base64 keeps every one."""
-    import polars as pl
+    pl = lazy.polars()
 
     arrays = []
     changed = False
@@ -157,7 +158,7 @@ class JsonlPartWriter(PartWriter):
         return [f"{f.name} ({type_name(f.type)})" for f in schema if refused(f.type)]
 
     def write(self, batch: pa.RecordBatch) -> None:
-        import polars as pl
+        pl = lazy.polars()
 
         for field in batch.schema:
             if pa.types.is_floating(field.type):

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hygge.core import faults
+from hygge.core import faults, lazy
 from hygge.core.config import SchemaPolicy
 from hygge.core.drift import Drift, evolve_table
 from hygge.core.plan import MovePlan
@@ -65,7 +65,7 @@ def heal(staging_root: Path, target: Path) -> None:
 
 def merge_tables(old: list[Path], new: list[Path], schema: pa.Schema, plan: MovePlan) -> pa.Table:
     """Old and new rows, one row per key: the latest watermark wins, then the newest arrival."""
-    import polars as pl
+    pl = lazy.polars()
 
     keys = list(plan.keys)
     frames = [pl.scan_parquet(old).with_columns(pl.lit(0, pl.Int8).alias("_hygge_src"))] if old else []
