@@ -16,6 +16,7 @@ import hygge
 from hygge.core.plan import MovePlan
 from hygge.core.planner import open_store
 from hygge.errors import StateError
+from hygge.progress.events import Event
 from hygge.samples import events, orders, users
 from hygge.state.journal import RunRecord
 from tests.helpers import assert_same_rows, read_target, staging_debris
@@ -276,6 +277,31 @@ def test_unchanged_parquet_is_copied_whole_and_anything_else_is_re_encoded(tmp_p
         result = move(tmp_path, "orders", {"type": "parquet", "path": "out", **store}, polish=polish)
         assert result.ok and result.warnings == [], (store, polish)
         assert read_target(tmp_path / "out" / "orders").num_rows == 20_000
+
+
+def test_a_file_rewritten_after_the_move_opened_it_is_not_copied_but_retried(tmp_path: Path) -> None:
+    # The copy is checked against the footer read when the move opened the file, not one read again later:
+    # a file replaced in between would otherwise be published in place of the rows the move planned.
+    (tmp_path / "in").mkdir()
+    pq.write_table(orders(1_000), tmp_path / "in" / "orders.parquet")
+    bigger = orders(3_000)
+    rewrites: list[int] = []
+
+    def rewrite_once(event: Event) -> None:
+        if event.kind == "start" and not rewrites:
+            rewrites.append(1)
+            pq.write_table(bigger, tmp_path / "in" / "orders.parquet")  # same schema, more rows
+
+    result = hygge.move({"type": "parquet", "path": "in"}, {"type": "parquet", "path": "out"}, "orders",
+                        root=tmp_path, on_event=rewrite_once, retries=1, retry_backoff=0)
+    assert rewrites and result.ok and result.attempts == 2, result.error
+    assert_same_rows(read_target(tmp_path / "out" / "orders"), bigger)
+    failed = hygge.move({"type": "parquet", "path": "in"}, {"type": "parquet", "path": "out"}, "orders",
+                        root=tmp_path, on_event=lambda e: e.kind == "start" and pq.write_table(
+                            orders(10), tmp_path / "in" / "orders.parquet"), retries=0)
+    assert not failed.ok and "changed between opening and copying" in str(failed.error)
+    assert "3,000 rows" in str(failed.error) and "10 rows" in str(failed.error)
+    assert_same_rows(read_target(tmp_path / "out" / "orders"), bigger)  # the last commit is untouched
 
 
 def test_a_copy_keeps_the_source_codec_unless_the_user_chose_one(tmp_path: Path) -> None:

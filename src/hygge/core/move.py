@@ -212,7 +212,7 @@ class Move:
 
         files = whole_files(source, landing, polisher, self.drift, self.mode)
         if files:
-            landing.copy_files(files, copied)  # type: ignore[attr-defined]
+            landing.copy_files(files, source.file_rows.get, copied)  # type: ignore[attr-defined]
             self.result.warnings.append(f"{len(files)} file(s) copied whole: nothing about their rows changed")
             return True
         files = native_files(source, landing, polisher, self.drift, self.mode)

@@ -65,8 +65,9 @@ def whole_files(source: Source, landing: Any, polisher: Polisher, drift: Drift |
     # The default part size is only where hygge cuts files it encodes; re-encoding a 4 GB file just to cut it
     # costs minutes. A size the user chose is a promise about the files, so larger ones are re-encoded.
     limit = config.target_file_size if "target_file_size" in config.model_fields_set else None
+    footer = source.reader.footer  # type: ignore[attr-defined]  # a ParquetReader (unchanged_files checked)
     for path in files:
-        if (limit is not None and path.stat().st_size > limit) or not _same(path, source.schema, wanted):
+        if (limit is not None and path.stat().st_size > limit) or not _same(footer(path), source.schema, wanted):
             return []
     return files
 
@@ -78,7 +79,8 @@ def native_files(source: Source, landing: Any, polisher: Polisher, drift: Drift 
         return []
     files = unchanged_files(source, polisher, drift, mode)
     # One schema in every file: the engine reads them as one table, without hygge's unification across files.
-    if not all(_same_schema(pq.read_metadata(path), source.schema) for path in files):
+    footer = source.reader.footer  # type: ignore[attr-defined]
+    if not all(_same_schema(footer(path), source.schema) for path in files):
         return []
     return files
 
@@ -87,9 +89,8 @@ def _same_schema(meta: pq.FileMetaData, schema: pa.Schema) -> bool:
     return plain(meta.schema.to_arrow_schema()) == plain(schema)
 
 
-def _same(path: Path, schema: pa.Schema, codec: str | None) -> bool:
+def _same(meta: pq.FileMetaData, schema: pa.Schema, codec: str | None) -> bool:
     """Whether the file holds exactly ``schema``, every column chunk compressed with ``codec`` (None: any)."""
-    meta = pq.read_metadata(path)
     if not _same_schema(meta, schema):
         return False
     if codec is None:

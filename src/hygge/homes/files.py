@@ -224,6 +224,7 @@ class FileSource(Source):
         self.size = sum(f.stat().st_size for f in self.files)
         self.description = f"{len(self.files)} file{'s' if len(self.files) != 1 else ''}, {self.size:,} bytes"
         estimates = [reader.estimate_rows(f) for f in self.files]
+        self.file_rows = dict(zip(self.files, estimates, strict=True))  # as the files were when opened
         self.estimated_rows = None if None in estimates else sum(e or 0 for e in estimates)
 
     def _unify(self, files: list[Path]) -> pa.Schema:

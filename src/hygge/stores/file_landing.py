@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,7 @@ from hygge.core import faults, lazy
 from hygge.core.config import SchemaPolicy
 from hygge.core.drift import Drift, evolve_table
 from hygge.core.plan import MovePlan
-from hygge.errors import StateError, WriteError
+from hygge.errors import ReadError, StateError, WriteError
 from hygge.state.fsops import ExchangeUnsupported, exchange, fsync_dir, fsync_path, link_or_copy, remove_tree
 from hygge.state.journal import EntityState, RunRecord, utc_now
 from hygge.state.lock import EntityLock
@@ -164,16 +165,26 @@ class FileLanding(Landing):
             )
         return manifest
 
-    def copy_files(self, files: list[Path], on_file: Any = None) -> None:
-        """Take source files as they are (see core/passthrough.py); each copy is checked by its footer."""
+    def copy_files(self, files: list[Path], rows_of: Callable[[Path], int | None], on_file: Any = None) -> None:
+        """Take source files as they are (see core/passthrough.py); each copy's footer must count the rows
+        ``rows_of`` gives for its source (the count read when the source was opened, so a file changed
+        since then fails the move instead of publishing rows nobody planned)."""
         for source in files:
             path = self.staging / self.store.part_name(self.part_no)
             self.part_no += 1
             shutil.copyfile(source, path)  # copy_file_range on Linux: no bytes through Python
             rows = pq.read_metadata(path).num_rows
-            if rows != pq.read_metadata(source).num_rows:
-                raise StateError("a copied file does not hold the rows of its source; nothing was published",
-                                 entity=self.plan.entity, path=str(source))
+            expected = rows_of(source)
+            if rows != expected:
+                raise ReadError(
+                    "a file changed between opening and copying it; nothing was committed",
+                    entity=self.plan.entity, path=str(source),
+                    expected=f"{expected if expected is None else format(expected, ',')} rows, as its footer said "
+                             "when the move opened it",
+                    found=f"a copy holding {rows:,} rows",
+                    hint="hygge retries the move; writers should write to a temporary name and rename when done",
+                    transient=True,
+                )
             size = path.stat().st_size
             self.parts.append(Part(path.name, rows, size, self.record.run_id))
             self.rows_written += rows
