@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pyarrow as pa
@@ -109,10 +110,39 @@ def extension_name(dtype: pa.DataType) -> str | None:
     return getattr(dtype, "extension_name", None)
 
 
+_PER_UNIT = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+
+
+@functools.cache
+def utc_as_naive_text(t: pa.DataType) -> bool:
+    """Whether ``t`` is a zoned timestamp whose text is its naive text plus "Z" (a UTC zone).
+
+    Arrow formats zoned timestamps about 30 times slower than naive ones (a zone lookup per value: 0.85 s
+    against 0.03 s for a million); for UTC the answer is known, so hygge writes the same text the quick way.
+    Probed, not assumed, so the bytes never differ.
+    """
+    if not pa.types.is_timestamp(t) or not t.tz:
+        return False
+    probe = pa.array([1_700_000_000_123_456_789 // _PER_UNIT[t.unit]], pa.int64())  # 2023-11-14, every digit set
+    zoned = probe.cast(pa.timestamp(t.unit, t.tz)).cast(pa.string())[0].as_py()
+    naive = probe.cast(pa.timestamp(t.unit)).cast(pa.string())[0].as_py()
+    return bool(zoned == naive + "Z")
+
+
+def utc_text(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """A UTC timestamp column as Arrow's own text for it (see utc_as_naive_text), formatted the quick way."""
+    import pyarrow.compute as pc
+
+    naive = column.cast(pa.timestamp(column.type.unit)).cast(pa.string())
+    return pc.binary_join_element_wise(naive, "Z", "")
+
+
 def as_type(column: pa.Array | pa.ChunkedArray, dtype: pa.DataType) -> pa.Array | pa.ChunkedArray:
     """Cast, going through the storage type when either side is an extension type."""
     if column.type == dtype:
         return column
+    if (pa.types.is_string(dtype) or pa.types.is_large_string(dtype)) and utc_as_naive_text(column.type):
+        return utc_text(column).cast(dtype)
     if extension_name(column.type):
         column = column.cast(column.type.storage_type)
     if extension_name(dtype):

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from hygge.core.arrowtypes import as_type, extension_name, type_name
+from hygge.core.arrowtypes import as_type, extension_name, type_name, utc_as_naive_text
 from hygge.errors import ReadError, WriteError
 from hygge.formats.base import FormatReader, PartWriter, streamed
 from hygge.formats.quarantine import Quarantine
@@ -234,34 +234,12 @@ def _text_type(t: pa.DataType) -> pa.DataType:
     return pa.string() if pa.types.is_string_view(t) else t
 
 
-_PROBE = pa.array([1_700_000_000_123_456], pa.int64())
-
-
-def _utc_as_text(t: pa.DataType) -> bool:
-    """Whether a timestamp type is UTC, so its text is the naive text plus "Z".
-
-    Arrow formats zoned timestamps about 25 times slower than naive ones (a zone
-    lookup per value); for UTC the answer is known, so hygge writes the same
-    text the quick way. Probed, not assumed, so the bytes never differ.
-    """
-    if not pa.types.is_timestamp(t) or not t.tz:
-        return False
-    zoned = _PROBE.cast(pa.timestamp(t.unit, t.tz)).cast(pa.string())[0].as_py()
-    naive = _PROBE.cast(pa.timestamp(t.unit)).cast(pa.string())[0].as_py()
-    return bool(zoned == naive + "Z")
-
-
-def _utc_text(column: pa.Array) -> pa.Array:
-    naive = column.cast(pa.timestamp(column.type.unit)).cast(pa.string())
-    return pc.binary_join_element_wise(naive, "Z", "")
-
-
 class CsvPartWriter(PartWriter):
     def __init__(self, path: Path, schema: pa.Schema, options: Any):
         super().__init__(path, schema, options)
-        self._utc = {i for i, f in enumerate(schema) if _utc_as_text(f.type)}
-        self._plain = pa.schema([pa.field(f.name, pa.string() if i in self._utc else _text_type(f.type))
-                                 for i, f in enumerate(schema)])
+        # UTC timestamps go out as text formatted the quick way (as_type; same bytes as Arrow's writer).
+        self._plain = pa.schema([pa.field(f.name, pa.string() if utc_as_naive_text(f.type) else _text_type(f.type))
+                                 for f in schema])
         self._sink: Any = pa.OSFile(str(path), "wb")
         self._file = self._sink
         if options.compression:
@@ -292,8 +270,7 @@ class CsvPartWriter(PartWriter):
 
     def write(self, batch: pa.RecordBatch) -> None:
         if self._plain != batch.schema:
-            columns = [_utc_text(c) if i in self._utc else as_type(c, t)
-                       for i, (c, t) in enumerate(zip(batch.columns, self._plain.types, strict=True))]
+            columns = [as_type(c, t) for c, t in zip(batch.columns, self._plain.types, strict=True)]
             batch = pa.RecordBatch.from_arrays(columns, schema=self._plain)
         self._writer.write_batch(batch)
         self.rows += batch.num_rows
