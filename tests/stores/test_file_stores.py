@@ -45,6 +45,8 @@ def test_layout_manifest_and_history(tmp_path: Path) -> None:
     manifest = json.loads((folder / ".hygge-manifest.json").read_text())
     assert manifest["parts"][0]["rows"] == 100 and manifest["run_id"] == result.run_id
     assert manifest["state"]["columns"][4] == {"name": "balance", "type": "decimal(12,2)"}
+    # the run recorded with the data knows what it wrote (it was taken before the commit counted the bytes)
+    assert manifest["state"]["last_run"]["bytes_written"] == manifest["parts"][0]["bytes"] == result.bytes_written > 0
     history = [json.loads(line) for line in (tmp_path / "out" / ".hygge" / "history.jsonl").read_text().splitlines()]
     assert history[-1]["status"] == "ok" and history[-1]["rows_written"] == 100
     assert staging_debris(tmp_path / "out") == []

@@ -267,6 +267,7 @@ class Move:
         record = self.record
         record.rows_read = self.rows_read
         record.rows_written = landing.rows_written
+        record.bytes_written = landing.bytes_written  # the state below is committed with the data: record it now
         record.ended_at = utc_now().isoformat()
         record.status = "ok" if self.rows_read else "empty"
         record.watermark_before = previous.watermark if previous else None
