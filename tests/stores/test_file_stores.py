@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import os
@@ -19,6 +20,7 @@ from hygge.errors import StateError
 from hygge.progress.events import Event
 from hygge.samples import events, orders, users
 from hygge.state.journal import RunRecord
+from hygge.state.manifest import Manifest
 from tests.helpers import assert_same_rows, read_target, staging_debris
 
 
@@ -44,6 +46,8 @@ def test_layout_manifest_and_history(tmp_path: Path) -> None:
     assert parts(folder) == ["part-00000.parquet"]
     manifest = json.loads((folder / ".hygge-manifest.json").read_text())
     assert manifest["parts"][0]["rows"] == 100 and manifest["run_id"] == result.run_id
+    assert set(manifest) == {f.name for f in dataclasses.fields(Manifest)}  # every field is written
+    assert Manifest.from_dict(manifest).to_dict() == manifest
     assert manifest["state"]["columns"][4] == {"name": "balance", "type": "decimal(12,2)"}
     # the run recorded with the data knows what it wrote (it was taken before the commit counted the bytes)
     assert manifest["state"]["last_run"]["bytes_written"] == manifest["parts"][0]["bytes"] == result.bytes_written > 0

