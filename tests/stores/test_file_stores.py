@@ -53,6 +53,10 @@ def test_layout_manifest_and_history(tmp_path: Path) -> None:
     assert manifest["state"]["last_run"]["bytes_written"] == manifest["parts"][0]["bytes"] == result.bytes_written > 0
     history = [json.loads(line) for line in (tmp_path / "out" / ".hygge" / "history.jsonl").read_text().splitlines()]
     assert history[-1]["status"] == "ok" and history[-1]["rows_written"] == 100
+    for store in ({"type": "parquet", "path": "out", "compression": "zstd"}, {"type": "csv", "path": "out"}):
+        encoded = move(tmp_path, "users", store)  # parts written and closed by hygge, not copied
+        last = json.loads((folder / ".hygge-manifest.json").read_text())
+        assert last["state"]["last_run"]["bytes_written"] == last["parts"][0]["bytes"] == encoded.bytes_written > 0
     assert staging_debris(tmp_path / "out") == []
 
 
@@ -308,6 +312,15 @@ def test_a_file_rewritten_after_the_move_opened_it_is_not_copied_but_retried(tmp
     assert not failed.ok and "changed between opening and copying" in str(failed.error)
     assert "3,000 rows" in str(failed.error) and "10 rows" in str(failed.error)
     assert_same_rows(read_target(tmp_path / "out" / "orders"), bigger)  # the last commit is untouched
+    # the same number of rows, another column: the schema was checked on the old file, so this is refused too
+    pq.write_table(bigger, tmp_path / "in" / "orders.parquet")
+    widened = bigger.append_column("extra", pa.array(range(3_000), pa.int64()))
+    same_count = hygge.move({"type": "parquet", "path": "in"}, {"type": "parquet", "path": "out"}, "orders",
+                            root=tmp_path, on_event=lambda e: e.kind == "start" and pq.write_table(
+                                widened, tmp_path / "in" / "orders.parquet"), retries=0)
+    # (the footer read for the copy check shows the new schema, so the rows go through the reader, which refuses)
+    assert not same_count.ok and "changed while the move was reading it" in str(same_count.error)
+    assert read_target(tmp_path / "out" / "orders").schema.names == bigger.schema.names
 
 
 def test_a_copy_keeps_the_source_codec_unless_the_user_chose_one(tmp_path: Path) -> None:

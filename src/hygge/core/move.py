@@ -212,7 +212,8 @@ class Move:
 
         files = whole_files(source, landing, polisher, self.drift, self.mode)
         if files:
-            landing.copy_files(files, source.file_rows.get, copied)  # type: ignore[attr-defined]
+            landing.copy_files(files, source.file_rows.get, source.changed_since_open,  # type: ignore[attr-defined]
+                               copied)
             self.result.warnings.append(f"{len(files)} file(s) copied whole: nothing about their rows changed")
             return True
         files = native_files(source, landing, polisher, self.drift, self.mode)
@@ -265,6 +266,7 @@ class Move:
 
     def commit(self, landing: Landing, source: Source, schema: pa.Schema, previous: EntityState | None) -> None:
         record = self.record
+        landing.finish()
         record.rows_read = self.rows_read
         record.rows_written = landing.rows_written
         record.bytes_written = landing.bytes_written  # the state below is committed with the data: record it now

@@ -34,6 +34,7 @@ from hygge.homes.base import Source
 
 CODECS = {"none": "UNCOMPRESSED", "snappy": "SNAPPY", "zstd": "ZSTD", "gzip": "GZIP", "brotli": "BROTLI",
           "lz4": "LZ4"}
+KNOWN_CODECS = {*CODECS.values(), "LZ4_RAW"}
 
 
 def unchanged_files(source: Source, polisher: Polisher, drift: Drift | None, mode: str) -> list[Path]:
@@ -90,15 +91,17 @@ def _same_schema(meta: pq.FileMetaData, schema: pa.Schema) -> bool:
 
 
 def _same(meta: pq.FileMetaData, schema: pa.Schema, codec: str | None) -> bool:
-    """Whether the file holds exactly ``schema``, every column chunk compressed with ``codec`` (None: any)."""
+    """Whether the file holds exactly ``schema``, every column chunk compressed with ``codec`` (None: any codec
+    hygge itself reads and writes; an LZO file goes through the reader, which says it cannot decode it)."""
     if not _same_schema(meta, schema):
         return False
-    if codec is None:
-        return True
     for group in range(meta.num_row_groups):
         row_group = meta.row_group(group)
         for column in range(row_group.num_columns):
             found = row_group.column(column).compression
-            if found != codec and not (codec == "LZ4" and found == "LZ4_RAW"):
+            if codec is None:
+                if found not in KNOWN_CODECS:
+                    return False
+            elif found != codec and not (codec == "LZ4" and found == "LZ4_RAW"):
                 return False
     return True

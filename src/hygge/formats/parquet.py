@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from hygge.formats.base import FormatReader, PartWriter, within_budget
 MIN_BATCH_ROWS = 1024
 READ_BUFFER_BYTES = 1 << 16
 PAGE_BYTES = 1 << 20
+FOOTERS_KEPT = 8
 
 
 def _open(path: Path, metadata: pq.FileMetaData | None = None) -> pq.ParquetFile:
@@ -51,12 +53,14 @@ class ParquetReader(FormatReader):
 
     def __init__(self, config: Any, batch_bytes: int):
         super().__init__(config, batch_bytes)
-        self._footers: dict[Path, tuple[tuple[int, int], pq.FileMetaData]] = {}
+        self._footers: OrderedDict[Path, tuple[tuple[int, int], pq.FileMetaData]] = OrderedDict()
 
     def footer(self, path: Path) -> pq.FileMetaData:
-        """The file's footer, parsed once per move: schema, row count, row groups, codecs all come from it.
+        """The file's footer for planning: schema, row count, row groups and codecs come from one parse.
 
-        Kept while the file's size and modification time stay the same; a file rewritten since is read again.
+        Kept while the file's size and modification time stay the same, for the last FOOTERS_KEPT files only (a
+        footer of many columns and row groups takes megabytes; an entity may have thousands of files). Reading
+        rows parses the footer again from the handle it reads with, so footer and pages always agree.
         """
         try:
             stat = path.stat()
@@ -67,6 +71,9 @@ class ParquetReader(FormatReader):
         if known is None or known[0] != key:
             known = (key, _open(path).metadata)
             self._footers[path] = known
+            while len(self._footers) > FOOTERS_KEPT:
+                self._footers.popitem(last=False)
+        self._footers.move_to_end(path)
         return known[1]
 
     def schema_of(self, path: Path) -> pa.Schema:
@@ -88,7 +95,7 @@ class ParquetReader(FormatReader):
             (None, path.stat().st_size)]
 
     def batches(self, path: Path, schema: pa.Schema, pieces: list[int] | None = None) -> Iterator[pa.RecordBatch]:
-        handle = _open(path, self.footer(path))
+        handle = _open(path)
         columns = schema.names
         size = batch_rows(handle.metadata, self.batch_bytes)
         try:

@@ -225,7 +225,20 @@ class FileSource(Source):
         self.description = f"{len(self.files)} file{'s' if len(self.files) != 1 else ''}, {self.size:,} bytes"
         estimates = [reader.estimate_rows(f) for f in self.files]
         self.file_rows = dict(zip(self.files, estimates, strict=True))  # as the files were when opened
+        self.file_keys = {f: file_key(f) for f in self.files}
         self.estimated_rows = None if None in estimates else sum(e or 0 for e in estimates)
+
+    def changed_since_open(self, path: Path, now: dict[str, Any] | None = None) -> bool:
+        """Whether the file's size or modification time differ from when the move opened it. Not its inode: a Dask
+        worker sees the file through its own mount, where the same file may carry another inode number."""
+        opened = self.file_keys.get(path)
+        if opened is None:
+            return False
+        try:
+            now = now or file_key(path)
+        except FileNotFoundError:
+            return True
+        return (now["size"], now["mtime_ns"]) != (opened["size"], opened["mtime_ns"])
 
     def _unify(self, files: list[Path]) -> pa.Schema:
         schemas = [(f, self.reader.schema_of(f)) for f in files]
@@ -255,18 +268,21 @@ class FileSource(Source):
         for path, pieces in self.units:
             if self._closed:
                 return
+            # The schema, the drift decisions and the plan were made from the file as it was when the move opened
+            # it; a file replaced since then is not read under that plan.
             before = file_key(path)
-            for batch in self.reader.batches(path, self._schema, pieces):
-                if self.rows is not None:
-                    batch = self.rows.apply(batch)
-                if batch.num_rows:
-                    yield batch
-            if file_key(path) != before:
+            if not self.changed_since_open(path, before):
+                for batch in self.reader.batches(path, self._schema, pieces):
+                    if self.rows is not None:
+                        batch = self.rows.apply(batch)
+                    if batch.num_rows:
+                        yield batch
+            if self.changed_since_open(path, before) or file_key(path) != before:
                 raise ReadError(
-                    "a file changed while it was being read; nothing was committed",
+                    "a file changed while the move was reading it; nothing was committed",
                     path=self.home.show(path),
-                    expected="files that stay the same while hygge reads them",
-                    found="its size or modification time changed during the read",
+                    expected="files that stay the same from the moment hygge opens them until it has read them",
+                    found="its size, modification time or inode changed",
                     hint="hygge retries the move; writers should write to a temporary name and rename when done",
                     transient=True,
                 )

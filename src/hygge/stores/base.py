@@ -66,6 +66,9 @@ class Landing(ABC):
         for batch in batches:
             self.write(batch)
 
+    def finish(self) -> None:
+        """Every row is in: finish what is still open, so the counts are final before the run is recorded."""
+
     @abstractmethod
     def commit(self, record: RunRecord, state: EntityState) -> CommitResult:
         """Publish the staged rows and the new state atomically."""

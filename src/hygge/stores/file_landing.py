@@ -165,23 +165,26 @@ class FileLanding(Landing):
             )
         return manifest
 
-    def copy_files(self, files: list[Path], rows_of: Callable[[Path], int | None], on_file: Any = None) -> None:
-        """Take source files as they are (see core/passthrough.py); each copy's footer must count the rows
-        ``rows_of`` gives for its source (the count read when the source was opened, so a file changed
-        since then fails the move instead of publishing rows nobody planned)."""
+    def copy_files(self, files: list[Path], rows_of: Callable[[Path], int | None], changed: Callable[[Path], bool],
+                   on_file: Any = None) -> None:
+        """Take source files as they are (see core/passthrough.py). Each source must be as it was when the move
+        opened it (``changed``: size, modification time, inode), and its copy's footer must count the rows read
+        then (``rows_of``): a file replaced in between fails the move instead of publishing what nobody planned
+        (its schema and codec were checked on the old file)."""
         for source in files:
             path = self.staging / self.store.part_name(self.part_no)
             self.part_no += 1
             shutil.copyfile(source, path)  # copy_file_range on Linux: no bytes through Python
             rows = pq.read_metadata(path).num_rows
             expected = rows_of(source)
-            if rows != expected:
+            if rows != expected or changed(source):
+                counted = "an unknown number of" if expected is None else f"{expected:,}"
                 raise ReadError(
                     "a file changed between opening and copying it; nothing was committed",
                     entity=self.plan.entity, path=str(source),
-                    expected=f"{expected if expected is None else format(expected, ',')} rows, as its footer said "
-                             "when the move opened it",
-                    found=f"a copy holding {rows:,} rows",
+                    expected=f"the file as the move opened it, with {counted} rows",
+                    found=f"a copy holding {rows:,} rows" + (", and the file's size, time or inode changed"
+                                                             if changed(source) else ""),
                     hint="hygge retries the move; writers should write to a temporary name and rename when done",
                     transient=True,
                 )
@@ -271,6 +274,10 @@ class FileLanding(Landing):
             return self._commit(record, state)
         except OSError as exc:
             raise explain_os_error(exc, self.target, "publish the entity") from exc
+
+    def finish(self) -> None:
+        if self.series is not None:
+            self.series.close()  # the last part's bytes are known once it is closed
 
     def _commit(self, record: RunRecord, state: EntityState) -> CommitResult:
         assert self.series is not None
