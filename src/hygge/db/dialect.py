@@ -30,6 +30,8 @@ class Dialect(ABC):
     transactional_ddl: ClassVar[bool] = True
     # Whether other processes may write while a move holds its transaction (servers: yes; files: no).
     remote_writers: ClassVar[bool] = True
+    # A hidden, indexed row number a table can be split on without naming a column (SQLite's rowid), if any.
+    row_id: ClassVar[str | None] = None
     param: ClassVar[str] = "?"
 
     def __init__(self, spec: ConnectionSpec, root: Path):

@@ -131,6 +131,18 @@ class SqlSource(Source):
         column = config.partition_on
         if not column or config.partitions < 2:
             return [("", ())]
+        row_id = self.d.row_id
+        if column not in self._schema.names and row_id and column.lower() == row_id and not self.plan.query:
+            # SQLite's rowid: ranges of it are index seeks, so each partition reads only its own rows.
+            try:
+                self.d.query(conn, f"SELECT {row_id} FROM {self.base} LIMIT 0")
+            except Exception as exc:
+                raise ReadError(f"table {self.ref} has no {row_id} to split reads on (a WITHOUT ROWID table)",
+                                path=self.ref, expected=f"a table with a {row_id}", found=str(exc).splitlines()[0],
+                                hint=f"set partition_on to one of its columns: {', '.join(self._schema.names)}"
+                                ) from exc
+            return partition_predicates(self.d, conn, self.base, row_id, pa.int64(), config.partitions, self.where,
+                                        self.where_params)
         if column not in self._schema.names:
             raise ReadError(
                 f"partition_on names column '{column}', which the source does not have",

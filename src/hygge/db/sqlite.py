@@ -165,6 +165,7 @@ class SqliteDialect(Dialect):
     extra = "sqlite"
     remote_writers = False
     default_schema = None
+    row_id = "rowid"
 
     def connect(self) -> Any:
         dbapi = _adbc()
@@ -175,10 +176,12 @@ class SqliteDialect(Dialect):
             # Journal mode cannot change inside a transaction: step out of the one ADBC opened.
             conn.adbc_connection.set_autocommit(True)
             with conn.cursor() as cursor:
+                # First, so that switching the journal mode waits for a lock too: connections opened at the same
+                # time (partitioned reads) found "database is locked" at once.
+                cursor.execute("PRAGMA busy_timeout=30000")
                 # WAL: readers never block the commit, and the commit never waits for readers.
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.fetchall()
-                cursor.execute("PRAGMA busy_timeout=30000")
                 cursor.execute("PRAGMA legacy_alter_table=ON")  # renames must not trip over dependent views
             conn.adbc_connection.set_autocommit(False)
         except Exception as exc:

@@ -1,0 +1,49 @@
+"""The SQLite home split on its hidden rowid: every row exactly once, and a clear refusal where there is none."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import hygge
+from hygge.core.plan import MovePlan
+from hygge.core.planner import open_home
+from tests.helpers import read_target
+
+pytest.importorskip("adbc_driver_sqlite", reason="the sqlite extra is not installed")
+
+
+def seed(path: Path) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE events (id INTEGER, v TEXT)")  # no primary key: rowid is the only index
+        conn.executemany("INSERT INTO events VALUES (?, ?)", [(i, f"v{i}") for i in range(6_000)])
+        conn.execute("DELETE FROM events WHERE id % 7 = 0 OR id BETWEEN 2000 AND 3999")  # gaps and a hole
+        conn.execute("CREATE TABLE keyed (id INTEGER PRIMARY KEY, v TEXT) WITHOUT ROWID")
+        conn.executemany("INSERT INTO keyed VALUES (?, ?)", [(i, "x") for i in range(100)])
+
+
+def test_reads_split_on_rowid_return_each_row_exactly_once(tmp_path: Path) -> None:
+    seed(tmp_path / "app.sqlite")
+    home = {"type": "sqlite", "path": "app.sqlite", "partition_on": "rowid", "partitions": 3}
+    result = hygge.move(home, {"type": "parquet", "path": "out"}, "events", root=tmp_path)
+    assert result.ok, result.error
+    expected = [i for i in range(6_000) if i % 7 and not 2000 <= i <= 3999]
+    assert sorted(read_target(tmp_path / "out" / "events").column("id").to_pylist()) == expected
+    assert read_target(tmp_path / "out" / "events").schema.names == ["id", "v"]  # rowid is not a column
+    plan = MovePlan(flow="f", entity="events", source="events", target="events", home=home, store={},
+                    run_type="full_drop", root=str(tmp_path))
+    parts = open_home(tmp_path, home, {}).open(plan).parts()
+    assert len(parts) == 4  # three rowid ranges, and the (always empty) range of null keys
+    per_part = [[i for batch in part.batches() for i in batch.column("id").to_pylist()] for part in parts]
+    assert [len(ids) for ids in per_part] == [1714, 0, 1714, 0]  # the middle range is the deleted hole
+    assert sorted(i for ids in per_part for i in ids) == expected
+
+
+def test_a_table_without_rowid_is_refused_with_its_columns(tmp_path: Path) -> None:
+    seed(tmp_path / "app.sqlite")
+    home = {"type": "sqlite", "path": "app.sqlite", "partition_on": "rowid", "partitions": 3}
+    result = hygge.move(home, {"type": "parquet", "path": "out"}, "keyed", root=tmp_path)
+    assert not result.ok and "WITHOUT ROWID" in str(result.error) and "id, v" in str(result.error)
+    assert not (tmp_path / "out" / "keyed").exists()
