@@ -47,3 +47,14 @@ def test_a_table_without_rowid_is_refused_with_its_columns(tmp_path: Path) -> No
     result = hygge.move(home, {"type": "parquet", "path": "out"}, "keyed", root=tmp_path)
     assert not result.ok and "WITHOUT ROWID" in str(result.error) and "id, v" in str(result.error)
     assert not (tmp_path / "out" / "keyed").exists()
+
+
+def test_reading_leaves_the_database_in_its_journal_mode(tmp_path: Path) -> None:
+    # WAL is stored in the file: a Home that switched it would change how every other program uses the database.
+    seed(tmp_path / "app.sqlite")
+    result = hygge.move({"type": "sqlite", "path": "app.sqlite"}, {"type": "parquet", "path": "out"}, "events",
+                        root=tmp_path)
+    assert result.ok and result.rows_written == 3_428
+    with sqlite3.connect(tmp_path / "app.sqlite") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+

@@ -34,9 +34,10 @@ class Dialect(ABC):
     row_id: ClassVar[str | None] = None
     param: ClassVar[str] = "?"
 
-    def __init__(self, spec: ConnectionSpec, root: Path):
+    def __init__(self, spec: ConnectionSpec, root: Path, reads_only: bool = False):
         self.spec = spec
         self.root = root
+        self.reads_only = reads_only  # a Home's: it must leave the database exactly as it found it
 
     # -- connections ---------------------------------------------------------------------------
 

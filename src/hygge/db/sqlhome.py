@@ -37,7 +37,7 @@ class SqlHome(Home):
         self.spec: ConnectionSpec = spec_for(config, self.connections, self.Engine.name)
 
     def dialect(self) -> Dialect:
-        return self.Engine(self.spec, self.root)
+        return self.Engine(self.spec, self.root, reads_only=True)
 
     @property
     def schema(self) -> str | None:

@@ -179,9 +179,10 @@ class SqliteDialect(Dialect):
                 # First, so that switching the journal mode waits for a lock too: connections opened at the same
                 # time (partitioned reads) found "database is locked" at once.
                 cursor.execute("PRAGMA busy_timeout=30000")
-                # WAL: readers never block the commit, and the commit never waits for readers.
-                cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.fetchall()
+                if not self.reads_only:  # the journal mode is stored in the file: a Home leaves it as it is
+                    # WAL: readers never block the commit, and the commit never waits for readers.
+                    cursor.execute("PRAGMA journal_mode=WAL")
+                    cursor.fetchall()
                 cursor.execute("PRAGMA legacy_alter_table=ON")  # renames must not trip over dependent views
             conn.adbc_connection.set_autocommit(False)
         except Exception as exc:
