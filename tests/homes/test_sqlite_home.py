@@ -58,3 +58,11 @@ def test_reading_leaves_the_database_in_its_journal_mode(tmp_path: Path) -> None
     with sqlite3.connect(tmp_path / "app.sqlite") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
 
+
+def test_a_missing_database_is_named_and_not_created(tmp_path: Path) -> None:
+    result = hygge.move({"type": "sqlite", "path": "data/app.sqlite"}, {"type": "parquet", "path": "out"}, "events",
+                        root=tmp_path)
+    assert not result.ok and "the SQLite database does not exist" in str(result.error)
+    assert "app.sqlite" in str(result.error) and "check `path` on the home" in str(result.error)
+    assert not (tmp_path / "data").exists()  # no empty database, no folder for it
+

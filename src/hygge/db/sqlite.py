@@ -170,6 +170,11 @@ class SqliteDialect(Dialect):
     def connect(self) -> Any:
         dbapi = _adbc()
         path = self.spec.file(self.root)
+        if self.reads_only and not path.is_file():
+            # Opening would create an empty database there: a misspelt path would leave a stray file behind.
+            raise ReadError("the SQLite database does not exist", path=str(path), expected="a SQLite database file",
+                            found="a folder" if path.exists() else "nothing at that path",
+                            hint="check `path` on the home (a relative path starts at the project folder)")
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             conn = dbapi.connect(str(path))
