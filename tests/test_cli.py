@@ -178,3 +178,23 @@ def test_in_a_terminal_each_entity_gets_a_live_progress_bar(tmp_path: Path) -> N
         assert entity in screen
     assert "━" in screen and "✓ ok" in screen and "rows/s" in screen
     assert " start " not in screen, "log lines are for output that is not a terminal"
+
+
+def test_a_note_many_entities_share_is_said_once(tmp_path: Path) -> None:
+    from hygge.samples import users
+
+    (tmp_path / "in").mkdir()
+    for i in range(6):
+        pq.write_table(users(10), tmp_path / "in" / f"t{i}.parquet")
+    write_project(tmp_path, "name: notes\n", flows={"f": """\
+        home: {type: parquet, path: in}
+        store: {type: parquet, path: out}
+        entities: "*"
+        """})
+    proc = run_hygge("go", cwd=tmp_path, check=0)
+    notes = [line for line in proc.stdout.splitlines() if line.startswith("note:")]
+    assert notes == ["note: 6 entities (f.t0, f.t1, f.t2 and 3 more): 1 file(s) copied whole: nothing about their "
+                     "rows changed"]
+    proc = run_hygge("go", "--entity", "f.t0", "--entity", "f.t1", cwd=tmp_path, check=0)
+    notes = [line for line in proc.stdout.splitlines() if line.startswith("note:")]
+    assert notes == [f"note: f.t{i}: 1 file(s) copied whole: nothing about their rows changed" for i in (0, 1)]

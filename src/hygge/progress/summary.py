@@ -32,6 +32,26 @@ def summary_table(run: RunResult) -> Table:
     return table
 
 
+SHOWN_APART = 3  # a note shared by more entities than this is said once, with a count
+
+
+def note_lines(run: RunResult) -> list[str]:
+    """The notes of the moves that succeeded, in run order; one line for a note that many entities share."""
+    keys: dict[str, list[str]] = {}
+    for move in run.moves:
+        if move.ok:
+            for warning in move.warnings:
+                keys.setdefault(warning, []).append(move.key)
+    lines = []
+    for warning, entities in keys.items():
+        if len(entities) <= SHOWN_APART:
+            lines += [f"note: {key}: {warning}" for key in entities]
+        else:
+            named = ", ".join(entities[:SHOWN_APART])
+            lines.append(f"note: {len(entities)} entities ({named} and {len(entities) - SHOWN_APART} more): {warning}")
+    return lines
+
+
 def print_summary(console: Console, run: RunResult, verbose: bool = False) -> None:
     console.print(summary_table(run))
     total = sum(m.rows_written for m in run.moves)
@@ -39,10 +59,8 @@ def print_summary(console: Console, run: RunResult, verbose: bool = False) -> No
     moved = len(run.moves) - len(failed)
     line = f"{moved} of {len(run.moves)} entities moved, {total:,} rows in {human.duration(run.seconds)}"
     console.print(Text(line, style="bold green" if not failed else "bold red"))
-    for move in run.moves:
-        if move.warnings and move.ok:
-            for warning in move.warnings:
-                console.print(Text(f"note: {move.key}: {warning}", style="yellow"))
+    for line in note_lines(run):
+        console.print(Text(line, style="yellow"))
     for move in failed:
         if move.error is None or (move.status == "cancelled" and not verbose):
             continue
