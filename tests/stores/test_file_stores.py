@@ -274,14 +274,19 @@ def test_many_entities_at_once_into_one_store(tmp_path: Path) -> None:
     assert staging_debris(tmp_path / "out") == []
 
 
+def assert_copied_whole(tmp: Path, table: pa.Table, compression: str) -> None:
+    """``table`` written as in/orders.parquet with ``compression``, then moved by default: the same bytes land."""
+    (tmp / "in").mkdir()
+    pq.write_table(table, tmp / "in" / "orders.parquet", compression=compression)
+    copied = move(tmp, "orders")
+    assert copied.ok and copied.warnings == ["1 file(s) copied whole: nothing about their rows changed"]
+    part = tmp / "out" / "orders" / "part-00000.parquet"
+    assert part.read_bytes() == (tmp / "in" / "orders.parquet").read_bytes()
+
+
 def test_unchanged_parquet_is_copied_whole_and_anything_else_is_re_encoded(tmp_path: Path) -> None:
     table = orders(20_000)
-    (tmp_path / "in").mkdir()
-    pq.write_table(table, tmp_path / "in" / "orders.parquet", compression="snappy")
-    copied = move(tmp_path, "orders")
-    assert copied.ok and copied.warnings == ["1 file(s) copied whole: nothing about their rows changed"]
-    part = tmp_path / "out" / "orders" / "part-00000.parquet"
-    assert part.read_bytes() == (tmp_path / "in" / "orders.parquet").read_bytes()
+    assert_copied_whole(tmp_path, table, "snappy")
     assert_same_rows(read_target(tmp_path / "out" / "orders"), table)
     for store, polish in (({"compression": "zstd"}, {}), ({}, {"drop": ["status"]}), ({"copy_unchanged": False}, {})):
         result = move(tmp_path, "orders", {"type": "parquet", "path": "out", **store}, polish=polish)
@@ -302,22 +307,19 @@ def test_a_file_rewritten_after_the_move_opened_it_is_not_copied_but_retried(tmp
             rewrites.append(1)
             pq.write_table(bigger, tmp_path / "in" / "orders.parquet")  # same schema, more rows
 
-    result = hygge.move({"type": "parquet", "path": "in"}, {"type": "parquet", "path": "out"}, "orders",
-                        root=tmp_path, on_event=rewrite_once, retries=1, retry_backoff=0)
+    result = move(tmp_path, "orders", on_event=rewrite_once, retries=1, retry_backoff=0)
     assert rewrites and result.ok and result.attempts == 2, result.error
     assert_same_rows(read_target(tmp_path / "out" / "orders"), bigger)
-    failed = hygge.move({"type": "parquet", "path": "in"}, {"type": "parquet", "path": "out"}, "orders",
-                        root=tmp_path, on_event=lambda e: e.kind == "start" and pq.write_table(
-                            orders(10), tmp_path / "in" / "orders.parquet"), retries=0)
+    failed = move(tmp_path, "orders", retries=0, on_event=lambda e: e.kind == "start" and pq.write_table(
+        orders(10), tmp_path / "in" / "orders.parquet"))
     assert not failed.ok and "changed between opening and copying" in str(failed.error)
     assert "3,000 rows" in str(failed.error) and "10 rows" in str(failed.error)
     assert_same_rows(read_target(tmp_path / "out" / "orders"), bigger)  # the last commit is untouched
     # the same number of rows, another column: the schema was checked on the old file, so this is refused too
     pq.write_table(bigger, tmp_path / "in" / "orders.parquet")
     widened = bigger.append_column("extra", pa.array(range(3_000), pa.int64()))
-    same_count = hygge.move({"type": "parquet", "path": "in"}, {"type": "parquet", "path": "out"}, "orders",
-                            root=tmp_path, on_event=lambda e: e.kind == "start" and pq.write_table(
-                                widened, tmp_path / "in" / "orders.parquet"), retries=0)
+    same_count = move(tmp_path, "orders", retries=0, on_event=lambda e: e.kind == "start" and pq.write_table(
+        widened, tmp_path / "in" / "orders.parquet"))
     # (the footer read for the copy check shows the new schema, so the rows go through the reader, which refuses)
     assert not same_count.ok and "changed while the move was reading it" in str(same_count.error)
     assert read_target(tmp_path / "out" / "orders").schema.names == bigger.schema.names
@@ -326,12 +328,7 @@ def test_a_file_rewritten_after_the_move_opened_it_is_not_copied_but_retried(tmp
 def test_a_copy_keeps_the_source_codec_unless_the_user_chose_one(tmp_path: Path) -> None:
     # The default compression (snappy) is how hygge encodes; it is no reason to re-encode a zstd file.
     table = orders(20_000)
-    (tmp_path / "in").mkdir()
-    pq.write_table(table, tmp_path / "in" / "orders.parquet", compression="zstd")
-    copied = move(tmp_path, "orders")
-    assert copied.ok and copied.warnings == ["1 file(s) copied whole: nothing about their rows changed"]
-    part = tmp_path / "out" / "orders" / "part-00000.parquet"
-    assert part.read_bytes() == (tmp_path / "in" / "orders.parquet").read_bytes()
+    assert_copied_whole(tmp_path, table, "zstd")
     chosen = move(tmp_path, "orders", {"type": "parquet", "path": "out", "compression": "snappy"})
     assert chosen.ok and chosen.warnings == []
     (name,) = parts(tmp_path / "out" / "orders")

@@ -221,11 +221,11 @@ class FileSource(Source):
         self.read: dict[str, dict[str, Any]] = {}
         self._schema = self._unify(files)
         self.rows = state.filter_for(self._schema) if state is not None else None
-        self.size = sum(f.stat().st_size for f in self.files)
+        self.file_keys = {f: file_key(f) for f in self.files}  # as the files were when opened
+        self.size = sum(key["size"] for key in self.file_keys.values())
         self.description = f"{len(self.files)} file{'s' if len(self.files) != 1 else ''}, {self.size:,} bytes"
         estimates = [reader.estimate_rows(f) for f in self.files]
-        self.file_rows = dict(zip(self.files, estimates, strict=True))  # as the files were when opened
-        self.file_keys = {f: file_key(f) for f in self.files}
+        self.file_rows = dict(zip(self.files, estimates, strict=True))
         self.estimated_rows = None if None in estimates else sum(e or 0 for e in estimates)
 
     def changed_since_open(self, path: Path, now: dict[str, Any] | None = None) -> bool:
@@ -271,13 +271,13 @@ class FileSource(Source):
             # The schema, the drift decisions and the plan were made from the file as it was when the move opened
             # it; a file replaced since then is not read under that plan.
             before = file_key(path)
-            if not self.changed_since_open(path, before):
-                for batch in self.reader.batches(path, self._schema, pieces):
-                    if self.rows is not None:
-                        batch = self.rows.apply(batch)
-                    if batch.num_rows:
-                        yield batch
-            if self.changed_since_open(path, before) or file_key(path) != before:
+            moved = self.changed_since_open(path, before)
+            for batch in () if moved else self.reader.batches(path, self._schema, pieces):
+                if self.rows is not None:
+                    batch = self.rows.apply(batch)
+                if batch.num_rows:
+                    yield batch
+            if moved or file_key(path) != before:
                 raise ReadError(
                     "a file changed while the move was reading it; nothing was committed",
                     path=self.home.show(path),

@@ -168,7 +168,7 @@ class FileLanding(Landing):
     def copy_files(self, files: list[Path], rows_of: Callable[[Path], int | None], changed: Callable[[Path], bool],
                    on_file: Any = None) -> None:
         """Take source files as they are (see core/passthrough.py). Each source must be as it was when the move
-        opened it (``changed``: size, modification time, inode), and its copy's footer must count the rows read
+        opened it (``changed``: size, modification time), and its copy's footer must count the rows read
         then (``rows_of``): a file replaced in between fails the move instead of publishing what nobody planned
         (its schema and codec were checked on the old file)."""
         for source in files:
@@ -176,15 +176,14 @@ class FileLanding(Landing):
             self.part_no += 1
             shutil.copyfile(source, path)  # copy_file_range on Linux: no bytes through Python
             rows = pq.read_metadata(path).num_rows
-            expected = rows_of(source)
-            if rows != expected or changed(source):
+            expected, moved = rows_of(source), changed(source)
+            if rows != expected or moved:
                 counted = "an unknown number of" if expected is None else f"{expected:,}"
                 raise ReadError(
                     "a file changed between opening and copying it; nothing was committed",
                     entity=self.plan.entity, path=str(source),
                     expected=f"the file as the move opened it, with {counted} rows",
-                    found=f"a copy holding {rows:,} rows" + (", and the file's size, time or inode changed"
-                                                             if changed(source) else ""),
+                    found=f"a copy holding {rows:,} rows" + (", and the file's size or time changed" if moved else ""),
                     hint="hygge retries the move; writers should write to a temporary name and rename when done",
                     transient=True,
                 )
