@@ -24,10 +24,13 @@ class Lane:
     fixed_size: str = ""       # lanes with one size whatever --rows says: the label of that size
     timeout: float | None = None  # a tighter cap than --timeout, for lanes where a stalled tool is known to hang
     hygge_store: tuple[tuple[str, Any], ...] = ()  # store options hygge's project gets in this lane
+    peers: bool = True  # False: the peer tools cannot be told to do this lane's job (e.g. write zstd)
 
     def contenders(self, tools: tuple[str, ...]) -> list[Contender]:
         by_tool = {"hygge": hygge.contenders(), "raw": [raw.contender(v) for v in self.raw],
                    "dlt": dlt.contenders(), "ingestr": ingestr.contenders(), "sling": sling.contenders()}
+        if not self.peers:
+            tools = tuple(t for t in tools if t in ("hygge", "raw"))
         return [c for tool in TOOLS if tool in tools for c in by_tool[tool]]
 
 
@@ -35,6 +38,10 @@ PARQUET_COPIES = ("pq2pq_pyarrow", "pq2pq_polars", "pq2pq_duckdb")
 
 LANES = (
     Lane("pq2pq", "parquet → parquet", sources.parquet, "parquet", PARQUET_COPIES),
+    # Another codec asked of the store: no file can be copied whole, every page is decoded and encoded again.
+    Lane("pq2zstd", "parquet (snappy) → parquet (zstd)", sources.parquet, "parquet",
+         ("pq2zstd_pyarrow", "pq2zstd_polars", "pq2zstd_duckdb"), hygge_store=(("compression", "zstd"),),
+         peers=False),
     Lane("pq2duckdb", "parquet → duckdb", sources.parquet, "duckdb", ("pq2duckdb_ctas",)),
     Lane("pq2pg", "parquet → postgres", sources.parquet, "postgres", ("pq2pg_adbc",)),
     Lane("pg2pq", "postgres → parquet", sources.postgres, "parquet", ("pg2pq_adbc", "pg2pq_connectorx")),

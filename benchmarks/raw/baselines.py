@@ -38,8 +38,8 @@ def parquet_reader(path: str) -> pa.RecordBatchReader:
     return pa.RecordBatchReader.from_batches(handle.schema_arrow, handle.iter_batches(batch_size=BATCH))
 
 
-def write_parquet(reader: pa.RecordBatchReader, path: str) -> None:
-    with pq.ParquetWriter(path, reader.schema, compression="snappy") as writer:
+def write_parquet(reader: pa.RecordBatchReader, path: str, compression: str = "snappy") -> None:
+    with pq.ParquetWriter(path, reader.schema, compression=compression) as writer:
         for batch in reader:
             writer.write_batch(batch)
 
@@ -50,22 +50,37 @@ def duckdb_copy(select: str, dst: str, options: str) -> None:
     duckdb.connect().execute(f"COPY ({select}) TO '{dst}' ({options})")
 
 
-# ---- parquet -> parquet (also the wide lane)
+# ---- parquet -> parquet (also the wide lane; pq2zstd: the same calls writing zstd)
 @variant
-def pq2pq_pyarrow(src: str, dst: str) -> None:
-    write_parquet(parquet_reader(src), dst)
+def pq2pq_pyarrow(src: str, dst: str, codec: str = "snappy") -> None:
+    write_parquet(parquet_reader(src), dst, codec)
 
 
 @variant
-def pq2pq_polars(src: str, dst: str) -> None:
+def pq2pq_polars(src: str, dst: str, codec: str = "snappy") -> None:
     import polars as pl
 
-    pl.scan_parquet(src).sink_parquet(dst, compression="snappy")
+    pl.scan_parquet(src).sink_parquet(dst, compression=codec)
 
 
 @variant
-def pq2pq_duckdb(src: str, dst: str) -> None:
-    duckdb_copy(f"SELECT * FROM read_parquet('{src}')", dst, "FORMAT parquet, COMPRESSION snappy")
+def pq2pq_duckdb(src: str, dst: str, codec: str = "snappy") -> None:
+    duckdb_copy(f"SELECT * FROM read_parquet('{src}')", dst, f"FORMAT parquet, COMPRESSION {codec}")
+
+
+@variant
+def pq2zstd_pyarrow(src: str, dst: str) -> None:
+    pq2pq_pyarrow(src, dst, "zstd")
+
+
+@variant
+def pq2zstd_polars(src: str, dst: str) -> None:
+    pq2pq_polars(src, dst, "zstd")
+
+
+@variant
+def pq2zstd_duckdb(src: str, dst: str) -> None:
+    pq2pq_duckdb(src, dst, "zstd")
 
 
 @variant

@@ -14,7 +14,7 @@ import pyarrow as pa
 from hygge.core import faults
 from hygge.core.config import SchemaPolicy
 from hygge.core.drift import Drift, check, compare, conform, conformed_schema
-from hygge.core.passthrough import native_files, whole_files
+from hygge.core.passthrough import native_files, polars_files, whole_files
 from hygge.core.pipe import Pipe, pump
 from hygge.core.plan import MovePlan
 from hygge.core.planner import open_home, open_store
@@ -215,6 +215,13 @@ class Move:
             landing.copy_files(files, source.file_rows.get, source.changed_since_open,  # type: ignore[attr-defined]
                                copied)
             self.result.warnings.append(f"{len(files)} file(s) copied whole: nothing about their rows changed")
+            return True
+        files = polars_files(source, landing, polisher, self.drift, self.mode)
+        if files:
+            landing.encode_files(files, source.reader.footer, source.changed_since_open,  # type: ignore[attr-defined]
+                                 copied)
+            self.result.warnings.append(f"{len(files)} file(s) re-encoded by polars: nothing about their rows or "
+                                        "types changed")
             return True
         files = native_files(source, landing, polisher, self.drift, self.mode)
         if files and landing.load_files(files, source.estimated_rows, copied):  # type: ignore[attr-defined]

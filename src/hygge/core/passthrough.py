@@ -12,6 +12,11 @@ already hold the entity's exact schema, two stores can take them whole:
   to be split into parts of that size. Pages are not decoded, so damage inside a source
   page travels as it is; set `copy_unchanged: false` on the store to
   re-encode (and check) every page instead;
+- a parquet store that must encode them all the same (another codec or
+  compression level, parts smaller than the files) lets polars re-encode
+  them on every core when every column has a type polars writes as Arrow
+  does (formats/parquet_polars.py); `copy_unchanged: false` or
+  `parallel_encode: false` keep every page on hygge's checked path;
 - a DuckDB store reads the files with DuckDB's own parquet reader, in
   parallel, when DuckDB sees exactly the column types hygge created the
   table with; the rows it inserted are checked against the footers. DuckDB
@@ -73,6 +78,24 @@ def whole_files(source: Source, landing: Any, polisher: Polisher, drift: Drift |
     return files
 
 
+def polars_files(source: Source, landing: Any, polisher: Polisher, drift: Drift | None, mode: str) -> list[Path]:
+    """The source's files, if a parquet store may re-encode them with polars (formats/parquet_polars.py)."""
+    store = getattr(landing, "store", None)
+    if store is None or store.type_name != "parquet" or not getattr(store.config, "parallel_encode", False):
+        return []
+    if not store.config.copy_unchanged:
+        return []  # the user asked for every page through hygge's checked reader and writer
+    from hygge.formats.parquet_polars import polars_can_encode
+
+    files = unchanged_files(source, polisher, drift, mode)
+    if not files or not polars_can_encode(source.schema):
+        return []
+    footer = source.reader.footer  # type: ignore[attr-defined]
+    if not all(_same_exact_schema(footer(path), source.schema) for path in files):
+        return []
+    return files
+
+
 def native_files(source: Source, landing: Any, polisher: Polisher, drift: Drift | None, mode: str) -> list[Path]:
     """The source's files, if a database store may read them with its own parquet reader; else an empty list."""
     store = getattr(landing, "store", None)
@@ -88,6 +111,12 @@ def native_files(source: Source, landing: Any, polisher: Polisher, drift: Drift 
 
 def _same_schema(meta: pq.FileMetaData, schema: pa.Schema) -> bool:
     return plain(meta.schema.to_arrow_schema()) == plain(schema)
+
+
+def _same_exact_schema(meta: pq.FileMetaData, schema: pa.Schema) -> bool:
+    """Same names and types: polars reads each file with its own types, hygge's reader would cast them."""
+    found = meta.schema.to_arrow_schema()
+    return found.names == schema.names and found.types == schema.types
 
 
 def _same(meta: pq.FileMetaData, schema: pa.Schema, codec: str | None) -> bool:

@@ -35,7 +35,15 @@ from hygge.core.config import SchemaPolicy
 from hygge.core.drift import Drift, evolve_table
 from hygge.core.plan import MovePlan
 from hygge.errors import ReadError, StateError, WriteError
-from hygge.state.fsops import ExchangeUnsupported, exchange, fsync_dir, fsync_path, link_or_copy, remove_tree
+from hygge.state.fsops import (
+    ExchangeUnsupported,
+    exchange,
+    fsync_dir,
+    fsync_path,
+    link_or_copy,
+    remove_tree,
+    start_writeback,
+)
 from hygge.state.journal import EntityState, RunRecord, utc_now
 from hygge.state.lock import EntityLock
 from hygge.state.manifest import MANIFEST, Manifest, Part
@@ -172,27 +180,48 @@ class FileLanding(Landing):
         then (``rows_of``): a file replaced in between fails the move instead of publishing what nobody planned
         (its schema and codec were checked on the old file)."""
         for source in files:
-            path = self.staging / self.store.part_name(self.part_no)
-            self.part_no += 1
+            path = self._new_part()
             shutil.copyfile(source, path)  # copy_file_range on Linux: no bytes through Python
-            rows = pq.read_metadata(path).num_rows
-            expected, moved = rows_of(source), changed(source)
-            if rows != expected or moved:
-                counted = "an unknown number of" if expected is None else f"{expected:,}"
-                raise ReadError(
-                    "a file changed between opening and copying it; nothing was committed",
-                    entity=self.plan.entity, path=str(source),
-                    expected=f"the file as the move opened it, with {counted} rows",
-                    found=f"a copy holding {rows:,} rows" + (", and the file's size or time changed" if moved else ""),
-                    hint="hygge retries the move; writers should write to a temporary name and rename when done",
-                    transient=True,
-                )
-            size = path.stat().st_size
-            self.parts.append(Part(path.name, rows, size, self.record.run_id))
-            self.rows_written += rows
-            self.bytes_written += size
-            if on_file is not None:
-                on_file(rows)
+            self._take_part(path, pq.read_metadata(path).num_rows, rows_of(source), [source], changed, on_file)
+
+    def encode_files(self, files: list[Path], footer: Callable[[Path], pq.FileMetaData],
+                     changed: Callable[[Path], bool], on_file: Any = None) -> None:
+        """Re-encode source files with polars (formats/parquet_polars.py) into parts of about the part size,
+        checked like copies: every source as the move opened it, every part's rows as its sources' footers say."""
+        from hygge.formats.parquet_polars import encode_piece, plan_pieces
+
+        for piece in plan_pieces(files, footer, int(self.store.config.target_file_size)):
+            path = self._new_part()
+            rows = encode_piece(piece, path, self.schema, self.store.config, footer(piece.files[0]))
+            if self.store.config.durable:  # the disk writes this part while polars encodes the next one
+                start_writeback(path)
+            self._take_part(path, rows, piece.rows, piece.files, changed, on_file)
+            faults.point("write")
+
+    def _new_part(self) -> Path:
+        path = self.staging / self.store.part_name(self.part_no)
+        self.part_no += 1
+        return path
+
+    def _take_part(self, path: Path, rows: int, expected: int | None, sources: list[Path],
+                   changed: Callable[[Path], bool], on_file: Any) -> None:
+        moved = [source for source in sources if changed(source)]
+        if rows != expected or moved:
+            counted = "an unknown number of" if expected is None else f"{expected:,}"
+            raise ReadError(
+                "a file changed between opening and copying it; nothing was committed",
+                entity=self.plan.entity, path=str(moved[0] if moved else sources[0]),
+                expected=f"the file(s) as the move opened them, with {counted} rows",
+                found=f"a copy holding {rows:,} rows" + (", and the file's size or time changed" if moved else ""),
+                hint="hygge retries the move; writers should write to a temporary name and rename when done",
+                transient=True,
+            )
+        size = path.stat().st_size
+        self.parts.append(Part(path.name, rows, size, self.record.run_id))
+        self.rows_written += rows
+        self.bytes_written += size
+        if on_file is not None:
+            on_file(rows)
 
     def part_targets(self, count: int) -> list[Any]:
         from hygge.stores.file_parts import FilePartTarget

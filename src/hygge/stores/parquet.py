@@ -22,6 +22,9 @@ class ParquetStoreConfig(FileStoreConfig):
     dictionary_page_bytes: ByteSize = Field(
         ByteSize(64 * 2**10), description="largest dictionary per column chunk before falling back to plain"
     )
+    parallel_encode: bool = Field(
+        True, description="re-encode parquet files whose rows do not change with polars, on every core"
+    )
     copy_unchanged: bool = Field(
         True, description="copy parquet files whole when nothing about their rows, types or compression changes"
     )
