@@ -14,7 +14,7 @@ import pytest
 import hygge
 from hygge.formats.parquet_footer import arrow_schema_value, decode, encode, set_arrow_schema
 from hygge.samples import orders
-from tests.helpers import read_target
+from tests.helpers import read_target, staging_debris
 
 NOTE = "1 file(s) re-encoded by polars: nothing about their rows or types changed"
 
@@ -144,7 +144,7 @@ def test_a_file_rewritten_after_the_move_opened_it_fails_the_move(tmp_path: Path
     assert not (tmp_path / "out" / "t").exists()
 
 
-def test_a_damaged_source_fails_the_move_in_plain_words_and_keeps_the_last_commit(tmp_path: Path) -> None:
+def test_a_damaged_source_goes_to_hygges_reader_which_names_it_and_the_last_commit_stays(tmp_path: Path) -> None:
     source(tmp_path, "t", orders(20_000))
     assert move(tmp_path, "t", {"path": "out", "compression": "zstd"}).ok
     path = tmp_path / "in" / "t.parquet"
@@ -152,11 +152,39 @@ def test_a_damaged_source_fails_the_move_in_plain_words_and_keeps_the_last_commi
         file.seek(path.stat().st_size // 3)
         file.write(bytes(range(256)) * 8)
     result = move(tmp_path, "t", {"path": "out", "compression": "zstd"}, retries=0)
-    assert not result.ok and "polars could not re-encode" in str(result.error)
-    assert str(path) in str(result.error) and "parallel_encode: false" in str(result.error)
+    assert not result.ok and str(path) in str(result.error) and "could not be decoded" in str(result.error)
+    assert any(w.startswith("polars could not re-encode the file(s)") for w in result.warnings)
     assert read_target(tmp_path / "out" / "t").equals(orders(20_000))  # the last commit, untouched
-    checked = move(tmp_path, "t", {"path": "out", "compression": "zstd", "parallel_encode": False}, retries=0)
-    assert not checked.ok and str(path) in str(checked.error)  # hygge's reader names it too
+    assert staging_debris(tmp_path / "out") == []
+
+
+def test_what_polars_refuses_hygges_writer_moves(tmp_path: Path) -> None:
+    # bytes that are not UTF-8 in a string column (polars refuses them, Arrow keeps them as they are), and a zstd
+    # level polars does not know: polars fails, its parts are dropped, hygge's own reader and writer move the rows
+    not_utf8 = pa.array([b"ok", b"\xff\xfe", None], pa.binary()).view(pa.string())
+    source(tmp_path, "t", pa.table({"id": [1, 2, 3], "s": not_utf8}))
+    source(tmp_path, "n", pa.table({"id": pa.array(range(1000), pa.int64())}))
+    for name, store in (("t", {"compression": "zstd"}), ("n", {"compression": "zstd", "compression_level": -1})):
+        result = move(tmp_path, name, {"path": "out", **store})
+        assert result.ok and len(result.warnings) == 1, (name, result.error)
+        assert result.warnings[0].startswith("polars could not re-encode the file(s) (")
+        assert result.warnings[0].endswith("hygge's own reader and writer moved them")
+        assert writers(tmp_path / "out" / name) == {"parquet-cpp-arrow"}
+        assert len(list((tmp_path / "out" / name).glob("part-*"))) == 1 and result.rows_written == result.rows_read
+        assert read_target(tmp_path / "out" / name).equals(pq.read_table(tmp_path / "in" / f"{name}.parquet"))
+
+
+def test_time_zones_polars_cannot_name_keep_hygges_writer(tmp_path: Path) -> None:
+    table = pa.table({"at": pa.array([1, 2, 3], pa.timestamp("us", "-05:30"))})
+    source(tmp_path, "t", table)
+    assert move(tmp_path, "t", {"path": "out", "compression": "zstd"}).warnings == []
+    assert read_target(tmp_path / "out" / "t").equals(table)
+
+
+def test_a_level_for_a_codec_without_levels_is_a_config_error(tmp_path: Path) -> None:
+    source(tmp_path, "t", orders(10))
+    with pytest.raises(hygge.ConfigError, match="compression_level needs a codec with levels"):
+        move(tmp_path, "t", {"path": "out", "compression": "snappy", "compression_level": 3})
 
 
 def test_footer_codec_writes_back_what_it_read(tmp_path: Path) -> None:

@@ -218,11 +218,16 @@ class Move:
             return True
         files = polars_files(source, landing, polisher, self.drift, self.mode)
         if files:
-            landing.encode_files(files, source.reader.footer, source.changed_since_open,  # type: ignore[attr-defined]
-                                 copied)
-            self.result.warnings.append(f"{len(files)} file(s) re-encoded by polars: nothing about their rows or "
-                                        "types changed")
-            return True
+            before = self.rows_read
+            failed = landing.encode_files(files, source.reader.footer,  # type: ignore[attr-defined]
+                                          source.changed_since_open, copied)  # type: ignore[attr-defined]
+            if failed is None:
+                self.result.warnings.append(f"{len(files)} file(s) re-encoded by polars: nothing about their rows "
+                                            "or types changed")
+                return True
+            self.rows_read = before
+            self.result.warnings.append(f"polars could not re-encode the file(s) ({failed}); hygge's own reader and "
+                                        "writer moved them")
         files = native_files(source, landing, polisher, self.drift, self.mode)
         if files and landing.load_files(files, source.estimated_rows, copied):  # type: ignore[attr-defined]
             self.result.warnings.append(f"{len(files)} file(s) read by the store's own parquet reader: nothing "

@@ -91,7 +91,9 @@ def polars_files(source: Source, landing: Any, polisher: Polisher, drift: Drift 
     if not files or not polars_can_encode(source.schema):
         return []
     footer = source.reader.footer  # type: ignore[attr-defined]
-    if not all(_same_exact_schema(footer(path), source.schema) for path in files):
+    # exact types, and codecs hygge reads too (an LZO file goes to hygge's reader, which says it cannot decode it)
+    if not all(_same_exact_schema(footer(path), source.schema) and _same(footer(path), source.schema, None)
+               for path in files):
         return []
     return files
 

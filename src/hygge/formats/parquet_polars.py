@@ -10,12 +10,14 @@ Each part's footer then gets hygge's own Arrow schema (parquet_footer.set_arrow_
 with exactly the source's types, and is checked: its row count against the source's footers, its schema against
 the source's. Polars does not write page checksums and does not verify the source's: like the whole-file copy,
 this path trusts the pages; `parallel_encode: false` sends every page through hygge's checked reader and writer.
+When polars fails, the landing drops its parts and the move takes that checked path (PolarsFailed).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hygge.core import lazy
-from hygge.errors import ReadError, WriteError
 from hygge.formats.parquet import batch_rows
 from hygge.formats.parquet_footer import set_arrow_schema
 from hygge.formats.schemas import describe_difference, plain
@@ -41,8 +42,20 @@ def _exact(kind: pa.DataType) -> bool:
     if t.is_string(kind) or t.is_large_string(kind) or t.is_binary(kind) or t.is_large_binary(kind):
         return True
     if t.is_timestamp(kind):
-        return kind.unit != "s"  # polars has no seconds
+        # polars has no seconds, and knows time zones by IANA name only (a fixed offset like -05:30 makes it panic)
+        return kind.unit != "s" and (kind.tz is None or _named_zone(kind.tz))
     return t.is_decimal128(kind)
+
+
+@cache
+def _named_zone(name: str) -> bool:
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)  # reads one file (listing every zone costs 30 ms)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def polars_can_encode(schema: pa.Schema) -> bool:
@@ -106,22 +119,21 @@ def encode_piece(piece: Piece, into: Path, schema: pa.Schema, options: Any, foot
             row_group_size=batch_rows(footer, int(options.row_group_bytes)),
             maintain_order=True,
         )
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise ReadError(
-            "polars could not re-encode this entity's parquet file(s) (a damaged page, or no room to write); "
-            "nothing was committed",
-            path=", ".join(str(p) for p in piece.files[:3]),
-            expected="readable parquet files", found=str(exc).strip().splitlines()[0][:300],
-            hint="set `parallel_encode: false` on the store to read through hygge's own reader, which checks every "
-                 "page and names the damaged file",
-        ) from exc
-    set_arrow_schema(into, schema)
-    written = pq.read_metadata(into)
+        set_arrow_schema(into, schema)
+        written = pq.read_metadata(into)
+    except (Exception, pl.exceptions.PanicException) as exc:  # a polars panic is a BaseException
+        raise PolarsFailed(first_line(exc)) from exc
     found = written.schema.to_arrow_schema()
     if plain(found) != plain(schema):
-        raise WriteError(
-            "polars wrote other column types than the source's; nothing was committed",
-            path=str(into), expected="the source's types", found=describe_difference(plain(schema), plain(found)),
-            hint="set `parallel_encode: false` on the store to encode with hygge's own writer, and report this",
-        )
+        raise PolarsFailed(f"it wrote other types: {describe_difference(plain(schema), plain(found))}")
     return int(written.num_rows)
+
+
+class PolarsFailed(Exception):
+    """Polars could not re-encode a piece (a damaged page, text that is not UTF-8, a codec level it refuses, a full
+    disk...): the landing drops what it wrote and sends the rows through hygge's own reader and writer, which either
+    move them or say exactly what is wrong."""
+
+
+def first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]

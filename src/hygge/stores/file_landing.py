@@ -185,18 +185,32 @@ class FileLanding(Landing):
             self._take_part(path, pq.read_metadata(path).num_rows, rows_of(source), [source], changed, on_file)
 
     def encode_files(self, files: list[Path], footer: Callable[[Path], pq.FileMetaData],
-                     changed: Callable[[Path], bool], on_file: Any = None) -> None:
+                     changed: Callable[[Path], bool], on_file: Any = None) -> str | None:
         """Re-encode source files with polars (formats/parquet_polars.py) into parts of about the part size,
-        checked like copies: every source as the move opened it, every part's rows as its sources' footers say."""
-        from hygge.formats.parquet_polars import encode_piece, plan_pieces
+        checked like copies: every source as the move opened it, every part's rows as its sources' footers say.
 
-        for piece in plan_pieces(files, footer, int(self.store.config.target_file_size)):
-            path = self._new_part()
-            rows = encode_piece(piece, path, self.schema, self.store.config, footer(piece.files[0]))
-            if self.store.config.durable:  # the disk writes this part while polars encodes the next one
-                start_writeback(path)
-            self._take_part(path, rows, piece.rows, piece.files, changed, on_file)
-            faults.point("write")
+        Returns None when done. When polars fails, the parts it wrote are dropped and the reason is returned: the
+        move then sends the rows through hygge's own reader and writer."""
+        from hygge.formats.parquet_polars import PolarsFailed, encode_piece, plan_pieces
+
+        kept = len(self.parts)
+        try:
+            for piece in plan_pieces(files, footer, int(self.store.config.target_file_size)):
+                path = self._new_part()
+                rows = encode_piece(piece, path, self.schema, self.store.config, footer(piece.files[0]))
+                if self.store.config.durable:  # the disk writes this part while polars encodes the next one
+                    start_writeback(path)
+                self._take_part(path, rows, piece.rows, piece.files, changed, on_file)
+                faults.point("write")
+        except PolarsFailed as exc:
+            for part in self.parts[kept:]:
+                (self.staging / part.file).unlink(missing_ok=True)
+            (self.staging / self.store.part_name(self.part_no - 1)).unlink(missing_ok=True)  # the unfinished one
+            self.rows_written -= sum(part.rows for part in self.parts[kept:])
+            self.bytes_written -= sum(part.bytes for part in self.parts[kept:])
+            del self.parts[kept:]
+            return str(exc)
+        return None
 
     def _new_part(self) -> Path:
         path = self.staging / self.store.part_name(self.part_no)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ByteSize, Field
+from pydantic import ByteSize, Field, model_validator
 
 from hygge.formats.parquet import ParquetPartWriter
 from hygge.stores.files import FileStore, FileStoreConfig
@@ -28,6 +28,14 @@ class ParquetStoreConfig(FileStoreConfig):
     copy_unchanged: bool = Field(
         True, description="copy parquet files whole when nothing about their rows, types or compression changes"
     )
+
+
+    @model_validator(mode="after")
+    def _level_needs_a_codec_with_levels(self) -> ParquetStoreConfig:
+        if self.compression_level is not None and self.compression in ("snappy", "none"):
+            raise ValueError(f"compression_level needs a codec with levels (zstd, gzip, brotli, lz4); "
+                             f"{self.compression} has none")
+        return self
 
 
 class ParquetStore(FileStore):
