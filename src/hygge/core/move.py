@@ -214,6 +214,7 @@ class Move:
         if files:
             landing.copy_files(files, source.file_rows.get, source.changed_since_open,  # type: ignore[attr-defined]
                                copied)
+            source.taken_whole(files)  # type: ignore[attr-defined]
             self.result.warnings.append(f"{len(files)} file(s) copied whole: nothing about their rows changed")
             return True
         files = polars_files(source, landing, polisher, self.drift, self.mode)
@@ -222,6 +223,7 @@ class Move:
             failed = landing.encode_files(files, source.reader.footer,  # type: ignore[attr-defined]
                                           source.changed_since_open, copied)  # type: ignore[attr-defined]
             if failed is None:
+                source.taken_whole(files)  # type: ignore[attr-defined]
                 self.result.warnings.append(f"{len(files)} file(s) re-encoded by polars: nothing about their rows "
                                             "or types changed")
                 return True
@@ -230,6 +232,7 @@ class Move:
                                         "writer moved them")
         files = native_files(source, landing, polisher, self.drift, self.mode)
         if files and landing.load_files(files, source.estimated_rows, copied):  # type: ignore[attr-defined]
+            source.taken_whole(files)  # type: ignore[attr-defined]
             self.result.warnings.append(f"{len(files)} file(s) read by the store's own parquet reader: nothing "
                                         "about their rows or types changed")
             return True

@@ -328,6 +328,12 @@ class FileSource(Source):
             out.append(part)
         return out
 
+    def taken_whole(self, files: list[Path]) -> None:
+        """Files a store took without reading them through this source (copied, re-encoded by polars, loaded by
+        DuckDB) count as read, as they were when the move opened them: an incremental run skips them next time."""
+        for path in files:
+            self.read[self.home.show(path)] = self.file_keys[path]
+
     def new_state(self) -> dict[str, Any]:
         loaded = dict(self.state.loaded_files) if self.state and self.state.loaded_files else {}
         loaded.update(self.read)  # the files as they were when read, not as they are now
