@@ -208,5 +208,10 @@ class Suggestion:
         return f"did you mean '{best}'?" if best else None
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, or its type's name when it has none: what a person reads."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     return Suggestion(word, sorted(set(choices))).hint()

@@ -81,7 +81,7 @@ def whole_files(source: Source, landing: Any, polisher: Polisher, drift: Drift |
 def polars_files(source: Source, landing: Any, polisher: Polisher, drift: Drift | None, mode: str) -> list[Path]:
     """The source's files, if a parquet store may re-encode them with polars (formats/parquet_polars.py)."""
     store = getattr(landing, "store", None)
-    if store is None or store.type_name != "parquet" or not getattr(store.config, "parallel_encode", False):
+    if store is None or store.type_name != "parquet" or not store.config.parallel_encode:
         return []
     if not store.config.copy_unchanged:
         return []  # the user asked for every page through hygge's checked reader and writer
@@ -92,8 +92,8 @@ def polars_files(source: Source, landing: Any, polisher: Polisher, drift: Drift 
         return []
     footer = source.reader.footer  # type: ignore[attr-defined]
     # exact types, and codecs hygge reads too (an LZO file goes to hygge's reader, which says it cannot decode it)
-    if not all(_same_exact_schema(footer(path), source.schema) and _same(footer(path), source.schema, None)
-               for path in files):
+    metas = [footer(path) for path in files]
+    if not all(_same_exact_schema(meta, source.schema) and _same(meta, source.schema, None) for meta in metas):
         return []
     return files
 

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 from hygge.db.connections import ConnectionSpec
-from hygge.errors import Cancelled, HyggeConnectionError, HyggeError
+from hygge.errors import Cancelled, HyggeConnectionError, HyggeError, first_line
 
 
 class Dialect(ABC):
@@ -57,7 +57,7 @@ class Dialect(ABC):
 
     def explain(self, exc: BaseException, doing: str, table: str | None = None) -> HyggeError:
         """A driver error as a HyggeError saying what hygge was doing and what to do."""
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         kind = HyggeConnectionError if self.transient(exc) else HyggeError
         return kind(f"{self.name} failed while {doing}: {first}", path=table or self.spec.display(),
                     transient=self.transient(exc), hint="check the message above; run with --verbose for details")

@@ -17,7 +17,7 @@ import pyarrow.json as pjson
 
 from hygge.core import lazy
 from hygge.core.arrowtypes import as_type, extension_name, from_text, type_name
-from hygge.errors import ReadError, WriteError
+from hygge.errors import ReadError, WriteError, first_line
 from hygge.formats.base import FormatReader, PartWriter, streamed
 from hygge.formats.schemas import unify_inferred
 
@@ -26,7 +26,7 @@ _CAST_AFTER = (pa.types.is_date, pa.types.is_time, pa.types.is_binary)
 
 
 def _explain(exc: Exception, path: Path) -> ReadError:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = first_line(exc)
     if "changed from" in text:
         return ReadError(
             "a field of this JSON lines file holds different kinds of values",

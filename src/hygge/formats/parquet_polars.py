@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hygge.core import lazy
+from hygge.errors import first_line
 from hygge.formats.parquet import batch_rows
 from hygge.formats.parquet_footer import set_arrow_schema
 from hygge.formats.schemas import describe_difference, plain
@@ -122,7 +123,7 @@ def encode_piece(piece: Piece, into: Path, schema: pa.Schema, options: Any, foot
         set_arrow_schema(into, schema)
         written = pq.read_metadata(into)
     except (Exception, pl.exceptions.PanicException) as exc:  # a polars panic is a BaseException
-        raise PolarsFailed(first_line(exc)) from exc
+        raise PolarsFailed(first_line(exc)[:300]) from exc
     found = written.schema.to_arrow_schema()
     if plain(found) != plain(schema):
         raise PolarsFailed(f"it wrote other types: {describe_difference(plain(schema), plain(found))}")
@@ -134,6 +135,3 @@ class PolarsFailed(Exception):
     disk...): the landing drops what it wrote and sends the rows through hygge's own reader and writer, which either
     move them or say exactly what is wrong."""
 
-
-def first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
