@@ -85,7 +85,7 @@ def polars_files(source: Source, landing: Any, polisher: Polisher, drift: Drift 
         return []
     if not store.config.copy_unchanged:
         return []  # the user asked for every page through hygge's checked reader and writer
-    from hygge.formats.parquet_polars import polars_can_encode
+    from hygge.formats.parquet_decode import polars_can_encode
 
     files = unchanged_files(source, polisher, drift, mode)
     if not files or not polars_can_encode(source.schema):

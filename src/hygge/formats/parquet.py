@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import os
+from collections import OrderedDict, deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hygge.errors import ReadError, WriteError
+from hygge.errors import ReadError, WriteError, first_line
 from hygge.formats.base import FormatReader, PartWriter, within_budget
+from hygge.formats.parquet_decode import PolarsDecodeFailed, polars_decodes, polars_row_groups
+from hygge.formats.parquet_join import JoinedParquet
 
 MIN_BATCH_ROWS = 1024
 READ_BUFFER_BYTES = 1 << 16
 PAGE_BYTES = 1 << 20
 FOOTERS_KEPT = 8
+# Row groups of one part encoded at the same time; the writer collects the next one meanwhile.
+ENCODING = 2
+
+
+@cache
+def _encoders() -> ThreadPoolExecutor:
+    """The threads that encode row groups, shared by every part writer of the process (pyarrow frees the GIL)."""
+    return ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1), thread_name_prefix="hygge-encode")
 
 
 def _open(path: Path, metadata: pq.FileMetaData | None = None) -> pq.ParquetFile:
@@ -96,10 +109,23 @@ class ParquetReader(FormatReader):
 
     def batches(self, path: Path, schema: pa.Schema, pieces: list[int] | None = None) -> Iterator[pa.RecordBatch]:
         handle = _open(path)
-        columns = schema.names
         size = batch_rows(handle.metadata, self.batch_bytes)
         try:
-            for batch in handle.iter_batches(batch_size=size, row_groups=pieces, columns=columns, use_threads=True):
+            groups = list(range(handle.metadata.num_row_groups)) if pieces is None else pieces
+            setting = getattr(self.options, "decoder", "pyarrow")
+            if polars_decodes(setting, path, handle.metadata, handle.schema_arrow, schema, groups):
+                done: list[int] = []
+                try:
+                    for table in polars_row_groups(path, handle.metadata, schema, groups, done):
+                        for batch in table.to_batches(max_chunksize=size):
+                            yield from within_budget(batch, self.batch_bytes)
+                    return
+                except PolarsDecodeFailed as failed:
+                    self.notes.append(f"{path.name}: polars could not decode row group {failed.row_group} "
+                                      f"({failed.reason}); pyarrow read the file from there on")
+                    pieces = groups[len(done):]
+            for batch in handle.iter_batches(batch_size=size, row_groups=pieces, columns=schema.names,
+                                             use_threads=True):
                 if batch.schema != schema:
                     batch = batch.cast(schema)
                 yield from within_budget(batch, self.batch_bytes)
@@ -108,7 +134,7 @@ class ParquetReader(FormatReader):
                 "this parquet file could not be decoded (corrupted data pages)",
                 path=str(path),
                 expected="readable row groups",
-                found=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                found=first_line(exc),
                 hint="re-export the file from its source, or move it out of the home folder",
             ) from exc
         finally:
@@ -151,24 +177,37 @@ def _worth_a_dictionary(column: pa.ChunkedArray, page_bytes: int) -> bool:
 
 
 class ParquetPartWriter(PartWriter):
-    """Collects batches into row groups of about ``row_group_bytes`` before writing them."""
+    """Collects batches into row groups of about ``row_group_bytes``, encoded on the encoder threads.
+
+    pyarrow encodes a row group on one thread, which made the encoder the limit of every move whose reader is
+    cheaper than it. Each row group is encoded as a parquet file of its own beside the part while the next one is
+    collected, up to ENCODING at a time, and its pages are appended to the part in order by the kernel
+    (parquet_join.JoinedParquet). Encoding the 200-column table's 1M rows alone took 7.1 s one row group after
+    another and 5.2 s two at a time on 2 cores; files rather than memory, because a row group encoded in memory
+    held 0.3 GB more at peak in the whole move.
+    """
 
     def __init__(self, path: Path, schema: pa.Schema, options: Any):
         super().__init__(path, schema, options)
-        self._sink = pa.OSFile(str(path), "wb")
-        # Made with the first row group, which tells which columns are worth a dictionary (dictionary_columns).
-        self._writer: pq.ParquetWriter | None = None
+        self._sink = open(path, "wb", buffering=0)  # noqa: SIM115 - closed in close(); unbuffered for copy_file_range
+        self._joined = JoinedParquet(self._sink)
+        self._encoded = 0  # row groups handed to the encoders, which name their files
+        # Chosen with the first row group, which tells which columns are worth a dictionary (dictionary_columns).
+        self._dictionary: bool | list[str] | None = None
+        self._encoding: deque[tuple[Future[Path], int]] = deque()
         self._pending: list[pa.RecordBatch] = []
         self._pending_bytes = 0
+        self._stored_per_byte = 1.0  # stored bytes per decoded byte so far, to tell the size of what is in flight
 
-    def _open_writer(self, first: pa.Table) -> pq.ParquetWriter:
+    def _encode(self, table: pa.Table, into: Path) -> Path:
+        """``table`` as the parquet file ``into``, one row group (runs on an encoder thread)."""
         try:
-            return pq.ParquetWriter(
-                self._sink,
+            writer = pq.ParquetWriter(
+                str(into),
                 self.schema,
                 compression=self.options.compression,
                 compression_level=self.options.compression_level,
-                use_dictionary=dictionary_columns(first, int(self.options.dictionary_page_bytes)),
+                use_dictionary=True if self._dictionary is None else self._dictionary,
                 write_statistics=True,
                 store_schema=True,
                 write_page_checksum=True,  # so a reader can tell a damaged page from data
@@ -181,6 +220,18 @@ class ParquetPartWriter(PartWriter):
                 found=str(exc),
                 hint="check `compression` on the store, or drop the offending column with polish",
             ) from exc
+        with writer:
+            if table.num_rows:
+                writer.write_table(table, row_group_size=table.num_rows)
+        return into
+
+    def _next_file(self) -> Path:
+        self._encoded += 1
+        return self._file(self._encoded)
+
+    def _file(self, number: int) -> Path:
+        # Beside the part, hidden (listings skip dot files), so the kernel copies it into the part (parquet_join).
+        return self.path.with_name(f".{self.path.name}.{number}")
 
     def write(self, batch: pa.RecordBatch) -> None:
         self._pending.append(batch)
@@ -193,24 +244,42 @@ class ParquetPartWriter(PartWriter):
         if not self._pending:
             return
         table = pa.Table.from_batches(self._pending, schema=self.schema)
-        if self._writer is None:
-            self._writer = self._open_writer(table)
-        self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
+        if self._dictionary is None:
+            self._dictionary = dictionary_columns(table, int(self.options.dictionary_page_bytes))
+        while len(self._encoding) >= ENCODING:
+            self._append_oldest()
+        self._encoding.append((_encoders().submit(self._encode, table, self._next_file()), table.nbytes))
         self._pending = []
         self._pending_bytes = 0
 
+    def _append_oldest(self) -> None:
+        future, decoded = self._encoding.popleft()
+        encoded = future.result()
+        self._stored_per_byte = encoded.stat().st_size / max(1, decoded)
+        self._joined.append(encoded)
+
     def size(self) -> int:
-        # Grows in row-group steps; the landing rotates parts on this number.
-        return int(self._sink.tell())
+        # Grows in row-group steps; the landing rotates parts on this number, so what is still being encoded
+        # counts at the stored size per decoded byte seen so far.
+        flight = sum(decoded for _, decoded in self._encoding)
+        return int(self._joined.position + flight * self._stored_per_byte)
 
     def close(self) -> None:
         try:
             self._flush()
-            if self._writer is None:  # a part without rows still holds the schema
-                self._writer = self._open_writer(self.schema.empty_table())
-            self._writer.close()
+            while self._encoding:
+                self._append_oldest()
+            if not self._joined.groups:  # a part without rows still holds the schema
+                self._joined.append(self._encode(self.schema.empty_table(), self._next_file()))
+            self._joined.close()
         finally:
+            for future, _ in self._encoding:  # only when closing failed: the part is thrown away
+                future.cancel()
+            wait([future for future, _ in self._encoding])
+            self._encoding.clear()
             self._sink.close()
+            for number in range(1, self._encoded + 1):
+                self._file(number).unlink(missing_ok=True)
 
     @classmethod
     def count_rows(cls, path: Path) -> int | None:

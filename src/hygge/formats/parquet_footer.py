@@ -214,3 +214,30 @@ def set_arrow_schema(path: Path, schema: pa.Schema) -> None:
         file.seek(start)
         file.write(new + struct.pack("<I", len(new)) + MAGIC)
         file.truncate()
+
+
+# parquet.thrift: PageHeader.crc
+PAGE_CRC = 4
+# A page header is a few dozen bytes, more with statistics of long values; one that does not fit is not probed.
+PAGE_HEADER_BYTES = 64 * 2**10
+
+
+def pages_carry_checksums(path: Path, meta: pq.FileMetaData) -> bool:
+    """Whether the file's pages carry CRC checksums, judged by the first page of its first column chunk.
+
+    Writers set checksums for a whole file or not at all (Arrow's ``write_page_checksum``, hygge's parts); a
+    header this module cannot read counts as carrying them, so the reader that verifies them gets the file.
+    """
+    if meta.num_row_groups == 0 or meta.num_columns == 0:
+        return False
+    chunk = meta.row_group(0).column(0)
+    start = chunk.dictionary_page_offset if chunk.has_dictionary_page else chunk.data_page_offset
+    if start is None or start < len(MAGIC):  # some old writers record no usable offset
+        return True
+    try:
+        with open(path, "rb") as file:
+            file.seek(start)
+            header = decode(file.read(PAGE_HEADER_BYTES))
+    except (FooterError, IndexError, OSError, ValueError):
+        return True
+    return _get(header, PAGE_CRC) is not None

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,41 +26,11 @@ import pyarrow.parquet as pq
 from hygge.core import lazy
 from hygge.errors import first_line
 from hygge.formats.parquet import batch_rows
+from hygge.formats.parquet_decode import stored_bytes
 from hygge.formats.parquet_footer import set_arrow_schema
 from hygge.formats.schemas import describe_difference, plain
 
 POLARS_CODECS = {"none": "uncompressed"}  # the rest have the same names
-
-
-def _exact(kind: pa.DataType) -> bool:
-    """Types polars reads and writes as the same parquet types Arrow uses (checked by tests, value for value)."""
-    t = pa.types
-    if t.is_integer(kind) or (t.is_floating(kind) and not t.is_float16(kind)) or t.is_boolean(kind):
-        return True
-    if t.is_date32(kind):
-        return True
-    if t.is_string(kind) or t.is_large_string(kind) or t.is_binary(kind) or t.is_large_binary(kind):
-        return True
-    if t.is_timestamp(kind):
-        # polars has no seconds, and knows time zones by IANA name only (a fixed offset like -05:30 makes it panic)
-        return kind.unit != "s" and (kind.tz is None or _named_zone(kind.tz))
-    return t.is_decimal128(kind)
-
-
-@cache
-def _named_zone(name: str) -> bool:
-    import zoneinfo
-
-    try:
-        zoneinfo.ZoneInfo(name)  # reads one file (listing every zone costs 30 ms)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-
-
-def polars_can_encode(schema: pa.Schema) -> bool:
-    """Whether polars writes every column of ``schema`` as parquet that reads back with exactly its type."""
-    return all(_exact(field.type) for field in schema)
 
 
 @dataclass
@@ -82,7 +51,7 @@ def plan_pieces(files: list[Path], footer: Callable[[Path], pq.FileMetaData], pa
     rows = taken = 0
     for path in files:
         meta = footer(path)
-        size = sum(_stored_bytes(meta.row_group(i)) for i in range(meta.num_row_groups))
+        size = sum(stored_bytes(meta.row_group(i)) for i in range(meta.num_row_groups))
         if gathered and taken + size > part_bytes:
             pieces.append(Piece(gathered, rows))
             gathered, rows, taken = [], 0, 0
@@ -97,10 +66,6 @@ def plan_pieces(files: list[Path], footer: Callable[[Path], pq.FileMetaData], pa
     if gathered:
         pieces.append(Piece(gathered, rows))
     return pieces
-
-
-def _stored_bytes(group: pq.RowGroupMetaData) -> int:
-    return sum(group.column(i).total_compressed_size for i in range(group.num_columns))
 
 
 def encode_piece(piece: Piece, into: Path, schema: pa.Schema, options: Any, footer: pq.FileMetaData) -> int:
