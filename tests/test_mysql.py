@@ -132,7 +132,9 @@ def test_a_connection_killed_mid_load_is_retried_and_loads_once(tmp_path: Path, 
     killed = False
     deadline = time.monotonic() + 60
     while not killed and time.monotonic() < deadline and proc.poll() is None:
-        for (pid,) in mysql_sql("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'LOAD DATA%'"):
+        # only this test's load: another test's LOAD DATA may be running on the same server at the same moment
+        loads = f"SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'LOAD DATA%`{place.name}`%'"
+        for (pid,) in mysql_sql(loads):
             mysql_sql(f"KILL {pid}")
             killed = True
         time.sleep(0.01)
