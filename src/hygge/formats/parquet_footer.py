@@ -179,7 +179,7 @@ def encode(fields: Fields) -> bytes:
     return bytes(writer.out)
 
 
-def _get(fields: Fields, number: int) -> list[Any] | None:
+def field(fields: Fields, number: int) -> list[Any] | None:
     return next((f for f in fields if f[0] == number), None)
 
 
@@ -203,12 +203,12 @@ def set_arrow_schema(path: Path, schema: pa.Schema) -> None:
         file.seek(start)
         footer = decode(file.read(size - 8 - start))
         pairs = [[[KEY, BINARY, ARROW_SCHEMA], [VALUE, BINARY, arrow_schema_value(schema)]]]
-        found = _get(footer, FILE_KEY_VALUES)
+        found = field(footer, FILE_KEY_VALUES)
         if found is None:
             footer.append([FILE_KEY_VALUES, LIST, (STRUCT, pairs)])
             footer.sort(key=lambda f: f[0])
         else:
-            kept = [pair for pair in found[2][1] if bytes(_get(pair, KEY)[2]) != ARROW_SCHEMA]  # type: ignore[index]
+            kept = [pair for pair in found[2][1] if bytes(field(pair, KEY)[2]) != ARROW_SCHEMA]  # type: ignore[index]
             found[1], found[2] = LIST, (STRUCT, kept + pairs)
         new = encode(footer)
         file.seek(start)
@@ -240,4 +240,4 @@ def pages_carry_checksums(path: Path, meta: pq.FileMetaData) -> bool:
             header = decode(file.read(PAGE_HEADER_BYTES))
     except (FooterError, IndexError, OSError, ValueError):
         return True
-    return _get(header, PAGE_CRC) is not None
+    return field(header, PAGE_CRC) is not None

@@ -15,9 +15,9 @@ import os
 import shutil
 import struct
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
-from hygge.formats.parquet_footer import I16, I64, LIST, MAGIC, STRUCT, Fields, FooterError, decode, encode
+from hygge.formats.parquet_footer import I16, I64, LIST, MAGIC, STRUCT, Fields, FooterError, decode, encode, field
 
 # FileMetaData
 NUM_ROWS, ROW_GROUPS = 3, 4
@@ -61,22 +61,18 @@ def copy_range(source: BinaryIO, sink: BinaryIO, start: int, length: int) -> Non
         length -= done
 
 
-def _field(fields: Fields, number: int) -> list[Any] | None:
-    return next((f for f in fields if f[0] == number), None)
-
-
 def _shift(fields: Fields, numbers: tuple[int, ...], delta: int) -> None:
-    for field in fields:
-        if field[0] in numbers and field[1] == I64:
-            field[2] += delta
+    for found in fields:
+        if found[0] in numbers and found[1] == I64:
+            found[2] += delta
 
 
 def _moved(group: Fields, delta: int) -> Fields:
     _shift(group, (GROUP_FILE_OFFSET,), delta)
-    columns = _field(group, COLUMNS)
+    columns = field(group, COLUMNS)
     for chunk in columns[2][1] if columns else []:
         _shift(chunk, CHUNK_OFFSETS, delta)
-        meta = _field(chunk, META_DATA)
+        meta = field(chunk, META_DATA)
         if meta is not None:
             _shift(meta[2], META_OFFSETS, delta)
     return group
@@ -102,10 +98,10 @@ class JoinedParquet:
         if self.footer is None:
             self.footer = footer  # schema, created_by, key-value metadata (ARROW:schema), column orders
         delta = self.position - len(MAGIC)
-        found = _field(footer, ROW_GROUPS)
+        found = field(footer, ROW_GROUPS)
         for group in found[2][1] if found else []:
             self.groups.append(_moved(group, delta))
-        num_rows = _field(footer, NUM_ROWS)
+        num_rows = field(footer, NUM_ROWS)
         self.rows += num_rows[2] if num_rows else 0
         self.position += start - len(MAGIC)
 
@@ -114,7 +110,7 @@ class JoinedParquet:
         if self.footer is None:
             raise FooterError("no parquet file was appended")
         for ordinal, group in enumerate(self.groups):
-            found = _field(group, ORDINAL)
+            found = field(group, ORDINAL)
             if found is not None:
                 found[2] = ordinal
             elif ordinal < 2**15:
