@@ -58,3 +58,19 @@ def test_failures_come_back_as_results_not_exceptions(tmp_path: Path) -> None:
     result = hygge.move({"type": "parquet", "path": "nowhere"}, {"type": "parquet", "path": "y"}, "e", root=tmp_path)
     assert not result.ok and isinstance(result.error, hygge.ReadError)
     assert result.error.entity == "e" and "the source does not exist" in str(result.error)
+
+
+def test_every_public_name_resolves_and_unknown_names_fail() -> None:
+    # The package imports its public names on first use; each one named in __all__ must be there.
+    import subprocess
+    import sys
+
+    code = ("import hygge, sys; names = [n for n in hygge.__all__ if n != '__version__']; "
+            "assert 'hygge.api' not in sys.modules; "
+            "print(sorted(type(getattr(hygge, n)).__name__ for n in names)); "
+            "print(sorted(dir(hygge)) == sorted(hygge.__all__))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    kinds, listed = done.stdout.splitlines()
+    assert kinds.count("'function'") == 3 and "'type'" in kinds and listed == "True"
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        hygge.nope  # noqa: B018

@@ -7,31 +7,41 @@ usage error, 130 interrupted.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from hygge import __version__
 from hygge.errors import ConfigError, HyggeError
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+# pydantic looks for plugins in the metadata of every installed distribution the first time a model is built
+# (13 ms here, more in a big environment); none is meant for hygge's own config models, built by this process.
+# Set before any of them is built (hygge's package imports them lazily); a value the user set is kept.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 
 def _console(stderr: bool = False) -> Console:
+    from rich.console import Console  # here, not at the top: a quiet run that succeeds prints nothing
+
     stream = sys.stderr if stderr else sys.stdout
     # Without a terminal, keep lines long instead of wrapping them at 80 columns.
     return Console(file=stream, width=None if stream.isatty() else 160, highlight=False, soft_wrap=False)
 
 
 def fail(error: BaseException, verbose: bool = False) -> NoReturn:
+    from rich.text import Text
+
     err = _console(stderr=True)
     if isinstance(error, HyggeError):
         err.print(Text(str(error), style="red"))
@@ -140,21 +150,25 @@ def go(project: Path | None, flows: tuple[str, ...], entities: tuple[str, ...], 
 def _go(ws: Any, options: Any, selection: Any, as_json: bool, quiet: bool, verbose: bool) -> int:
     from hygge.core.coordinator import Coordinator
     from hygge.core.planner import plan
-    from hygge.progress.live import LiveRenderer
-    from hygge.progress.plain import PlainRenderer
-    from hygge.progress.summary import print_summary
 
     plans, failures = plan(ws, selection)
-    out = _console(stderr=as_json)
-    if quiet:
+    out: Console | None = None
+    if quiet:  # rich is imported only when something is printed
         run = Coordinator(options).run(ws.name, plans, failures)
-    elif out.is_terminal:
-        with LiveRenderer(out) as live:
-            run = Coordinator(options, live).run(ws.name, plans, failures)
     else:
-        run = Coordinator(options, PlainRenderer(out.file)).run(ws.name, plans, failures)
+        from hygge.progress.live import LiveRenderer
+        from hygge.progress.plain import PlainRenderer
+
+        out = _console(stderr=as_json)
+        if out.is_terminal:
+            with LiveRenderer(out) as live:
+                run = Coordinator(options, live).run(ws.name, plans, failures)
+        else:
+            run = Coordinator(options, PlainRenderer(out.file)).run(ws.name, plans, failures)
     if not quiet or not run.ok:
-        print_summary(out, run, verbose)
+        from hygge.progress.summary import print_summary
+
+        print_summary(out or _console(stderr=as_json), run, verbose)
     if as_json:
         print(json.dumps(run.to_dict(), indent=2, default=str))
     return run.exit_code
@@ -171,6 +185,9 @@ def _dry_run(ws: Any, selection: Any, as_json: bool) -> int:
                   "failures": [{"flow": f.flow, "entity": f.entity, "error": f.error.to_dict()} for f in failures]}
         print(json.dumps(report, indent=2, default=str))
     else:
+        from rich.table import Table
+        from rich.text import Text
+
         out = _console()
         table = Table(title=f"hygge: {ws.name} (dry run: nothing is moved)", title_justify="left")
         for column in ("entity", "run type", "from", "to", "columns", "rows in source"):

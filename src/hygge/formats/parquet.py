@@ -90,7 +90,8 @@ class ParquetReader(FormatReader):
         return known[1]
 
     def schema_of(self, path: Path) -> pa.Schema:
-        return _open(path, self.footer(path)).schema_arrow
+        # The footer's own schema is what a reader of the file gets, without opening the file a second time.
+        return self.footer(path).schema.to_arrow_schema()
 
     def estimate_rows(self, path: Path) -> int | None:
         return int(self.footer(path).num_rows)

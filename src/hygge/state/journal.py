@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
@@ -18,6 +18,12 @@ def new_run_id(at: datetime | None = None) -> str:
     # Sortable by time, unique across hosts and processes.
     at = at or utc_now()
     return f"{at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+def shallow_dict(record: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict for JSON, sharing its values: ``asdict`` deep-copies every nested dict and
+    list first (0.3 ms an entity for the state's columns and files), and every caller only serializes it."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
 @dataclass
@@ -42,7 +48,7 @@ class RunRecord:
     pid: int = field(default_factory=os.getpid)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return shallow_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunRecord:
@@ -61,7 +67,7 @@ class EntityState:
     last_run: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return shallow_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> EntityState:
