@@ -152,7 +152,7 @@ class FileLanding(Landing):
         # and opens a file after the switch gets "not found", never other data.
         self.part_no = self.previous.next_part if self.previous else 0
         self.parts: list[Part] = []
-        self.counted: set[str] = set()
+        self.footer_counted: set[str] = set()
         self.reshape = False
         self.published = False
         self.schema: pa.Schema | None = None
@@ -232,7 +232,7 @@ class FileLanding(Landing):
                 transient=True,
             )
         size = path.stat().st_size
-        self.counted.add(path.name)  # ``rows`` came from this file's own footer: _verify need not read it again
+        self.footer_counted.add(path.name)  # ``rows`` came from this file's own footer: _verify need not read it again
         self.parts.append(Part(path.name, rows, size, self.record.run_id))
         self.rows_written += rows
         self.bytes_written += size
@@ -428,7 +428,7 @@ class FileLanding(Landing):
     def _verify(self) -> None:
         """Read back what the format can count cheaply: a part that lost rows must never be published."""
         for part in self.parts:
-            if part.file in self.counted:
+            if part.file in self.footer_counted:
                 continue
             counted = self.store.Writer.count_rows(self.staging / part.file)
             if counted is not None and counted != part.rows:
