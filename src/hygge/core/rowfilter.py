@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from hygge.core.arrowtypes import type_name
 from hygge.errors import ConfigError, ConfigProblem, did_you_mean
 from hygge.state import watermark
+
+if TYPE_CHECKING:
+    from hygge.db.sqltext import Sql
 
 # pyarrow.compute is imported where it is used: it takes 30-50 ms to import, and many moves never need it.
 
@@ -37,15 +40,14 @@ class RowFilter:
     def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         return batch.filter(self.mask(batch)) if self.active else batch
 
-    def sql(self, quote: Any, placeholder: Any) -> tuple[str, tuple[Any, ...]]:
-        """A WHERE clause (with ``?`` placeholders turned into the driver's) and its parameters."""
+    def sql(self, quote: Any) -> Sql:
+        """The filter as a SQL condition; its bounds stay values until the whole statement is rendered."""
+        from hygge.db.sqltext import Sql
+
         col = quote(self.column)
-        parts, params = [], []
-        for op, bound in ((">", self.after), (">=", self.start), ("<", self.end)):
-            if bound is not None:
-                parts.append(f"{col} {op} ?")
-                params.append(bound.as_py())
-        return placeholder(" AND ".join(parts)), tuple(params)
+        tests = [Sql.text(f"{col} {op} ") + Sql.value(bound)
+                 for op, bound in ((">", self.after), (">=", self.start), ("<", self.end)) if bound is not None]
+        return Sql.join(" AND ", tests)
 
 
 @dataclass

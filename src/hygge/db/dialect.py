@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 from hygge.db.connections import ConnectionSpec
+from hygge.db.sqltext import Sql
 from hygge.errors import Cancelled, HyggeConnectionError, HyggeError, first_line
 
 
@@ -33,6 +34,9 @@ class Dialect(ABC):
     # A hidden, indexed row number a table can be split on without naming a column (SQLite's rowid), if any.
     row_id: ClassVar[str | None] = None
     param: ClassVar[str] = "?"
+    # Whether values are written into a statement's text instead of bound (drivers whose streaming reads take
+    # no bound values, see Sql.render).
+    inline_values: ClassVar[bool] = False
 
     def __init__(self, spec: ConnectionSpec, root: Path, reads_only: bool = False):
         self.spec = spec
@@ -79,6 +83,24 @@ class Dialect(ABC):
         for index, part in enumerate(parts[1:], start=1):
             out += (self.param.format(n=index)) + part
         return out
+
+    def render(self, sql: Sql) -> tuple[str, tuple[Any, ...]]:
+        """A statement put together from pieces (db/sqltext.py), as this driver takes it: text and values."""
+        placeholder = None if self.inline_values else (lambda n: self.param.format(n=n))
+        return sql.render(placeholder, self.literal, self.bound)
+
+    def literal(self, value: pa.Scalar) -> str:
+        """A value written as SQL text, for dialects with ``inline_values``."""
+        raise NotImplementedError(f"{self.name} binds its values")
+
+    def bound(self, value: pa.Scalar) -> tuple[str, Any]:
+        """How a value of a column is bound: the text around its placeholder (``{}``) and what the driver takes,
+        encoded as the column is stored."""
+        return "{}", value.as_py()
+
+    def splits(self, dtype: pa.DataType) -> str | None:
+        """Why reads cannot be split on a column of this type here (its stored order is not its values'), if so."""
+        return None
 
     @abstractmethod
     def execute(self, conn: Any, sql: str, params: tuple[Any, ...] = ()) -> None: ...

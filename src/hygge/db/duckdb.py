@@ -204,6 +204,18 @@ class DuckdbDialect(Dialect):
                           (schema or "main", table))
         return int(rows[0][0]) if rows and rows[0][0] is not None else None
 
+    def bound(self, value: pa.Scalar) -> tuple[str, Any]:
+        t = value.type
+        if pa.types.is_timestamp(t) and t.unit == "ns" and value.is_valid:
+            # Python's datetime stops at microseconds; the session runs in UTC, so the cast to a zone is exact.
+            return ("make_timestamp_ns({})" + ("::TIMESTAMPTZ_NS" if t.tz else "")), value.cast(pa.int64()).as_py()
+        return super().bound(value)
+
+    def splits(self, dtype: pa.DataType) -> str | None:
+        if pa.types.is_decimal(dtype) and dtype.precision > 38:
+            return "DuckDB keeps decimals wider than 38 digits as text, which does not sort as numbers"
+        return None
+
     def column_type(self, field: pa.Field) -> str:
         try:
             return duck_type(storage_type(field.type))

@@ -44,12 +44,18 @@ class MysqlDialect(Dialect):
     default_schema = None  # the connection's database
     transactional_ddl = False
     param = "%s"
+    inline_values = True  # ConnectorX takes no bound values, and pymysql would read a query's own % as markers
 
     def quote(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"
 
     def sql(self, text: str) -> str:
         return text.replace("%", "%%").replace("?", "%s")
+
+    def literal(self, value: pa.Scalar) -> str:
+        from hygge.db.mysql_read import literal
+
+        return literal(value.as_py())  # MySQL keeps microseconds: every value it yields is exact in Python
 
     def table_ref(self, schema: str | None, table: str) -> str:
         return super().table_ref(schema or self.spec.database, table)

@@ -34,6 +34,8 @@ def literal(value: Any) -> str:
 
 
 def inline(sql: str, params: tuple[Any, ...]) -> str:
+    if not params:
+        return sql  # a finished statement (Dialect.render): its own % and %s are the query's, not markers
     parts = sql.split("%s")
     out = parts[0]
     for value, part in zip(params, parts[1:], strict=True):

@@ -45,6 +45,7 @@ class PostgresDialect(Dialect):
     extra = "postgres"
     default_schema = "public"
     param = "${n}"
+    inline_values = True  # ADBC streams a query's rows only when it has no bound values
 
     def connect(self) -> Any:
         dbapi = _adbc()
@@ -216,6 +217,9 @@ class PostgresDialect(Dialect):
         return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
 
     # -- data ----------------------------------------------------------------------------------
+
+    def literal(self, value: pa.Scalar) -> str:
+        return literal(value.as_py())  # PostgreSQL keeps microseconds: every value it yields is exact in Python
 
     def inline(self, sql: str, params: tuple[Any, ...]) -> str:
         for index in range(len(params), 0, -1):

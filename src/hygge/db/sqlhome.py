@@ -16,6 +16,7 @@ from hygge.core.plan import MovePlan
 from hygge.db.connections import ConnectionSpec, SessionLimits, spec_for
 from hygge.db.dialect import Dialect
 from hygge.db.partitions import partition_predicates
+from hygge.db.sqltext import Sql
 from hygge.errors import HyggeError, ReadError, did_you_mean
 from hygge.homes.base import Check, Home, HomeConfig, ReadState, Source
 
@@ -86,9 +87,7 @@ class SqlSource(Source):
         try:
             self._describe(conn)
             rows = state.filter_for(self._schema) if state is not None else None
-            self.where, self.where_params = ("", ())
-            if rows is not None and rows.active:
-                self.where, self.where_params = rows.sql(self.d.quote, self.d.sql)
+            self.where = rows.sql(self.d.quote) if rows is not None and rows.active else Sql()
             self.predicates = self._partitions(conn)
         except HyggeError:
             raise
@@ -126,11 +125,11 @@ class SqlSource(Source):
         self.estimated_rows = d.estimate_rows(conn, schema, table)
         self.description = f"table {schema + '.' if schema else ''}{table}"
 
-    def _partitions(self, conn: Any) -> list[tuple[str, tuple[Any, ...]]]:
+    def _partitions(self, conn: Any) -> list[Sql]:
         config = self.home.config
         column = config.partition_on
         if not column or config.partitions < 2:
-            return [("", ())]
+            return [Sql()]
         row_id = self.d.row_id
         if column not in self._schema.names and row_id and column.lower() == row_id and not self.plan.query:
             # SQLite's rowid: ranges of it are index seeks, so each partition reads only its own rows.
@@ -141,8 +140,7 @@ class SqlSource(Source):
                                 path=self.ref, expected=f"a table with a {row_id}", found=str(exc).splitlines()[0],
                                 hint=f"set partition_on to one of its columns: {', '.join(self._schema.names)}"
                                 ) from exc
-            return partition_predicates(self.d, conn, self.base, row_id, pa.int64(), config.partitions, self.where,
-                                        self.where_params)
+            return partition_predicates(self.d, conn, self.base, row_id, pa.int64(), config.partitions, self.where)
         if column not in self._schema.names:
             raise ReadError(
                 f"partition_on names column '{column}', which the source does not have",
@@ -150,7 +148,7 @@ class SqlSource(Source):
                 hint=did_you_mean(column, self._schema.names) or "fix `partition_on` on the home",
             )
         return partition_predicates(self.d, conn, self.base, column, self._schema.field(column).type,
-                                    config.partitions, self.where, self.where_params)
+                                    config.partitions, self.where)
 
     @property
     def schema(self) -> pa.Schema:
@@ -166,18 +164,18 @@ class SqlSource(Source):
             out.append(part)
         return out
 
-    def sql(self, predicate: str) -> str:
-        parts = [p for p in (self.where, predicate) if p]
-        where = f" WHERE {' AND '.join(parts)}" if parts else ""
-        return f"SELECT {self.columns} FROM {self.base}{where}"
+    def sql(self, predicate: Sql) -> Sql:
+        """One partition's statement: the incremental filter and the partition's range, both parenthesized."""
+        conditions = [Sql.text("(") + p + ")" for p in (self.where, predicate) if p]
+        statement = Sql.text(f"SELECT {self.columns} FROM {self.base}")
+        return statement + " WHERE " + Sql.join(" AND ", conditions) if conditions else statement
 
-    def _reader(self, predicate: str, params: tuple[Any, ...]) -> Callable[[], Iterator[pa.RecordBatch]]:
+    def _reader(self, predicate: Sql) -> Callable[[], Iterator[pa.RecordBatch]]:
         def read() -> Iterator[pa.RecordBatch]:
             conn = self.d.connect()
-            args = (*self.where_params, *params)
+            text, args = self.d.render(self.sql(predicate))
             try:
-                yield from self.d.read(conn, self.sql(predicate), self._schema, self.plan.batch_bytes, args,
-                                       key=self.key)
+                yield from self.d.read(conn, text, self._schema, self.plan.batch_bytes, args, key=self.key)
             except HyggeError as exc:
                 exc.path = exc.path or self.ref
                 raise
@@ -189,7 +187,7 @@ class SqlSource(Source):
         return read
 
     def batches(self) -> Iterator[pa.RecordBatch]:
-        producers = [self._reader(p, args) for p, args in self.predicates]
+        producers = [self._reader(p) for p in self.predicates]
         if len(producers) == 1:
             yield from producers[0]()
             return

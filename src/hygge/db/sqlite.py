@@ -225,6 +225,15 @@ class SqliteDialect(Dialect):
         except Exception:  # noqa: BLE001 - views and WITHOUT ROWID tables have no rowid
             return None
 
+    def bound(self, value: pa.Scalar) -> tuple[str, Any]:
+        # Compared with the stored value: timestamps and dates are text here (ISO, which sorts as time does).
+        return "{}", encode(pa.array([value], value.type), value.type)[0].as_py()
+
+    def splits(self, dtype: pa.DataType) -> str | None:
+        if pa.types.is_decimal(dtype):
+            return "SQLite keeps decimals as text, which does not sort as numbers"
+        return None
+
     def column_type(self, field: pa.Field) -> str:
         try:
             return declared(field.type)
