@@ -104,3 +104,19 @@ def test_a_user_query_holding_placeholder_text_is_read_as_written(engine: tuple[
         assert result.rows_read == (3 if run == 0 else 0)
     assert sorted(read_target(place.root / "out" / "notes").column("note").to_pylist()) == ["$1 off", "50%sale",
                                                                                            "why?"]
+
+
+@pytest.mark.parametrize("name", ["sqlite", "duckdb"])
+def test_nanosecond_watermarks_read_exactly_the_rows_after_them(tmp_path: Path, name: str) -> None:
+    """Two rows one nanosecond apart: the second run reads only the later one, split or not."""
+    place = Place(tmp_path, name)
+    stamps = pa.array([1_700_000_000_000_000_000 + i for i in (0, 5, 6)], pa.timestamp("ns", tz="UTC"))
+    table = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "ts": stamps})
+    store = HOMES[name].store(place)
+    move(source_dir(tmp_path, "ticks", table.slice(0, 2)), store, "ticks", tmp_path)
+    home = {**HOMES[name].home(place), "partition_on": "ts", "partitions": 2}
+    settings = {"run_type": "incremental", "watermark": "ts"}
+    assert move(home, {"type": "parquet", "path": "out"}, "ticks", tmp_path, **settings).rows_read == 2
+    move(source_dir(tmp_path, "ticks", table.slice(2)), store, "ticks", tmp_path, run_type="append")
+    assert move(home, {"type": "parquet", "path": "out"}, "ticks", tmp_path, **settings).rows_read == 1
+    assert read_target(tmp_path / "out" / "ticks").sort_by("id").equals(table)
