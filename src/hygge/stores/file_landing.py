@@ -21,9 +21,7 @@ entity, so a part's name always stands for the same bytes.
 from __future__ import annotations
 
 import os
-import shutil
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +32,7 @@ from hygge.core import faults, lazy
 from hygge.core.config import SchemaPolicy
 from hygge.core.drift import Drift, evolve_table
 from hygge.core.plan import MovePlan
-from hygge.errors import ReadError, StateError, WriteError
+from hygge.errors import StateError, WriteError
 from hygge.state.fsops import (
     ExchangeUnsupported,
     exchange,
@@ -42,7 +40,6 @@ from hygge.state.fsops import (
     fsync_path,
     link_or_copy,
     remove_tree,
-    start_writeback,
 )
 from hygge.state.journal import EntityState, RunRecord, utc_now
 from hygge.state.lock import EntityLock
@@ -174,70 +171,10 @@ class FileLanding(Landing):
             )
         return manifest
 
-    def copy_files(self, files: list[Path], rows_of: Callable[[Path], int | None], changed: Callable[[Path], bool],
-                   on_file: Any = None) -> None:
-        """Take source files as they are (see core/passthrough.py). Each source must be as it was when the move
-        opened it (``changed``: size, modification time), and its copy's footer must count the rows read
-        then (``rows_of``): a file replaced in between fails the move instead of publishing what nobody planned
-        (its schema and codec were checked on the old file)."""
-        for source in files:
-            path = self._new_part()
-            shutil.copyfile(source, path)  # copy_file_range on Linux: no bytes through Python
-            self._take_part(path, pq.read_metadata(path).num_rows, rows_of(source), [source], changed, on_file)
-
-    def encode_files(self, files: list[Path], footer: Callable[[Path], pq.FileMetaData],
-                     changed: Callable[[Path], bool], on_file: Any = None) -> str | None:
-        """Re-encode source files with polars (formats/parquet_polars.py) into parts of about the part size,
-        checked like copies: every source as the move opened it, every part's rows as its sources' footers say.
-
-        Returns None when done. When polars fails, the parts it wrote are dropped and the reason is returned: the
-        move then sends the rows through hygge's own reader and writer."""
-        from hygge.formats.parquet_polars import PolarsFailed, encode_piece, plan_pieces
-
-        kept = len(self.parts)
-        try:
-            for piece in plan_pieces(files, footer, int(self.store.config.target_file_size)):
-                path = self._new_part()
-                rows = encode_piece(piece, path, self.schema, self.store.config, footer(piece.files[0]))
-                if self.store.config.durable:  # the disk writes this part while polars encodes the next one
-                    start_writeback(path)
-                self._take_part(path, rows, piece.rows, piece.files, changed, on_file)
-                faults.point("write")
-        except PolarsFailed as exc:
-            for part in self.parts[kept:]:
-                (self.staging / part.file).unlink(missing_ok=True)
-            (self.staging / self.store.part_name(self.part_no - 1)).unlink(missing_ok=True)  # the unfinished one
-            self.rows_written -= sum(part.rows for part in self.parts[kept:])
-            self.bytes_written -= sum(part.bytes for part in self.parts[kept:])
-            del self.parts[kept:]
-            return str(exc)
-        return None
-
     def _new_part(self) -> Path:
         path = self.staging / self.store.part_name(self.part_no)
         self.part_no += 1
         return path
-
-    def _take_part(self, path: Path, rows: int, expected: int | None, sources: list[Path],
-                   changed: Callable[[Path], bool], on_file: Any) -> None:
-        moved = [source for source in sources if changed(source)]
-        if rows != expected or moved:
-            counted = "an unknown number of" if expected is None else f"{expected:,}"
-            raise ReadError(
-                "a file changed between opening and copying it; nothing was committed",
-                entity=self.plan.entity, path=str(moved[0] if moved else sources[0]),
-                expected=f"the file(s) as the move opened them, with {counted} rows",
-                found=f"a copy holding {rows:,} rows" + (", and the file's size or time changed" if moved else ""),
-                hint="hygge retries the move; writers should write to a temporary name and rename when done",
-                transient=True,
-            )
-        size = path.stat().st_size
-        self.footer_counted.add(path.name)  # ``rows`` came from this file's own footer: _verify need not read it again
-        self.parts.append(Part(path.name, rows, size, self.record.run_id))
-        self.rows_written += rows
-        self.bytes_written += size
-        if on_file is not None:
-            on_file(rows)
 
     def part_targets(self, count: int) -> list[Any]:
         from hygge.stores.file_parts import FilePartTarget

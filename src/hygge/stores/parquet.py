@@ -6,7 +6,10 @@ from typing import Literal
 
 from pydantic import ByteSize, Field, model_validator
 
+from hygge.core.plan import MovePlan
 from hygge.formats.parquet import ParquetPartWriter
+from hygge.state.journal import RunRecord
+from hygge.stores.base import Landing
 from hygge.stores.files import FileStore, FileStoreConfig
 
 
@@ -47,3 +50,8 @@ class ParquetStore(FileStore):
 
     def slice_bytes(self) -> int:
         return int(self.config.row_group_bytes)
+
+    def landing(self, plan: MovePlan, record: RunRecord) -> Landing:
+        from hygge.stores.parquet_landing import ParquetLanding
+
+        return ParquetLanding(self, plan, record)

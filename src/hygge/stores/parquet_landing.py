@@ -1,0 +1,111 @@
+"""A parquet store's landing: the file commit protocol, plus taking parquet files whole (core/passthrough.py).
+
+Files whose rows the move does not change are copied as bytes, or re-encoded by polars on every core when
+another codec or part size is wanted. Either way each part is checked before it is published, as the batch
+path would check it: its rows against the source footers read when the move opened the files, the sources
+unchanged since then, and (for copies, whose pages nobody decoded) every page decoded.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow.parquet as pq
+
+from hygge.core import faults
+from hygge.core.passthrough import copyable, polars_encodable
+from hygge.errors import ReadError
+from hygge.formats.parquet import check_pages
+from hygge.homes.base import WholeParquet
+from hygge.state.fsops import start_writeback
+from hygge.state.manifest import Part
+from hygge.stores.file_landing import FileLanding
+
+if TYPE_CHECKING:
+    from hygge.stores.parquet import ParquetStore
+
+
+class ParquetLanding(FileLanding):
+    store: ParquetStore
+
+    def take_whole(self, whole: WholeParquet, on_rows: Callable[[int], None]) -> tuple[bool, list[str]]:
+        config = self.store.config
+        if copyable(whole, config):
+            self.copy_files(whole, on_rows)
+            return True, [f"{len(whole.files)} file(s) copied whole: nothing about their rows changed"]
+        if polars_encodable(whole, config):
+            failed = self.encode_files(whole, on_rows)
+            if failed is None:
+                return True, [f"{len(whole.files)} file(s) re-encoded by polars: nothing about their rows or types "
+                              "changed"]
+            return False, [f"polars could not re-encode the file(s) ({failed}); hygge's own reader and writer moved "
+                           "them"]
+        return False, []
+
+    def copy_files(self, whole: WholeParquet, on_rows: Callable[[int], None]) -> None:
+        """Copy the files as they are. Each copy is published only once its footer counts the rows read when the
+        move opened the source, the source is unchanged since then (a file replaced in between fails the move
+        instead of publishing what nobody planned: its schema and codec were checked on the old file), and every
+        page of the copy decodes. The pages of one copy are decoded while the next file is copied."""
+        batch_bytes = self.plan.batch_bytes
+        with ThreadPoolExecutor(1, thread_name_prefix="hygge-check") as checker:
+            checks: list[tuple[Path, Path, Future[None]]] = []
+            for source in whole.files:
+                path = self._new_part()
+                shutil.copyfile(source, path)  # copy_file_range on Linux: no bytes through Python
+                checks.append((source, path, checker.submit(check_pages, path, whole.show(source), batch_bytes)))
+            for source, path, checked in checks:
+                checked.result()
+                self._take_part(path, pq.read_metadata(path).num_rows, whole.rows_of(source), [source], whole,
+                                on_rows)
+
+    def encode_files(self, whole: WholeParquet, on_rows: Callable[[int], None]) -> str | None:
+        """Re-encode the files with polars (formats/parquet_polars.py) into parts of about the part size, checked
+        like copies: every source as the move opened it, every part's rows as its sources' footers say.
+
+        Returns None when done. When polars fails, the parts it wrote are dropped and the reason is returned: the
+        move then sends the rows through hygge's own reader and writer."""
+        from hygge.formats.parquet_polars import PolarsFailed, encode_piece, plan_pieces
+
+        kept = len(self.parts)
+        try:
+            for piece in plan_pieces(whole.files, whole.footer, int(self.store.config.target_file_size)):
+                path = self._new_part()
+                rows = encode_piece(piece, path, self.schema, self.store.config, whole.footer(piece.files[0]))
+                if self.store.config.durable:  # the disk writes this part while polars encodes the next one
+                    start_writeback(path)
+                self._take_part(path, rows, piece.rows, piece.files, whole, on_rows)
+                faults.point("write")
+        except PolarsFailed as exc:
+            for part in self.parts[kept:]:
+                (self.staging / part.file).unlink(missing_ok=True)
+            (self.staging / self.store.part_name(self.part_no - 1)).unlink(missing_ok=True)  # the unfinished one
+            self.rows_written -= sum(part.rows for part in self.parts[kept:])
+            self.bytes_written -= sum(part.bytes for part in self.parts[kept:])
+            del self.parts[kept:]
+            return str(exc)
+        return None
+
+    def _take_part(self, path: Path, rows: int, expected: int | None, sources: list[Path], whole: WholeParquet,
+                   on_rows: Callable[[int], None]) -> None:
+        moved = [source for source in sources if whole.changed(source)]
+        if rows != expected or moved:
+            counted = "an unknown number of" if expected is None else f"{expected:,}"
+            raise ReadError(
+                "a file changed between opening and copying it; nothing was committed",
+                entity=self.plan.entity, path=whole.show(moved[0] if moved else sources[0]),
+                expected=f"the file(s) as the move opened them, with {counted} rows",
+                found=f"a copy holding {rows:,} rows" + (", and the file's size or time changed" if moved else ""),
+                hint="hygge retries the move; writers should write to a temporary name and rename when done",
+                transient=True,
+            )
+        size = path.stat().st_size
+        self.footer_counted.add(path.name)  # ``rows`` came from this file's own footer: _verify need not read it again
+        self.parts.append(Part(path.name, rows, size, self.record.run_id))
+        self.rows_written += rows
+        self.bytes_written += size
+        on_rows(rows)
