@@ -267,6 +267,16 @@ class FileSource(Source):
 
     def _unify(self, files: list[Path]) -> pa.Schema:
         schemas = [(f, self.reader.schema_of(f)) for f in files]
+        for path, schema in schemas:
+            twice = sorted({name for name in schema.names if schema.names.count(name) > 1})
+            if twice:  # each would stand for the other in `columns`, polish and every store
+                raise ReadError(
+                    f"this file has more than one column named {', '.join(twice)}",
+                    path=self.home.show(path),
+                    expected="a different name for every column",
+                    found=f"columns {', '.join(schema.names)}" if len(schema) <= 20 else f"{len(schema)} columns",
+                    hint="rename the columns in the file, or move it out of the home folder",
+                )
         return self.reader.unify(schemas)
 
     @property
