@@ -184,3 +184,13 @@ def test_uint64_and_wide_decimals_survive_a_round_trip_without_declaring_them(tm
     # the jsonl store writes decimals as strings (exact), so they come back as text unless declared
     big = [Decimal(BIG), Decimal("-0.50"), None] if kind == "csv" else [BIG, "-0.50", None]
     assert out.column("big").to_pylist() == big
+
+
+def test_a_declared_field_that_fails_its_type_does_not_hide_another_fields_digits(tmp_path: Path) -> None:
+    write(tmp_path / "t.jsonl", "jsonl", {"d": ["1.25"], "x": ["12345678901234567890.5"]})
+    home = {"type": "jsonl", "path": "t.jsonl", "columns": {"d": "decimal(10,1)"}}
+    source = open_home(tmp_path, home, {}).open(MovePlan(flow="f", entity="e", source="", target="t", home=home,
+                                                          store={}, run_type="full_drop", root=str(tmp_path)))
+    assert source.schema.field("x").type == pa.decimal128(21, 1)
+    with pytest.raises(ReadError, match="field d"):
+        list(source.batches())

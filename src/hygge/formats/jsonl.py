@@ -116,17 +116,18 @@ class JsonlReader(FormatReader):
             reader.close()
         schema = pa.schema([pa.field(f.name, fixed.get(f.name, f.type)) for f in inferred])
         floats = [f.name for f in schema if pa.types.is_floating(f.type) and f.name not in fixed]
-        texts = self._number_text(path, schema, floats, block) if floats else {}
+        texts = self._number_text(path, inferred, floats, block) if floats else {}
         return exact_json_schema(schema, first, texts, path)
 
-    def _number_text(self, path: Path, schema: pa.Schema, floats: list[str], block: int) -> dict[str, pa.Array]:
+    def _number_text(self, path: Path, inferred: pa.Schema, floats: list[str], block: int) -> dict[str, pa.Array]:
         """The values of the sample's float64 guesses, exactly: Arrow's JSON reader parses a number into a decimal
         from its text, so a decimal wide enough gives the digits back. Decimals of 76 digits with 38, 16 and no
         digits after the point are tried in turn; a field none holds (numbers such as 1e-50 next to 1e50:
         floats, surely) keeps float64 and is not in the answer."""
         def read(names: list[str], scale: int) -> dict[str, pa.Array] | None:
+            # the other fields as inferred: a declared type has nothing to say here, and could fail the read
             wide = pa.schema([pa.field(f.name, pa.decimal256(76, scale) if f.name in names else f.type)
-                              for f in schema])
+                              for f in inferred])
             try:
                 reader = pjson.open_json(str(path), read_options=pjson.ReadOptions(block_size=block, use_threads=False),
                                          parse_options=pjson.ParseOptions(explicit_schema=wide))
