@@ -16,7 +16,8 @@ import pytest
 
 import hygge
 from hygge.core.pipe import Pipe, pump
-from hygge.errors import Cancelled
+from hygge.core.polish import Polisher
+from hygge.errors import Cancelled, ReadError
 from hygge.samples import orders, users
 from tests.helpers import read_target, staging_debris, write_project
 
@@ -55,6 +56,18 @@ def test_polish_mistakes_are_explained_before_anything_is_written(tmp_path: Path
                         root=tmp_path, polish=polish)
     assert result.status == "failed" and message in str(result.error)
     assert not (tmp_path / "out" / "users").exists()
+
+
+def test_two_source_columns_of_one_name_are_the_sources_problem_not_polishes() -> None:
+    """Polish reported a source with two columns named id as `[polish]: polish would make two columns named id`,
+    with no polish configured. File homes now refuse such files themselves (homes/test_paths.py) and database
+    homes rename such columns; a home that still yields them is told about as the source's problem."""
+    schema = pa.schema([("id", pa.int64()), ("id", pa.int64()), ("name", pa.string())])
+    with pytest.raises(ReadError) as caught:
+        Polisher({}, schema, datetime.now(timezone.utc), flow="f", entity="t")
+    text = str(caught.value)
+    assert "flow f, entity t: the source has more than one column named id" in text and "columns id, id, name" in text
+    assert "polish" not in text
 
 
 def readers_alive() -> list[str]:

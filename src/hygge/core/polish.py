@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 
 from hygge.core.config import Polish
-from hygge.errors import ConfigError, ConfigProblem, did_you_mean
+from hygge.errors import ConfigError, ConfigProblem, ReadError, did_you_mean
 
 
 class Polisher:
@@ -20,6 +20,7 @@ class Polisher:
         self.flow, self.entity = flow, entity
         self.input_schema = schema
         names = list(schema.names)
+        self._check_source_names(names)
         self._check_known("drop", self.polish.drop, names)
         keep = [n for n in names if n not in set(self.polish.drop)]
         if self.polish.select is not None:
@@ -48,6 +49,18 @@ class Polisher:
     def _error(self, what: str, expected: str, found: str, hint: str) -> ConfigError:
         problem = ConfigProblem(what, key="polish", expected=expected, found=found, hint=hint)
         return ConfigError([problem], flow=self.flow, entity=self.entity)
+
+    def _check_source_names(self, names: list[str]) -> None:
+        """Two source columns of one name are the source's problem, not polish's: say so, whatever polish does."""
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ReadError(
+                f"the source has more than one column named {', '.join(twice)}",
+                flow=self.flow, entity=self.entity,
+                expected="a different name for every column of the source",
+                found=f"columns {', '.join(names)}" if len(names) <= 20 else f"{len(names)} columns",
+                hint="rename them at the source (in a query: give each its own alias)",
+            )
 
     def _check_known(self, step: str, wanted: list[str], names: list[str]) -> None:
         for name in wanted:

@@ -14,11 +14,12 @@ import pyarrow.csv as pcsv
 from hygge.core.arrowtypes import as_type, extension_name, type_name, utc_as_naive_text
 from hygge.errors import ReadError, WriteError
 from hygge.formats.base import FormatReader, PartWriter, streamed
+from hygge.formats.inferred import as_numbers, declaration_for, exact_schema
 from hygge.formats.quarantine import Quarantine
 from hygge.formats.schemas import unify_inferred
 
 
-def _read_options(options: Any, block: int, names: list[str] | None = None) -> pcsv.ReadOptions:
+def _read_options(options: Any, block: int, names: list[str] | None = None, sample: bool = False) -> pcsv.ReadOptions:
     column_names = names if names is not None else options.column_names
     return pcsv.ReadOptions(
         block_size=block,
@@ -26,25 +27,32 @@ def _read_options(options: Any, block: int, names: list[str] | None = None) -> p
         column_names=column_names,
         autogenerate_column_names=not options.header and not column_names,
         encoding=options.encoding,
-        use_threads=True,
+        # A sample is one block: with threads the reader parses blocks ahead, and reading the first batch of a
+        # 114 MB file parsed all of it (2 s) only to be closed.
+        use_threads=not sample,
     )
 
 
-def _parse_options(options: Any, quarantine: Quarantine | None = None, record: bool = True) -> pcsv.ParseOptions:
+def _parse_options(options: Any, delimiter: str, quarantine: Quarantine | None = None, record: bool = True,
+                   one_column: bool = False) -> pcsv.ParseOptions:
     quote = options.quote if options.quote else False
     return pcsv.ParseOptions(
-        delimiter=options.delimiter,
+        delimiter=delimiter,
         quote_char=quote,
         double_quote=options.double_quote,
         escape_char=options.escape or False,
         newlines_in_values=options.newlines_in_values,
+        # In a file of one column an empty line is a row whose value is null: that is how the csv store writes it
+        # (RFC 4180 agrees). With more columns an empty line holds no row, and is skipped.
+        ignore_empty_lines=not one_column,
         # Sampling for types skips bad rows too, but only the real read sets them aside.
         invalid_row_handler=(quarantine.handler if record else _skip) if quarantine else None,
     )
 
 
-def _convert_options(options: Any, column_types: dict[str, pa.DataType]) -> pcsv.ConvertOptions:
-    kwargs: dict[str, Any] = {}
+def _convert_options(options: Any, column_types: dict[str, pa.DataType],
+                     include: list[str] | None = None) -> pcsv.ConvertOptions:
+    kwargs: dict[str, Any] = {"include_columns": include} if include else {}
     if options.true_values:
         kwargs["true_values"] = options.true_values
     if options.false_values:
@@ -65,6 +73,7 @@ def _skip(row: Any) -> str:
 
 
 _COLUMN = re.compile(r"In CSV column #(\d+): ")
+_VALUE = re.compile(r"invalid value '(.*)'$")
 
 
 def _explain(exc: Exception, path: Path, schema: pa.Schema | None) -> ReadError:
@@ -91,15 +100,60 @@ def _explain(exc: Exception, path: Path, schema: pa.Schema | None) -> ReadError:
         index = int(match.group(1))
         column = schema.names[index] if index < len(schema.names) else f"#{index}"
         expected = type_name(schema.field(index).type) if index < len(schema.names) else "a value"
+        value = _VALUE.search(first)
+        current = schema.field(index).type if index < len(schema.names) else None
+        declared = declaration_for(column, value.group(1) if value else "", current)
+        hint = f"set the column's type on the home, e.g. {declared}"
         return ReadError(
             f"column {column} has a value that is not {expected}",
             path=str(path),
             expected=f"{expected} (inferred from the start of the files, or set in `columns`)",
             found=_COLUMN.sub("", first),
-            hint=f"set the column's type on the home, e.g. `columns: {{{column}: string}}`",
+            hint=hint,
         )
     return ReadError("this CSV file could not be read", path=str(path), found=first,
                      hint="check `delimiter`, `quote`, `header` and `encoding` on the home")
+
+
+def _first_batch(reader: pcsv.CSVStreamingReader) -> pa.RecordBatch | None:
+    try:
+        return reader.read_next_batch()
+    except StopIteration:
+        return None
+
+
+def _check_names(schema: pa.Schema, path: Path, header: bool) -> None:
+    """Two columns of one name would each stand for the other in `columns`, polish and every store: refuse them."""
+    names = schema.names
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if not twice:
+        return
+    shown = ", ".join(f"'{name}'" for name in twice)
+    raise ReadError(
+        f"the header of this CSV file names {shown} more than once",
+        path=str(path),
+        expected="a different name for every column",
+        found=f"columns {', '.join(names)}" if len(names) <= 20 else f"{len(names)} columns",
+        hint="rename the duplicates in the file's header"
+        + (", or read it with `header: false`, `skip_rows: 1` and a name for each column in `column_names`"
+           if header else ", or fix `column_names` on the home"),
+    )
+
+
+def _as_text(field: pa.Field, fixed: dict[str, pa.DataType]) -> bool:
+    """Whether a column is read as text and parsed by inferred.as_numbers rather than by the CSV reader."""
+    return pa.types.is_decimal(field.type) or (pa.types.is_floating(field.type) and field.name not in fixed)
+
+
+def _header_moved(path: Path, schema: pa.Schema, found: pa.Schema) -> ReadError:
+    return ReadError(
+        "the header of this CSV file reads differently from when its columns were inferred",
+        path=str(path),
+        expected=f"columns {', '.join(schema.names)}",
+        found=f"columns {', '.join(found.names)}",
+        hint="in a file of one column every line is a row and an empty line a null: remove empty lines before "
+             "the header, or count them in `skip_rows`",
+    )
 
 
 class CsvReader(FormatReader):
@@ -111,14 +165,21 @@ class CsvReader(FormatReader):
 
         return {name: parse_type(text) for name, text in self.options.columns.items()}
 
-    def _open(self, path: Path, column_types: dict[str, pa.DataType], block: int,
-              sample: bool = False) -> pcsv.CSVStreamingReader:
+    def delimiter(self, path: Path) -> str:
+        """The home's `delimiter`; a .tsv file left at the default is read with tabs, as its name says."""
+        if "delimiter" not in self.options.model_fields_set and path.name.lower().endswith((".tsv", ".tsv.gz")):
+            return "\t"
+        return str(self.options.delimiter)
+
+    def _open(self, path: Path, column_types: dict[str, pa.DataType], block: int, sample: bool = False,
+              one_column: bool = False, include: list[str] | None = None) -> pcsv.CSVStreamingReader:
         try:
             return pcsv.open_csv(
                 str(path),
-                read_options=_read_options(self.options, block),
-                parse_options=_parse_options(self.options, self.quarantine, record=not sample),
-                convert_options=_convert_options(self.options, column_types),
+                read_options=_read_options(self.options, block, sample=sample),
+                parse_options=_parse_options(self.options, self.delimiter(path), self.quarantine,
+                                             record=not sample, one_column=one_column),
+                convert_options=_convert_options(self.options, column_types, include),
             )
         except FileNotFoundError as exc:
             raise ReadError("a file of this entity disappeared while it was being read", path=str(path)) from exc
@@ -128,11 +189,15 @@ class CsvReader(FormatReader):
     def schema_of(self, path: Path) -> pa.Schema:
         fixed = self._fixed()
         # Types are inferred from the first block: a large one (up to 16 MB) samples more rows.
-        reader = self._open(path, fixed, min(self.batch_bytes, 16 << 20), sample=True)
+        block = min(self.batch_bytes, 16 << 20)
+        # Arrow's CSV reader parses no decimal256, and wraps 128-bit ones: declared decimals are read as text.
+        readable = {name: pa.string() if pa.types.is_decimal(t) else t for name, t in fixed.items()}
+        reader = self._open(path, readable, block, sample=True)
         try:
             schema = reader.schema
         finally:
             reader.close()
+        _check_names(schema, path, self.options.header)
         # pyarrow infers bytes that are not valid in the encoding as binary; text was meant.
         garbled = [f.name for f in schema if pa.types.is_binary(f.type) and f.name not in fixed]
         if garbled:
@@ -143,7 +208,21 @@ class CsvReader(FormatReader):
                 found=f"bytes that are not {self.options.encoding} in column(s) {', '.join(garbled)}",
                 hint="set `encoding:` on the home (for example latin-1 or cp1252)",
             )
-        return schema
+        # float64 is Arrow's guess for every number but an int64: the text of the sample says which type holds
+        # them; and the digits of every number are noted, for unifying files (formats/inferred.py)
+        floats = [f.name for f in schema if pa.types.is_floating(f.type) and f.name not in fixed]
+        sampled = [f.name for f in schema if f.name not in fixed and (f.name in floats or pa.types.is_integer(f.type))]
+        sample = None
+        if sampled:
+            types = {f.name: pa.string() if f.name in floats else f.type for f in schema if f.name in sampled}
+            reader = self._open(path, types, block, sample=True, include=sampled)
+            try:
+                sample = _first_batch(reader)
+            finally:
+                reader.close()
+        exact = exact_schema(schema, sample, floats)
+        return pa.schema([pa.field(f.name, fixed[f.name]) if f.name in fixed else f for f in exact],
+                         metadata=exact.metadata)
 
     def unify(self, schemas: list[tuple[Path, pa.Schema]]) -> pa.Schema:
         fixed = self._fixed()
@@ -158,7 +237,7 @@ class CsvReader(FormatReader):
                 found=", ".join(unknown),
                 hint=did_you_mean(unknown[0], schemas[0][1].names) or "fix the names under `columns`",
             )
-        return unify_inferred(schemas, fixed)
+        return unify_inferred(schemas, fixed, text_ok=True)
 
     def _check_quotes(self, path: Path) -> None:
         """An unclosed quote makes one value swallow the rest of the file, silently: count them first."""
@@ -188,15 +267,28 @@ class CsvReader(FormatReader):
 
     def batches(self, path: Path, schema: pa.Schema, pieces: list[int] | None = None) -> Iterator[pa.RecordBatch]:
         self._check_quotes(path)
-        types = {f.name: f.type for f in schema}
+        fixed = self._fixed()
+        # Inferred float64 columns and every decimal are read as their text and parsed here (inferred.as_numbers):
+        # no digit float64 would lose goes unnoticed, even in rows far past the sample, and no decimal wraps.
+        types = {f.name: pa.string() if _as_text(f, fixed) else f.type for f in schema}
+        exact = any(_as_text(f, fixed) for f in schema)
+        one_column = len(schema) == 1
         recorded = len(self.quarantine.rows) if self.quarantine else 0
 
         def forget() -> None:  # the file is read again from its start: its bad rows will be met again
             if self.quarantine:
                 del self.quarantine.rows[recorded:]
 
+        def open_reader(block: int) -> pcsv.CSVStreamingReader:
+            reader = self._open(path, types, block, one_column=one_column)
+            if reader.schema.names != schema.names:
+                reader.close()
+                raise _header_moved(path, schema, reader.schema)
+            return reader
+
         try:
-            yield from streamed(lambda block: self._open(path, types, block), self.batch_bytes, forget)
+            for batch in streamed(open_reader, self.batch_bytes, forget):
+                yield as_numbers(batch, schema, path, text_ok=True) if exact else batch
         except (pa.ArrowException, UnicodeDecodeError, OSError) as exc:
             raise _explain(exc, path, schema) from exc
         finally:
@@ -272,8 +364,24 @@ class CsvPartWriter(PartWriter):
         if self._plain != batch.schema:
             columns = [as_type(c, t) for c, t in zip(batch.columns, self._plain.types, strict=True)]
             batch = pa.RecordBatch.from_arrays(columns, schema=self._plain)
+        if self.options.quoting == "none":
+            self._refuse_empty_strings(batch)
         self._writer.write_batch(batch)
         self.rows += batch.num_rows
+
+    def _refuse_empty_strings(self, batch: pa.RecordBatch) -> None:
+        """Unquoted, an empty string is written as nothing, as a null is: it would come back as a null."""
+        text = (pa.types.is_string, pa.types.is_large_string)
+        empty = [f.name for f, column in zip(batch.schema, batch.columns, strict=True)
+                 if any(test(f.type) for test in text) and pc.any(pc.equal(pc.binary_length(column), 0)).as_py()]
+        if empty:
+            raise WriteError(
+                f"column(s) {', '.join(empty)} hold empty strings, which `quoting: none` writes like nulls",
+                path=str(self.path),
+                expected="no empty strings with `quoting: none`",
+                found="empty strings",
+                hint="leave `quoting` at `needed` (empty strings are written as \"\"), or use `all_valid`",
+            )
 
     def size(self) -> int:
         return int(self._file.tell())

@@ -7,6 +7,7 @@ timestamps as ISO 8601 text. Give the home `columns:` to read them back typed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,14 +19,35 @@ import pyarrow.json as pjson
 from hygge.core import lazy
 from hygge.core.arrowtypes import as_type, extension_name, from_text, type_name
 from hygge.errors import ReadError, WriteError, first_line
+from hygge.formats import numbers
 from hygge.formats.base import FormatReader, PartWriter, streamed
+from hygge.formats.inferred import as_decimal, declaration_for, exact_json_schema
 from hygge.formats.schemas import unify_inferred
 
 # Types the JSON parser cannot build from text itself; read as text, then cast.
 _CAST_AFTER = (pa.types.is_date, pa.types.is_time, pa.types.is_binary)
 
 
-def _explain(exc: Exception, path: Path) -> ReadError:
+def _parse_type(dtype: pa.DataType) -> pa.DataType:
+    """The type the JSON reader builds a field of ``dtype`` as; _finish makes it ``dtype``."""
+    if any(test(dtype) for test in _CAST_AFTER):
+        return pa.string()
+    return numbers.wide_decimal(dtype) if pa.types.is_decimal(dtype) else dtype
+
+
+def _first_batch(reader: pjson.JSONStreamingReader, path: Path) -> pa.RecordBatch | None:
+    try:
+        return reader.read_next_batch()
+    except StopIteration:
+        return None
+    except pa.ArrowInvalid as exc:
+        raise _explain(exc, path) from exc
+
+
+_CONVERT = re.compile(r"Failed to convert JSON to (.+?)(?:, couldn't parse:|: )(\S+)")
+
+
+def _explain(exc: Exception, path: Path, schema: pa.Schema | None = None) -> ReadError:
     text = first_line(exc)
     if "changed from" in text:
         return ReadError(
@@ -35,6 +57,20 @@ def _explain(exc: Exception, path: Path) -> ReadError:
             found=text,
             hint="set the field's type on the home, e.g. `columns: {name: string}`",
         )
+    converting = _CONVERT.search(text)
+    if converting and schema is not None:
+        # Arrow names the type and the value, not the field: name the fields of that type.
+        wanted, value = converting.groups()
+        fields = [f for f in schema if str(_parse_type(f.type)) == wanted]
+        if fields:
+            shown = type_name(fields[0].type)
+            return ReadError(
+                f"a value does not fit the type of field {' or '.join(f.name for f in fields)} ({shown})",
+                path=str(path),
+                expected=f"{shown} (inferred from the start of the file, or set in `columns`)",
+                found=value,
+                hint=f"set the field's type on the home, e.g. {declaration_for(fields[0].name, value, fields[0].type)}",
+            )
     return ReadError(
         "this JSON lines file could not be parsed",
         path=str(path),
@@ -52,29 +88,76 @@ class JsonlReader(FormatReader):
 
         return {name: parse_type(text) for name, text in self.options.columns.items()}
 
-    def _open(self, path: Path, schema: pa.Schema | None, block: int) -> pjson.JSONStreamingReader:
+    def _open(self, path: Path, schema: pa.Schema | None, block: int,
+              target: pa.Schema | None = None, sample: bool = False) -> pjson.JSONStreamingReader:
         parse = pjson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error" if schema else "infer")
         try:
             return pjson.open_json(
                 str(path),
-                read_options=pjson.ReadOptions(block_size=block),
+                # a sample is one block: with threads the reader would parse blocks ahead only to be closed
+                read_options=pjson.ReadOptions(block_size=block, use_threads=not sample),
                 parse_options=parse,
             )
         except FileNotFoundError as exc:
             raise ReadError("a file of this entity disappeared while it was being read", path=str(path)) from exc
         except (pa.ArrowException, OSError) as exc:
-            raise _explain(exc, path) from exc
+            raise _explain(exc, path, target) from exc
 
     def schema_of(self, path: Path) -> pa.Schema:
         fixed = self._fixed()
         if path.stat().st_size == 0:  # no lines: only the declared fields are known
             return pa.schema(list(fixed.items()), metadata={b"hygge:empty": b"1"})
-        reader = self._open(path, None, min(self.batch_bytes, 16 << 20))
+        block = min(self.batch_bytes, 16 << 20)
+        reader = self._open(path, None, block, sample=True)
         try:
             inferred = reader.schema
+            first = _first_batch(reader, path)
         finally:
             reader.close()
-        return pa.schema([pa.field(f.name, fixed.get(f.name, f.type)) for f in inferred])
+        schema = pa.schema([pa.field(f.name, fixed.get(f.name, f.type)) for f in inferred])
+        floats = [f.name for f in schema if pa.types.is_floating(f.type) and f.name not in fixed]
+        texts = self._number_text(path, inferred, floats, block) if floats else {}
+        return exact_json_schema(schema, first, texts, path)
+
+    def _number_text(self, path: Path, inferred: pa.Schema, floats: list[str], block: int) -> dict[str, pa.Array]:
+        """The values of the sample's float64 guesses, exactly: Arrow's JSON reader parses a number into a decimal
+        from its text, so a decimal wide enough gives the digits back. Decimals of 76 digits with 38, 16 and no
+        digits after the point are tried in turn; a field none holds (numbers such as 1e-50 next to 1e50:
+        floats, surely) keeps float64 and is not in the answer."""
+        def read(names: list[str], scale: int) -> dict[str, pa.Array] | None:
+            # the other fields as inferred: a declared type has nothing to say here, and could fail the read
+            wide = pa.schema([pa.field(f.name, pa.decimal256(76, scale) if f.name in names else f.type)
+                              for f in inferred])
+            try:
+                reader = pjson.open_json(str(path), read_options=pjson.ReadOptions(block_size=block, use_threads=False),
+                                         parse_options=pjson.ParseOptions(explicit_schema=wide))
+                try:
+                    batch = reader.read_next_batch()
+                finally:
+                    reader.close()
+            except StopIteration:
+                return {}
+            except pa.ArrowInvalid as exc:
+                if "decimal" not in str(exc):
+                    raise _explain(exc, path) from exc
+                return None  # a number this decimal does not hold
+            except (pa.ArrowException, OSError) as exc:
+                raise _explain(exc, path) from exc
+            return {name: batch.column(name) for name in names}
+
+        found: dict[str, pa.Array] = {}
+        pending = list(floats)
+        for scale in (38, 16, 0):
+            together = read(pending, scale)
+            if together is None:  # one of them holds such a number: find which
+                together = {}
+                for name in pending:
+                    together.update(read([name], scale) or {})
+            found.update(together)
+            pending = [name for name in pending if name not in together]
+            if not pending:
+                break
+        return found
 
     def unify(self, schemas: list[tuple[Path, pa.Schema]]) -> pa.Schema:
         filled = [(p, s) for p, s in schemas if not (s.metadata and b"hygge:empty" in s.metadata)]
@@ -83,14 +166,12 @@ class JsonlReader(FormatReader):
     def batches(self, path: Path, schema: pa.Schema, pieces: list[int] | None = None) -> Iterator[pa.RecordBatch]:
         if path.stat().st_size == 0:
             return
-        parse_schema = pa.schema(
-            [pa.field(f.name, pa.string() if any(t(f.type) for t in _CAST_AFTER) else f.type) for f in schema]
-        )
+        parse_schema = pa.schema([pa.field(f.name, _parse_type(f.type)) for f in schema])
         try:
-            for batch in streamed(lambda block: self._open(path, parse_schema, block), self.batch_bytes):
+            for batch in streamed(lambda block: self._open(path, parse_schema, block, schema), self.batch_bytes):
                 yield self._finish(batch, schema, path)
         except (pa.ArrowException, OSError) as exc:
-            raise _explain(exc, path) from exc
+            raise _explain(exc, path, schema) from exc
 
     @staticmethod
     def _finish(batch: pa.RecordBatch, schema: pa.Schema, path: Path) -> pa.RecordBatch:
@@ -99,7 +180,9 @@ class JsonlReader(FormatReader):
         columns = []
         for field in schema:
             column = batch.column(field.name)
-            if column.type != field.type:
+            if pa.types.is_decimal(field.type) and column.type != field.type:
+                column = as_decimal(column, field, path, text_ok=False)
+            elif column.type != field.type:
                 try:
                     binary = pa.types.is_binary(field.type)
                     column = _from_base64(column) if binary else from_text(column, field.type)
@@ -124,13 +207,14 @@ def _from_base64(column: pa.Array) -> pa.Array:
 
 
 def _to_polars_ready(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """Binary becomes base64 text: JSON has no bytes, and base64 keeps every one."""
+    """Binary becomes base64 text: JSON has no bytes, and base64 keeps every one. Wide decimals become their text."""
     pl = lazy.polars()
 
     arrays = []
     changed = False
     for column in batch.columns:
-        if extension_name(column.type) == "arrow.json":
+        if extension_name(column.type) == "arrow.json" or pa.types.is_decimal256(column.type):
+            # polars has no 256-bit decimal (it panicked); Arrow writes its digits as polars writes a decimal's
             column = as_type(column, pa.string())
             changed = True
         elif pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):

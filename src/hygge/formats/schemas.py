@@ -8,6 +8,7 @@ import pyarrow as pa
 
 from hygge.core.arrowtypes import type_name
 from hygge.errors import ReadError
+from hygge.formats import numbers
 
 
 def plain(schema: pa.Schema) -> pa.Schema:
@@ -50,36 +51,45 @@ def require_same(schemas: list[tuple[Path, pa.Schema]]) -> pa.Schema:
 
 
 def widen(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
-    """A type that holds every value of both without loss, or None."""
+    """A type that holds every value of both without loss, or None (numbers: see unify_fields)."""
     if a == b:
         return a
     if pa.types.is_null(a):
         return b
     if pa.types.is_null(b):
         return a
-    if pa.types.is_integer(a) and pa.types.is_integer(b):
-        try:
-            return pa.unify_schemas(
-                [pa.schema([("x", a)]), pa.schema([("x", b)])], promote_options="permissive"
-            ).field("x").type
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            return None
-    if (pa.types.is_integer(a) and pa.types.is_floating(b)) or (pa.types.is_floating(a) and pa.types.is_integer(b)):
-        # CSV inference picks int64 when a block happens to hold only whole numbers.
-        return pa.float64()
-    if pa.types.is_floating(a) and pa.types.is_floating(b):
-        return pa.float64()
     if pa.types.is_timestamp(a) and pa.types.is_timestamp(b) and a.tz == b.tz:
         order = ["s", "ms", "us", "ns"]
         return a if order.index(a.unit) >= order.index(b.unit) else b
     return None
 
 
-def unify_inferred(schemas: list[tuple[Path, pa.Schema]], fixed: dict[str, pa.DataType]) -> pa.Schema:
+def unify_fields(a: pa.Field, b: pa.Field, text_ok: bool) -> pa.Field | None:
+    """One field for a column inferred as ``a`` in one file and ``b`` in another, or None if none holds both.
+
+    Numbers widen by the digits their samples needed (formats/numbers.py): an integer column and a float one
+    become float64 while float64 holds every integer seen, else a decimal; where no number holds both, text
+    (``text_ok``: CSV, whose values are text anyway) or None.
+    """
+    if pa.types.is_null(a.type):
+        return b
+    if pa.types.is_null(b.type):
+        return a
+    if numbers.is_number(a.type) and numbers.is_number(b.type):
+        dtype, digits = numbers.unify(a, b)
+        if dtype is None:
+            return pa.field(a.name, pa.string()) if text_ok else None
+        return numbers.with_digits(pa.field(a.name, dtype), digits)
+    merged = widen(a.type, b.type)
+    return None if merged is None else pa.field(a.name, merged)
+
+
+def unify_inferred(schemas: list[tuple[Path, pa.Schema]], fixed: dict[str, pa.DataType],
+                   text_ok: bool = False) -> pa.Schema:
     """Unify schemas that were guessed from text (CSV, JSON lines): widen where lossless, else fail."""
     first_path, first = schemas[0]
     names = list(first.names)
-    types = {f.name: f.type for f in first}
+    fields = {f.name: f for f in first}
     for path, schema in schemas[1:]:
         if schema.names != names:
             raise ReadError(
@@ -92,19 +102,25 @@ def unify_inferred(schemas: list[tuple[Path, pa.Schema]], fixed: dict[str, pa.Da
         for field in schema:
             if field.name in fixed:
                 continue
-            merged = widen(types[field.name], field.type)
+            merged = unify_fields(fields[field.name], field, text_ok)
             if merged is None:
+                known = fields[field.name]
+                both_numbers = numbers.is_number(known.type) and numbers.is_number(field.type)
                 raise ReadError(
-                    f"column {field.name} holds different kinds of values in different files",
+                    f"column {field.name} holds different kinds of values in different files"
+                    + (", and no one type holds all of them exactly" if both_numbers else ""),
                     path=str(path),
-                    expected=f"{type_name(types[field.name])} (as in {first_path.name})",
+                    expected=f"{type_name(known.type)} (as in {first_path.name})",
                     found=type_name(field.type),
-                    hint=f"set its type on the home, e.g. `columns: {{{field.name}: string}}`",
+                    hint="set its type on the home, e.g. "
+                    + (numbers.declaration(field.name, numbers.column_digits(known).merge(
+                        numbers.column_digits(field)), text_ok) if both_numbers
+                       else f"`columns: {{{field.name}: string}}`"),
                 )
-            types[field.name] = merged
+            fields[field.name] = merged
     out = []
     for name in names:
-        dtype = fixed.get(name, types[name])
+        dtype = fixed.get(name, fields[name].type)
         # A column empty in every sampled block has no type yet; text keeps every value.
         out.append(pa.field(name, pa.string() if pa.types.is_null(dtype) else dtype))
     return pa.schema(out)

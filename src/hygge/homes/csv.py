@@ -37,6 +37,14 @@ class CsvHomeConfig(FileHomeConfig):
     def _types(cls, value: dict[str, str]) -> dict[str, str]:
         return validate_column_types(value)
 
+    @field_validator("column_names")
+    @classmethod
+    def _unique(cls, value: list[str] | None) -> list[str] | None:
+        twice = sorted({name for name in value or [] if (value or []).count(name) > 1})
+        if twice:
+            raise ValueError(f"names {', '.join(twice)} more than once: every column needs a name of its own")
+        return value
+
 
 class CsvHome(FileHome):
     type_name = "csv"

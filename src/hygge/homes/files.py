@@ -41,6 +41,14 @@ def partition_limit(setting: int | str) -> int:
     return max(1, os.cpu_count() or 1) if setting == "auto" else int(setting)
 
 
+def _has_glob(text: str) -> bool:
+    return any(ch in _GLOB_CHARS for ch in text)
+
+
+def _globbed(pattern: str) -> list[Path]:
+    return sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+
+
 def _visible(path: Path) -> bool:
     # Spark, Hadoop and hygge itself keep bookkeeping in _ and . files.
     return not path.name.startswith((".", "_"))
@@ -117,35 +125,52 @@ class FileHome(Home):
             entities[name] = child.name
         return sorted(entities.items())
 
+    def globbed(self) -> bool:
+        """Whether `path` is a glob: it has glob characters the user wrote, and names nothing as it is."""
+        return _has_glob(self.config.path) and not self.base.exists()
+
+    def _pattern(self) -> str:
+        """`path` as a glob pattern: only what the user wrote is a pattern; the project folder around it (which may
+        be called `p[1]`) and a home folder are literal, escaped."""
+        written = self.config.path
+        if written.startswith("~"):
+            head, _, rest = written.partition("/")
+            return os.path.join(glob.escape(os.path.expanduser(head)), rest)
+        if os.path.isabs(written):
+            return written
+        return os.path.join(glob.escape(str(self.root)), written)
+
     def resolve(self, source: str) -> list[Path]:
         """The files of one entity, sorted; a ReadError that says what exists when there are none."""
         base = self.base
-        if any(ch in _GLOB_CHARS for ch in self.config.path):
-            pattern = str(base)
-        elif base.is_file():
+        if self.globbed():
+            return self._or_missing(_globbed(self._pattern()), base, source)
+        if base.is_file():
             return [base]
-        elif base.is_dir():
-            pattern = str(base / source) if source else str(base)
-        else:
-            return self._or_missing([], str(base), source)
-        if any(ch in _GLOB_CHARS for ch in pattern):
-            files = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
-            return self._or_missing(files, pattern, source)
-        target = Path(pattern)
+        if not base.is_dir():
+            return self._or_missing([], base, source)
+        target = base / source if source else base
+        found = self._literal(target)
+        if found is None and _has_glob(source):  # a file named `a[1].csv` is itself; otherwise the glob
+            return self._or_missing(_globbed(os.path.join(glob.escape(str(base)), source)), target, source)
+        return self._or_missing(found or [], target, source, folder=target.is_dir())
+
+    def _literal(self, target: Path) -> list[Path] | None:
+        """The files of ``target`` taken as it is written: a folder, a file, or the name plus an extension."""
         if target.is_dir():
-            return self._or_missing(self._files_in(target), pattern, source, folder=True)
+            return self._files_in(target)
         if target.is_file():
             return [target]
         for ext in self.Reader.extensions:
             candidate = target.with_name(target.name + ext)
             if candidate.is_file():
                 return [candidate]
-        return self._or_missing([], pattern, source)
+        return None
 
-    def _or_missing(self, files: list[Path], pattern: str, source: str, folder: bool = False) -> list[Path]:
+    def _or_missing(self, files: list[Path], where: Path, source: str, folder: bool = False) -> list[Path]:
         if files:
             return files
-        shown = self.show(Path(pattern))
+        shown = self.show(where)
         if folder:
             raise ReadError(
                 f"the source folder holds no {self.type_name} files",
@@ -182,8 +207,8 @@ class FileHome(Home):
 
     def check(self) -> list[Check]:
         base = self.base
-        if any(ch in _GLOB_CHARS for ch in self.config.path):
-            matched = glob.glob(str(base), recursive=True)
+        if self.globbed():
+            matched = glob.glob(self._pattern(), recursive=True)
             return [Check(f"home path {self.config.path}", bool(matched), f"{len(matched)} match(es)",
                           None if matched else "no file matches this glob yet")]
         if not base.exists():
@@ -243,6 +268,16 @@ class FileSource(Source):
 
     def _unify(self, files: list[Path]) -> pa.Schema:
         schemas = [(f, self.reader.schema_of(f)) for f in files]
+        for path, schema in schemas:
+            twice = sorted({name for name in schema.names if schema.names.count(name) > 1})
+            if twice:  # each would stand for the other in `columns`, polish and every store
+                raise ReadError(
+                    f"this file has more than one column named {', '.join(twice)}",
+                    path=self.home.show(path),
+                    expected="a different name for every column",
+                    found=f"columns {', '.join(schema.names)}" if len(schema) <= 20 else f"{len(schema)} columns",
+                    hint="rename the columns in the file, or move it out of the home folder",
+                )
         return self.reader.unify(schemas)
 
     @property
