@@ -42,6 +42,8 @@ CASES: list[tuple[str, pa.DataType, pa.DataType, Any]] = [
     ("-1.7976931348623157e308", pa.float64(), pa.float64(), -1.7976931348623157e308),
     ("5e-324", pa.float64(), pa.float64(), 5e-324),
     ("1.5e-50", pa.float64(), pa.float64(), 1.5e-50),
+    ("3.4028235e+38", pa.float64(), pa.float64(), 3.4028235e38),  # an exponent with its sign, as Arrow writes it
+    ("2E+3", pa.float64(), pa.float64(), 2000.0),
 ]
 
 

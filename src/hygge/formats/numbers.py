@@ -87,7 +87,8 @@ def _parse(text: pa.Array) -> _Parsed:
     unpadded = pc.utf8_ltrim(digits, "0")
     significant = pc.binary_length(pc.utf8_rtrim(unpadded, "0"))
     trailing = pc.subtract(pc.binary_length(unpadded), significant)
-    exp = pc.if_else(pc.equal(parts.field("exp"), ""), pa.scalar("0"), parts.field("exp")).cast(pa.int32())
+    written = pc.utf8_ltrim(parts.field("exp"), "+")  # Arrow's cast takes "-38" but not "+38"
+    exp = pc.if_else(pc.equal(written, ""), pa.scalar("0"), written).cast(pa.int32())
     leading = pc.subtract(pc.binary_length(digits), pc.binary_length(unpadded))
     integer = pc.subtract(pc.add(pc.binary_length(ints), exp), leading)
     integer = pc.if_else(pc.equal(significant, 0), pa.scalar(0, pa.int32()), integer)  # zero has no digits
