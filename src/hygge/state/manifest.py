@@ -38,6 +38,9 @@ class Manifest:
     next_part: int = 0
     state: EntityState = field(default_factory=EntityState)
     format_version: int = FORMAT_VERSION
+    # Parts a full_drop replaced, kept `keep_replaced` seconds for readers of the previous version: on a bucket,
+    # where no folder is exchanged, they stay beside the new parts until a later run removes them.
+    replaced: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -53,7 +56,7 @@ class Manifest:
             "entity": self.entity, "flow": self.flow, "run_id": self.run_id, "committed_at": self.committed_at,
             "run_type": self.run_type, "parts": [shallow_dict(part) for part in self.parts],
             "next_part": self.next_part,
-            "state": self.state.to_dict(), "format_version": self.format_version,
+            "state": self.state.to_dict(), "format_version": self.format_version, "replaced": self.replaced,
         }
 
     @classmethod
@@ -68,6 +71,7 @@ class Manifest:
             next_part=int(data.get("next_part", 0)),
             state=EntityState.from_dict(data.get("state")),
             format_version=int(data.get("format_version", FORMAT_VERSION)),
+            replaced=list(data.get("replaced", [])),
         )
 
     def write(self, folder: Path, durable: bool = True) -> None:
