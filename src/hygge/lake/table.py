@@ -18,7 +18,7 @@ from deltalake.transaction import AddAction
 from hygge.errors import HyggeError, ReadError, StateError, WriteError, first_line
 from hygge.lake.datafiles import DataFile
 from hygge.lake.heal import HYGGE_DIR
-from hygge.lake.location import TableLocation, storage_options
+from hygge.lake.location import TableLocation, require_local, storage_options
 
 DELTA_ERRORS = (DeltaError, DeltaProtocolError, TableNotFoundError, CommitFailedError, OSError, pa.ArrowException)
 
@@ -31,8 +31,8 @@ def is_table(folder: Path) -> bool:
 def open_table(location: TableLocation, entity: str | None = None, version: int | str | datetime | None = None,
                reading: bool = False) -> DeltaTable | None:
     """The table, or None where there is none yet; a folder that holds something else is refused."""
-    folder = location.local
-    if folder is not None and not is_table(folder):
+    folder = require_local(location, "reading or writing")
+    if not is_table(folder):
         if folder.is_file() or (folder.is_dir() and any(p.name != HYGGE_DIR for p in folder.iterdir())):
             raise WriteError(
                 "the target folder exists and is not a Delta table; it is left untouched", entity=entity,
