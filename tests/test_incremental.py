@@ -131,9 +131,10 @@ def test_a_sequence_of_incremental_runs_equals_one_full_load(engine: Engine, pla
 
 KILL_POINTS = ["read:1", "write:1", "before-publish", "after-publish", "state"]
 # Points each family reaches: files publish by renaming folders, databases by committing a transaction, lake
-# tables by one log entry (staged files complete, the commit with the state, the commit done).
+# tables by one log entry (the commit carrying the state, and after it; staged files complete at before-publish
+# is the same step for them as "state", so it is left out to keep the suite short).
 REACHED = {"files": {"read:1", "write:1", "before-publish", "after-publish"}, "db": {"read:1", "write:1", "state"},
-           "lake": set(KILL_POINTS)}
+           "lake": {"read:1", "write:1", "state", "after-publish"}}
 FAMILY = {"parquet": "files", "delta": "lake"}
 
 
