@@ -119,6 +119,21 @@ def test_new_columns_are_added_and_widened_columns_rewritten_exactly(tmp_path: P
     assert DeltaTable(folder).version() == before, "a refused run commits nothing"
 
 
+def test_a_merge_widens_and_adds_columns_then_merges(tmp_path: Path) -> None:
+    merge = {"run_type": "merge", "keys": ["id"], "delete_column": "d"}
+    move(tmp_path, pa.table({"id": pa.array([1, 2, 2], pa.int64()), "v": pa.array([1, 2, 3], pa.int32()),
+                             "d": [False, False, True]}), **merge)
+    move(tmp_path, pa.table({"id": pa.array([3], pa.int64()), "v": pa.array([2**40], pa.int64()), "d": [False]}),
+         **merge)
+    last = move(tmp_path, pa.table({"id": pa.array([1], pa.int64()), "v": pa.array([7], pa.int64()), "d": [False],
+                                    "x": ["new"]}), **merge)
+    assert last.rows_in_target == 2
+    table = DeltaTable(tmp_path / "lake" / "items")
+    assert [h["operation"] for h in table.history()] == ["MERGE", "ADD COLUMN", "MERGE", "WRITE", "CREATE TABLE"]
+    assert table.to_pyarrow_table().sort_by("id").to_pylist() == [
+        {"id": 1, "v": 7, "d": False, "x": "new"}, {"id": 3, "v": 2**40, "d": False, "x": None}]
+
+
 def test_partitioned_tables_keep_awkward_partition_values(tmp_path: Path) -> None:
     table = pa.table({"id": pa.array([1, 2, 3, 4], pa.int64()), "region": ["a b/c:d%e=f", None, "ü東", "plain"],
                       "day": pa.array([date(2024, 1, d) for d in (1, 1, 2, 2)], pa.date32())})
@@ -181,9 +196,16 @@ def test_healing_removes_what_a_killed_merge_wrote_and_keeps_every_version_reada
                folder / "part-00000-hygge-20240101T000000-dead0000-c000.snappy.parquet"]
     for orphan in orphans:
         pq.write_table(rows([99], 9), orphan)
-    notes = heal(folder, table, "20250101T000000-live0000")
+    # A schema commit the dead run made before its data commit failed: its file is the table's now.
+    kept = "part-00000-hygge-20240101T000000-dead0000-rewrite-c000.snappy.parquet"
+    pq.write_table(rows([1, 2, 3], 1), folder / kept)
+    from deltalake.transaction import AddAction
+
+    add = AddAction(kept, (folder / kept).stat().st_size, {}, 0, True, '{"numRecords": 3}')
+    table.create_write_transaction([add], "overwrite", table.schema())
+    notes = heal(folder, DeltaTable(folder), "20250101T000000-live0000")
     assert notes == ["removed 2 file(s) of run 20240101T000000-dead0000, which did not commit"]
-    assert not any(p.exists() for p in orphans)
+    assert not any(p.exists() for p in orphans) and (folder / kept).exists()
     for version, expected in ((0, [1, 2]), (1, [1, 2, 3])):
         old = DeltaTable(folder, version=version).to_pyarrow_table()
         assert sorted(old.column("id").to_pylist()) == expected, "time travel still finds every file"

@@ -101,18 +101,19 @@ def heal(folder: Path, table: DeltaTable | None, current_run: str) -> list[str]:
 
 
 def _remove_uncommitted(folder: Path, table: DeltaTable | None, intent: Intent) -> int:
+    """Delete the run's files that no version names (a run may have committed a schema change of its own
+    before its data commit failed: those files stay), and, after a merge, delta-rs's files newer than it."""
     tag = run_tag(intent.run_id)
-    doomed = [p for p in _data_files(folder) if tag in p.name]
-    if intent.merging_since is not None and table is not None:
-        # Files delta-rs wrote for a merge that never committed: newer than the merge, named by no version.
-        referenced = _referenced_since(folder, table, intent.read_version)
-        for path in _data_files(folder):
-            relative = path.relative_to(folder).as_posix()
-            if relative not in referenced and path.stat().st_mtime >= intent.merging_since - 1:
-                doomed.append(path)
-    for path in set(doomed):
+    referenced = _referenced_since(folder, table, intent.read_version) if table is not None else set()
+    doomed = []
+    for path in _data_files(folder):
+        if path.relative_to(folder).as_posix() in referenced:
+            continue
+        if tag in path.name or (intent.merging_since is not None and path.stat().st_mtime >= intent.merging_since - 1):
+            doomed.append(path)
+    for path in doomed:
         path.unlink(missing_ok=True)
-    return len(set(doomed))
+    return len(doomed)
 
 
 def now() -> float:

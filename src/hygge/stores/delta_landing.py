@@ -74,6 +74,7 @@ class DeltaLanding(Landing):
             self.lock.release()
             raise
         self.files: DataFiles | None = None
+        self.rewrite: DataFiles | None = None  # the table's files again, in widened types
         self.staged: pq.ParquetWriter | None = None
         self.written: list[DataFile] = []
         self.committed = False
@@ -232,7 +233,8 @@ class DeltaLanding(Landing):
         else:
             if self.change == "add":
                 self._add_columns()
-            self._commit(lambda: table.create_write_transaction(adds, "append", schema, self.partition_by,
+            grown = self.table
+            self._commit(lambda: grown.create_write_transaction(adds, "append", schema, self.partition_by,
                                                                 commit_properties=props))
 
     def _add_columns(self) -> None:
@@ -242,12 +244,17 @@ class DeltaLanding(Landing):
         table = self.table
         guarded(lambda: table.alter.add_columns(added, commit_properties=CommitProperties(max_commit_retries=0)),
                 self.location, self.app, self.counter, self.plan.entity)
+        self._reload()
+
+    def _reload(self) -> None:
+        """The table after a schema commit of this run: the data commit follows that version."""
+        self.table = open_table(self.location, self.plan.entity)
 
     def _rewritten(self) -> list[Any]:
         """Every file of the table in the widened types, as new files of this run (one file in memory at a time)."""
         assert self.table is not None and self.existing is not None
         old, new = hygge_schema(self.existing), hygge_schema(self.table_schema)
-        files = self._data_files(self.table_schema, run_tag(self.record.run_id) + "-rewrite")
+        files = self.rewrite = self._data_files(self.table_schema, run_tag(self.record.run_id) + "-rewrite")
         actions = pa.table(self.table.get_add_actions(flatten=True))
         parts = [c for c in actions.column_names if c.startswith("partition.")]
         for row in actions.select(["path", *parts]).to_pylist():
@@ -281,6 +288,8 @@ class DeltaLanding(Landing):
             guarded(lambda: table.create_write_transaction(adds, "overwrite", schema, self.partition_by,
                                                            commit_properties=CommitProperties(max_commit_retries=0)),
                     self.location, self.app, self.counter, self.plan.entity)
+            self.rewrite = None  # committed: those files are the table's now, whatever happens next
+            self._reload()
         props = commit_properties(self.app, self.counter, record, state)
         if rows == 0:
             table, schema = self.table, DeltaSchema.from_arrow(self.table_schema)
@@ -329,8 +338,9 @@ class DeltaLanding(Landing):
         if self.committed:
             return  # a failure after the commit (counts that do not reconcile) must not touch committed files
         try:
-            if self.files is not None:
-                self.files.abandon()
+            for files in (self.files, self.rewrite):
+                if files is not None:
+                    files.abandon()
             if self.staged is not None:
                 self.staged.close()
             if not self.merging:
