@@ -234,6 +234,7 @@ class DeltaLanding(Landing):
             if self.change == "add":
                 self._add_columns()
             grown = self.table
+            assert grown is not None
             self._commit(lambda: grown.create_write_transaction(adds, "append", schema, self.partition_by,
                                                                 commit_properties=props))
 
