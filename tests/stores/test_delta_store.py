@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from deltalake import DeltaTable, write_deltalake
 
 import hygge
@@ -330,3 +331,21 @@ def test_types_beyond_the_all_types_table_round_trip_exactly(tmp_path: Path) -> 
     for field in table.schema:
         assert back.schema.field(field.name).type == field.type, field.name
         assert back.column(field.name).combine_chunks().equals(table.column(field.name).combine_chunks()), field.name
+
+
+def test_a_run_that_waited_while_another_committed_the_entity_starts_again(tmp_path: Path) -> None:
+    """Its state was read before the other run committed: going on would read those rows again."""
+    from hygge.core.plan import MovePlan
+    from hygge.core.planner import open_store
+    from hygge.errors import StateError
+    from hygge.state.journal import RunRecord
+
+    move(tmp_path, rows([1], 1), run_type="incremental")
+    plan = MovePlan(flow="api", entity="items", source="items", target="items", home={}, store=STORE,
+                    run_type="append", root=str(tmp_path))
+    store = open_store(tmp_path, STORE, {})
+    assert store.state(plan) is not None
+    move(tmp_path, rows([2], 1), run_type="append")  # another run commits meanwhile
+    with pytest.raises(StateError) as caught:
+        store.landing(plan, RunRecord("r", "api", "items", "append", "now"))
+    assert caught.value.transient and "after this one read its state" in str(caught.value)

@@ -29,10 +29,9 @@ from hygge.lake.datafiles import partition_value
 from hygge.lake.location import base_location, require_local, table_location
 from hygge.lake.log import commit_actions
 from hygge.lake.scan import file_batches, restored
-from hygge.lake.table import is_table, open_table, physical_schema
+from hygge.lake.table import is_table, open_table, physical_schema, refuse_unsupported
 from hygge.lake.types import hygge_schema
 
-UNREADABLE_FEATURES = ("deletionVectors", "columnMapping")
 CHANGE_TYPE = pa.field("_change_type", pa.string())
 
 
@@ -71,13 +70,7 @@ class DeltaSource(Source):
         table = open_table(self.location, plan.entity, home.config.as_of, reading=True)
         if table is None:
             raise self._missing()
-        features = set(table.protocol().reader_features or [])
-        unreadable = sorted(features & set(UNREADABLE_FEATURES))
-        if unreadable:
-            raise ReadError("the table uses Delta features hygge does not read yet", path=self.location.shown,
-                            expected="a table without deletion vectors or column mapping",
-                            found=", ".join(unreadable),
-                            hint="rewrite the table without them (e.g. REORG TABLE ... APPLY (PURGE) in Spark)")
+        refuse_unsupported(table, self.location, plan.entity, reading=True)
         self.physical = physical_schema(table)
         self.columns = hygge_schema(self.physical)
         deleted = home.config.deleted_column

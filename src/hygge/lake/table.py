@@ -53,6 +53,22 @@ def open_table(location: TableLocation, entity: str | None = None, version: int 
                    else "check that the folder holds a Delta table hygge can read") from exc
 
 
+UNREADABLE_FEATURES = ("deletionVectors", "columnMapping")
+
+
+def refuse_unsupported(table: DeltaTable, location: TableLocation, entity: str | None, reading: bool) -> None:
+    """Tables whose rows are not just their data files (deletion vectors) or whose files name columns
+    differently (column mapping): hygge would count, read or rewrite them wrongly, so it does not touch them."""
+    found = sorted(set(table.protocol().reader_features or []) & set(UNREADABLE_FEATURES))
+    if found:
+        kind = ReadError if reading else WriteError
+        raise kind("the table uses Delta features hygge does not read or write yet", entity=entity,
+                   path=location.shown, expected="a table without deletion vectors or column mapping",
+                   found=", ".join(found),
+                   hint="rewrite the table without them (in Spark: REORG TABLE ... APPLY (PURGE), and a table "
+                        "without column mapping), or read it with the engine that wrote it")
+
+
 def physical_schema(table: DeltaTable) -> pa.Schema:
     """The table's columns as Arrow types, with the column metadata hygge keeps its own types in."""
     return pa.schema(table.schema().to_arrow())
@@ -105,7 +121,7 @@ def guarded(commit: Callable[[], Any], location: TableLocation, app: str, counte
             found=first_line(exc), transient=True,
             hint="hygge retries the move (`options: retries`); if it keeps happening, find the other writer",
         ) from exc
-    except DELTA_ERRORS as exc:
+    except Exception as exc:  # delta-rs raises plain exceptions too (a failed cast in a MERGE)
         if committed_anyway(location, app, counter):
             return None
         raise WriteError("the Delta commit failed; nothing of this run was committed", entity=entity,

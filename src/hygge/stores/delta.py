@@ -82,6 +82,8 @@ class DeltaStore(Store):
     def __init__(self, config: StoreConfig, *, root: Path, connections: dict[str, dict[str, Any]] | None = None):
         super().__init__(config, root=root, connections=connections)
         self.tables_of: dict[tuple[str, str], TableLocation] = {}
+        # The run counter each entity's state was read at: a landing that finds another refuses to go on.
+        self.counters: dict[tuple[str, str], int] = {}
 
     def location(self, plan: MovePlan) -> str:
         return self.table(plan).shown
@@ -95,9 +97,11 @@ class DeltaStore(Store):
         location = self.table(plan)
         table = open_table(location, plan.entity)
         if table is None:
+            self.counters[(plan.flow, plan.entity)] = 0
             return None
         cache = location.local / HYGGE_DIR / "state" if location.local else None
         found = last_commit(table, app_id(plan.flow, plan.entity), cache)
+        self.counters[(plan.flow, plan.entity)] = found.counter if found else 0
         return found.state if found else None
 
     def target_schema(self, plan: MovePlan) -> pa.Schema | None:

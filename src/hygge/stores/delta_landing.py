@@ -25,7 +25,7 @@ from deltalake.transaction import create_table_with_add_actions
 from hygge.core import faults
 from hygge.core.drift import Drift, evolve_table
 from hygge.core.plan import MovePlan
-from hygge.errors import WriteError, first_line
+from hygge.errors import StateError, WriteError, first_line
 from hygge.lake.datafiles import PARTITION_TYPES, DataFile, DataFiles, partition_type_ok
 from hygge.lake.heal import HYGGE_DIR, Intent, drop_intent, heal, now, record_intent, run_tag, staging_dir
 from hygge.lake.location import require_local, storage_options
@@ -40,6 +40,7 @@ from hygge.lake.table import (
     guarded,
     open_table,
     physical_schema,
+    refuse_unsupported,
     writer_properties,
 )
 from hygge.lake.types import ARROW_KEY, delta_schema, hygge_schema, to_delta
@@ -65,9 +66,19 @@ class DeltaLanding(Landing):
             raise explain_os_error(exc, self.folder, "create the table's lock file") from exc
         try:
             self.table = open_table(self.location, plan.entity)
+            if self.table is not None:
+                refuse_unsupported(self.table, self.location, plan.entity, reading=False)
             self.notes = heal(self.folder, self.table, record.run_id)
             self.read_version = self.table.version() if self.table is not None else None
-            self.counter = (self.table.transaction_version(self.app) or 0) + 1 if self.table is not None else 1
+            committed = (self.table.transaction_version(self.app) or 0) if self.table is not None else 0
+            seen = store.counters.get((plan.flow, plan.entity))
+            if seen is not None and seen != committed:
+                raise StateError(
+                    "another run committed this entity after this one read its state; nothing was written",
+                    entity=plan.entity, path=self.location.shown, expected=f"run {seen} as the last committed",
+                    found=f"run {committed}", transient=True,
+                    hint="hygge retries the move, which then starts from the state that run committed")
+            self.counter = committed + 1
             self.before = count_rows(self.table, self.folder) if self.table is not None else 0
             self.existing = physical_schema(self.table) if self.table is not None else None
         except BaseException:
