@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from tests.contract import test_duckdb, test_mysql, test_parquet, test_postgres, test_sqlite
+from tests.contract import test_delta, test_duckdb, test_mysql, test_parquet, test_postgres, test_sqlite
 from tests.contract.suite import Engine
 
-# Stores that can merge (upsert by keys): every database, and parquet among the files.
+# Stores that can merge (upsert by keys): every database, parquet among the files, and the lake tables.
 MERGE_ENGINES: dict[str, Engine] = {
     "parquet": test_parquet.ENGINE,
     "duckdb": test_duckdb.ENGINE,
     "sqlite": test_sqlite.ENGINE,
     "postgres": test_postgres.ENGINE,
     "mysql": test_mysql.ENGINE,
+    "delta": test_delta.ENGINE,
 }

@@ -13,7 +13,7 @@ import hygge
 from tests.contract.suite import Engine, Place, files_place
 from tests.engines import MERGE_ENGINES
 
-DATABASES = {k: v for k, v in MERGE_ENGINES.items() if k != "parquet"}
+DATABASES = {k: v for k, v in MERGE_ENGINES.items() if k not in ("parquet", "delta")}  # full_drop_mode: databases
 
 
 def run_sql(engine: Engine, place: Place) -> Callable[[str], list[tuple[object, ...]]]:

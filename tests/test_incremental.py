@@ -130,13 +130,17 @@ def test_a_sequence_of_incremental_runs_equals_one_full_load(engine: Engine, pla
 
 
 KILL_POINTS = ["read:1", "write:1", "before-publish", "after-publish", "state"]
-# Points each family reaches: files publish by renaming folders, databases by committing a transaction.
-REACHED = {"files": {"read:1", "write:1", "before-publish", "after-publish"}, "db": {"read:1", "write:1", "state"}}
+# Points each family reaches: files publish by renaming folders, databases by committing a transaction, lake
+# tables by one log entry (the commit carrying the state, and after it; staged files complete at before-publish
+# is the same step for them as "state", so it is left out to keep the suite short).
+REACHED = {"files": {"read:1", "write:1", "before-publish", "after-publish"}, "db": {"read:1", "write:1", "state"},
+           "lake": {"read:1", "write:1", "state", "after-publish"}}
+FAMILY = {"parquet": "files", "delta": "lake"}
 
 
 @pytest.mark.parametrize("point", KILL_POINTS)
 def test_a_kill_at_any_stage_then_a_rerun_equals_one_clean_run(engine: Engine, place: Place, point: str) -> None:
-    if point not in REACHED["files" if engine.name == "parquet" else "db"]:
+    if point not in REACHED[FAMILY.get(engine.name, "db")]:
         pytest.skip(f"a {engine.name} store has no {point} step")
     clean = project(place, engine, folder="clean")
     killed = project(place, engine, folder="killed")

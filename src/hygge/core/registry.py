@@ -23,6 +23,7 @@ BUILTIN_HOMES = {
     "sqlite": "hygge.homes.sqlite:SqliteHome",
     "postgres": "hygge.homes.postgres:PostgresHome",
     "mysql": "hygge.homes.mysql:MysqlHome",
+    "delta": "hygge.homes.delta:DeltaHome",
 }
 BUILTIN_STORES = {
     "parquet": "hygge.stores.parquet:ParquetStore",
@@ -32,12 +33,16 @@ BUILTIN_STORES = {
     "sqlite": "hygge.stores.sqlite:SqliteStore",
     "postgres": "hygge.stores.postgres:PostgresStore",
     "mysql": "hygge.stores.mysql:MysqlStore",
+    "delta": "hygge.stores.delta:DeltaStore",
+    "open_mirroring": "hygge.stores.open_mirroring:OpenMirroringStore",
 }
-ALIASES = {"postgresql": "postgres", "pg": "postgres", "mariadb": "mysql", "ndjson": "jsonl", "sqlite3": "sqlite"}
+ALIASES = {"postgresql": "postgres", "pg": "postgres", "mariadb": "mysql", "ndjson": "jsonl", "sqlite3": "sqlite",
+           "deltalake": "delta"}
 
 # Which extra brings the driver a module needs (for the install hint).
 EXTRAS = {"duckdb": "duckdb", "adbc_driver_postgresql": "postgres", "psycopg": "postgres", "pymysql": "mysql",
-          "connectorx": "mysql", "adbc_driver_sqlite": "sqlite", "distributed": "dask", "dask": "dask"}
+          "connectorx": "mysql", "adbc_driver_sqlite": "sqlite", "distributed": "dask", "dask": "dask",
+          "deltalake": "delta"}
 
 
 # Types registered from Python (notebooks, tests, applications embedding hygge).

@@ -28,6 +28,7 @@ class CommitResult:
     bytes_written: int = 0
     files: list[str] = field(default_factory=list)
     location: str = ""
+    warnings: list[str] = field(default_factory=list)  # for the person: what the commit did beside the rows
 
 
 class Landing(ABC):
