@@ -30,6 +30,7 @@ import base64
 import pyarrow as pa
 
 from hygge.core.arrowtypes import as_type, extension_name, from_text, type_name
+from hygge.errors import WriteError, first_line
 
 ARROW_KEY = "hygge.arrow"  # the Arrow field as it was, serialized (exact), when the Delta type cannot say it
 TYPE_KEY = "hygge.type"  # the same type by name, for people reading the table's schema
@@ -64,8 +65,8 @@ def _scalar(t: pa.DataType, nested: bool) -> pa.DataType:
     if pa.types.is_date(t):
         return pa.date32()
     if pa.types.is_timestamp(t):
-        if t.unit == "ns":
-            raise Unsupported("timestamp[ns] has nanoseconds; Delta keeps microseconds")
+        # Nanosecond columns whose values are whole microseconds (what most readers infer for any timestamp text)
+        # are kept exactly; a value with nanoseconds fails the write, naming the column (to_delta).
         return pa.timestamp("us", tz="UTC" if t.tz else None)
     if nested and (pa.types.is_time(t) or pa.types.is_duration(t)):
         raise Unsupported(f"{type_name(t)} inside a list, struct or map has no Delta type hygge can read back")
@@ -123,8 +124,18 @@ def delta_schema(schema: pa.Schema) -> tuple[pa.Schema, list[str]]:
 
 
 def to_delta(batch: pa.RecordBatch, physical: pa.Schema) -> pa.RecordBatch:
-    """The batch in the table's types (Arrow casts; every one of them is exact by construction)."""
-    arrays = [as_type(batch.column(f.name), f.type) for f in physical]
+    """The batch in the table's types. Arrow's casts are exact by construction, or fail: a nanosecond value."""
+    arrays, problems = [], []
+    for f in physical:
+        try:
+            arrays.append(as_type(batch.column(f.name), f.type))
+        except pa.ArrowInvalid as exc:
+            problems.append(f"{f.name}: {first_line(exc)}")
+    if problems:
+        raise WriteError("some values cannot be held by the Delta table exactly; nothing was committed",
+                         expected="timestamps in whole microseconds: Delta keeps microseconds, not nanoseconds",
+                         found="; ".join(problems),
+                         hint="round the column at the source (a `query:` or a polish cast), or write it elsewhere")
     return pa.RecordBatch.from_arrays(arrays, schema=physical)
 
 
