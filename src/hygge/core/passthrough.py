@@ -37,6 +37,7 @@ from hygge.core.drift import Drift
 from hygge.core.polish import Polisher
 from hygge.formats.schemas import plain
 from hygge.homes.base import Source, WholeParquet
+from hygge.storage.blob import local
 
 if TYPE_CHECKING:
     from hygge.stores.parquet import ParquetStoreConfig
@@ -74,8 +75,8 @@ def polars_encodable(whole: WholeParquet, config: ParquetStoreConfig) -> bool:
     from hygge.formats.parquet_decode import polars_can_encode
     from hygge.formats.parquet_footer import pages_carry_checksums
 
-    if not polars_can_encode(whole.schema):
-        return False
+    if not polars_can_encode(whole.schema) or not all(local(path) for path in whole.files):
+        return False  # polars reads local files here; objects on a bucket go through hygge's reader
     # Exact types, and codecs hygge reads too (an LZO file goes to hygge's reader, which says it cannot decode it).
     # Polars does not verify page checksums: files that carry them (hygge's own parts among them) go through
     # pyarrow, which does, so a page damaged in a way that still decodes is caught.

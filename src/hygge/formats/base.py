@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 from hygge.state.fsops import start_writeback
+from hygge.storage.blob import FilePath
 
 # How much a part file grows between two requests to the kernel to start writing it to disk.
 WRITEBACK_BYTES = 64 * 2**20
@@ -83,27 +84,27 @@ class FormatReader(ABC):
         self.notes: list[str] = []  # things the person should hear about, e.g. rows set aside
 
     @abstractmethod
-    def schema_of(self, path: Path) -> pa.Schema:
+    def schema_of(self, path: FilePath) -> pa.Schema:
         """The file's schema, as cheaply as the format allows (footer, first block)."""
 
     @abstractmethod
-    def batches(self, path: Path, schema: pa.Schema, pieces: list[int] | None = None) -> Iterator[pa.RecordBatch]:
+    def batches(self, path: FilePath, schema: pa.Schema, pieces: list[int] | None = None) -> Iterator[pa.RecordBatch]:
         """The file's rows as batches conforming to ``schema``; only the given ``pieces`` where it has them."""
 
-    def pieces(self, path: Path) -> list[tuple[list[int] | None, int]]:
+    def pieces(self, path: FilePath) -> list[tuple[list[int] | None, int]]:
         """Independently readable pieces of a file, as (pieces, bytes); the whole file by default."""
         return [(None, path.stat().st_size)]
 
-    def unify(self, schemas: list[tuple[Path, pa.Schema]]) -> pa.Schema:
+    def unify(self, schemas: list[tuple[FilePath, pa.Schema]]) -> pa.Schema:
         """One schema for all files; the default requires them to agree exactly."""
         from hygge.formats.schemas import require_same
 
         return require_same(schemas)
 
-    def estimate_rows(self, path: Path) -> int | None:
+    def estimate_rows(self, path: FilePath) -> int | None:
         return None
 
-    def working_bytes(self, path: Path) -> int:
+    def working_bytes(self, path: FilePath) -> int:
         """Memory the reader holds for this file beyond its batches (buffers, decoded pages); 0 if negligible."""
         return 0
 

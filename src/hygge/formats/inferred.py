@@ -7,13 +7,12 @@ that the files of one entity unify into a type that holds all of them (formats/s
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pyarrow as pa
 
 from hygge.core.arrowtypes import type_name
 from hygge.errors import ReadError, first_line
 from hygge.formats import numbers
+from hygge.storage.blob import FilePath
 
 
 def exact_schema(schema: pa.Schema, sample: pa.RecordBatch | None, floats: list[str]) -> pa.Schema:
@@ -35,7 +34,7 @@ def exact_schema(schema: pa.Schema, sample: pa.RecordBatch | None, floats: list[
 
 
 def exact_json_schema(schema: pa.Schema, first: pa.RecordBatch | None, values: dict[str, pa.Array],
-                      path: Path) -> pa.Schema:
+                      path: FilePath) -> pa.Schema:
     """``schema`` as inferred from a JSON lines file's sample, with each float64 guess whose exact values are
     known (``values``, as decimals) replaced by the type that holds them, and the digits of every inferred
     number recorded. JSON has no text type for numbers: where no number holds them, the field is named."""
@@ -71,7 +70,7 @@ def _float_digits(text: pa.Array) -> numbers.Digits | None:
     return numbers.float_digits(text, floats)
 
 
-def as_numbers(batch: pa.RecordBatch, schema: pa.Schema, path: Path, text_ok: bool) -> pa.RecordBatch:
+def as_numbers(batch: pa.RecordBatch, schema: pa.Schema, path: FilePath, text_ok: bool) -> pa.RecordBatch:
     """The batch with each column read as text or a wide decimal turned into its type in ``schema``: a float64
     guess whose value it would round, or a value its decimal does not hold, is refused, naming the column and
     the type that holds it. (Columns already of their type pass as they are.)"""
@@ -87,7 +86,7 @@ def as_numbers(batch: pa.RecordBatch, schema: pa.Schema, path: Path, text_ok: bo
     return pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields, metadata=batch.schema.metadata))
 
 
-def _as_float(text: pa.Array, name: str, path: Path) -> pa.Array:
+def _as_float(text: pa.Array, name: str, path: FilePath) -> pa.Array:
     try:
         values = text.cast(pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -104,7 +103,7 @@ def _as_float(text: pa.Array, name: str, path: Path) -> pa.Array:
     return values
 
 
-def as_decimal(values: pa.Array, field: pa.Field, path: Path, text_ok: bool) -> pa.Array:
+def as_decimal(values: pa.Array, field: pa.Field, path: FilePath, text_ok: bool) -> pa.Array:
     try:
         return numbers.to_decimal(values, field.type)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -119,7 +118,7 @@ def as_decimal(values: pa.Array, field: pa.Field, path: Path, text_ok: bool) -> 
         ) from exc
 
 
-def rounding_error(name: str, lost: pa.Array, digits: numbers.Digits, path: Path, text_ok: bool) -> ReadError:
+def rounding_error(name: str, lost: pa.Array, digits: numbers.Digits, path: FilePath, text_ok: bool) -> ReadError:
     shown = ", ".join(str(v) for v in lost.slice(0, 3).to_pylist())
     more = f" and {len(lost) - 3:,} more" if len(lost) > 3 else ""
     return ReadError(

@@ -23,6 +23,7 @@ from hygge.formats import numbers
 from hygge.formats.base import FormatReader, PartWriter, streamed
 from hygge.formats.inferred import as_decimal, declaration_for, exact_json_schema
 from hygge.formats.schemas import unify_inferred
+from hygge.storage.blob import FilePath, stream
 
 # Types the JSON parser cannot build from text itself; read as text, then cast.
 _CAST_AFTER = (pa.types.is_date, pa.types.is_time, pa.types.is_binary)
@@ -35,7 +36,7 @@ def _parse_type(dtype: pa.DataType) -> pa.DataType:
     return numbers.wide_decimal(dtype) if pa.types.is_decimal(dtype) else dtype
 
 
-def _first_batch(reader: pjson.JSONStreamingReader, path: Path) -> pa.RecordBatch | None:
+def _first_batch(reader: pjson.JSONStreamingReader, path: FilePath) -> pa.RecordBatch | None:
     try:
         return reader.read_next_batch()
     except StopIteration:
@@ -47,7 +48,7 @@ def _first_batch(reader: pjson.JSONStreamingReader, path: Path) -> pa.RecordBatc
 _CONVERT = re.compile(r"Failed to convert JSON to (.+?)(?:, couldn't parse:|: )(\S+)")
 
 
-def _explain(exc: Exception, path: Path, schema: pa.Schema | None = None) -> ReadError:
+def _explain(exc: Exception, path: FilePath, schema: pa.Schema | None = None) -> ReadError:
     text = first_line(exc)
     if "changed from" in text:
         return ReadError(
@@ -88,12 +89,12 @@ class JsonlReader(FormatReader):
 
         return {name: parse_type(text) for name, text in self.options.columns.items()}
 
-    def _open(self, path: Path, schema: pa.Schema | None, block: int,
+    def _open(self, path: FilePath, schema: pa.Schema | None, block: int,
               target: pa.Schema | None = None, sample: bool = False) -> pjson.JSONStreamingReader:
         parse = pjson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error" if schema else "infer")
         try:
             return pjson.open_json(
-                str(path),
+                stream(path),
                 # a sample is one block: with threads the reader would parse blocks ahead only to be closed
                 read_options=pjson.ReadOptions(block_size=block, use_threads=not sample),
                 parse_options=parse,
@@ -103,7 +104,7 @@ class JsonlReader(FormatReader):
         except (pa.ArrowException, OSError) as exc:
             raise _explain(exc, path, target) from exc
 
-    def schema_of(self, path: Path) -> pa.Schema:
+    def schema_of(self, path: FilePath) -> pa.Schema:
         fixed = self._fixed()
         if path.stat().st_size == 0:  # no lines: only the declared fields are known
             return pa.schema(list(fixed.items()), metadata={b"hygge:empty": b"1"})
@@ -119,7 +120,7 @@ class JsonlReader(FormatReader):
         texts = self._number_text(path, inferred, floats, block) if floats else {}
         return exact_json_schema(schema, first, texts, path)
 
-    def _number_text(self, path: Path, inferred: pa.Schema, floats: list[str], block: int) -> dict[str, pa.Array]:
+    def _number_text(self, path: FilePath, inferred: pa.Schema, floats: list[str], block: int) -> dict[str, pa.Array]:
         """The values of the sample's float64 guesses, exactly: Arrow's JSON reader parses a number into a decimal
         from its text, so a decimal wide enough gives the digits back. Decimals of 76 digits with 38, 16 and no
         digits after the point are tried in turn; a field none holds (numbers such as 1e-50 next to 1e50:
@@ -129,7 +130,8 @@ class JsonlReader(FormatReader):
             wide = pa.schema([pa.field(f.name, pa.decimal256(76, scale) if f.name in names else f.type)
                               for f in inferred])
             try:
-                reader = pjson.open_json(str(path), read_options=pjson.ReadOptions(block_size=block, use_threads=False),
+                reader = pjson.open_json(stream(path),
+                                         read_options=pjson.ReadOptions(block_size=block, use_threads=False),
                                          parse_options=pjson.ParseOptions(explicit_schema=wide))
                 try:
                     batch = reader.read_next_batch()
@@ -159,11 +161,11 @@ class JsonlReader(FormatReader):
                 break
         return found
 
-    def unify(self, schemas: list[tuple[Path, pa.Schema]]) -> pa.Schema:
+    def unify(self, schemas: list[tuple[FilePath, pa.Schema]]) -> pa.Schema:
         filled = [(p, s) for p, s in schemas if not (s.metadata and b"hygge:empty" in s.metadata)]
         return unify_inferred(filled or schemas[:1], self._fixed())
 
-    def batches(self, path: Path, schema: pa.Schema, pieces: list[int] | None = None) -> Iterator[pa.RecordBatch]:
+    def batches(self, path: FilePath, schema: pa.Schema, pieces: list[int] | None = None) -> Iterator[pa.RecordBatch]:
         if path.stat().st_size == 0:
             return
         parse_schema = pa.schema([pa.field(f.name, _parse_type(f.type)) for f in schema])
@@ -174,7 +176,7 @@ class JsonlReader(FormatReader):
             raise _explain(exc, path, schema) from exc
 
     @staticmethod
-    def _finish(batch: pa.RecordBatch, schema: pa.Schema, path: Path) -> pa.RecordBatch:
+    def _finish(batch: pa.RecordBatch, schema: pa.Schema, path: FilePath) -> pa.RecordBatch:
         if batch.schema == schema:
             return batch
         columns = []

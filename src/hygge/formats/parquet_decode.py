@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 from hygge.core import lazy
 from hygge.errors import first_line
 from hygge.formats.parquet_footer import pages_carry_checksums
+from hygge.storage.blob import FilePath, local
 
 SMALL_FILE_BYTES = 64 * 2**20
 ROW_GROUP_BYTES = 256 * 2**20
@@ -74,11 +75,11 @@ def stored_bytes(group: pq.RowGroupMetaData) -> int:
 
 
 
-def polars_decodes(setting: str, path: Path, meta: pq.FileMetaData, file_schema: pa.Schema,
+def polars_decodes(setting: str, path: FilePath, meta: pq.FileMetaData, file_schema: pa.Schema,
                    schema: pa.Schema, row_groups: list[int]) -> bool:
     """Whether polars decodes these ``row_groups`` of the file for a move planned with ``schema``."""
-    if setting == "pyarrow" or not row_groups:
-        return False
+    if setting == "pyarrow" or not row_groups or local(path) is None:
+        return False  # polars reads local files only here: objects on a bucket go to pyarrow
     groups = [meta.row_group(i) for i in row_groups]
     if setting == "auto" and sum(stored_bytes(g) for g in groups) < SMALL_FILE_BYTES:
         return False

@@ -19,6 +19,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hygge.storage.blob import FilePath, opened
+
 MAGIC = b"PAR1"
 
 # Thrift compact protocol type codes
@@ -222,7 +224,7 @@ PAGE_CRC = 4
 PAGE_HEADER_BYTES = 64 * 2**10
 
 
-def pages_carry_checksums(path: Path, meta: pq.FileMetaData) -> bool:
+def pages_carry_checksums(path: FilePath, meta: pq.FileMetaData) -> bool:
     """Whether the file's pages carry CRC checksums, judged by the first page of its first column chunk.
 
     Writers set checksums for a whole file or not at all (Arrow's ``write_page_checksum``, hygge's parts); a
@@ -235,7 +237,7 @@ def pages_carry_checksums(path: Path, meta: pq.FileMetaData) -> bool:
     if start is None or start < len(MAGIC):  # some old writers record no usable offset
         return True
     try:
-        with open(path, "rb") as file:
+        with opened(path) as file:
             file.seek(start)
             header = decode(file.read(PAGE_HEADER_BYTES))
     except (FooterError, IndexError, OSError, ValueError):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pyarrow as pa
 
 from hygge.core.arrowtypes import type_name
 from hygge.errors import ReadError
 from hygge.formats import numbers
+from hygge.storage.blob import FilePath
 
 
 def plain(schema: pa.Schema) -> pa.Schema:
@@ -35,7 +34,7 @@ def describe_difference(a: pa.Schema, b: pa.Schema) -> str:
     return "; ".join(parts) or "schemas differ"
 
 
-def require_same(schemas: list[tuple[Path, pa.Schema]]) -> pa.Schema:
+def require_same(schemas: list[tuple[FilePath, pa.Schema]]) -> pa.Schema:
     first_path, first = schemas[0]
     reference = plain(first)
     for path, schema in schemas[1:]:
@@ -84,7 +83,7 @@ def unify_fields(a: pa.Field, b: pa.Field, text_ok: bool) -> pa.Field | None:
     return None if merged is None else pa.field(a.name, merged)
 
 
-def unify_inferred(schemas: list[tuple[Path, pa.Schema]], fixed: dict[str, pa.DataType],
+def unify_inferred(schemas: list[tuple[FilePath, pa.Schema]], fixed: dict[str, pa.DataType],
                    text_ok: bool = False) -> pa.Schema:
     """Unify schemas that were guessed from text (CSV, JSON lines): widen where lossless, else fail."""
     first_path, first = schemas[0]

@@ -14,6 +14,7 @@ import pyarrow as pa
 from hygge.core.config import Strict
 from hygge.core.plan import MovePlan
 from hygge.core.rowfilter import ReadState
+from hygge.storage.blob import FilePath
 
 if TYPE_CHECKING:
     import pyarrow.parquet as pq
@@ -42,12 +43,12 @@ class WholeParquet:
     A Landing may take them without hygge decoding and encoding every batch (copy them, let polars or its
     engine read them); it must check what it publishes against ``rows_of`` and ``changed``."""
 
-    files: list[Path]
+    files: list[FilePath]
     schema: pa.Schema  # the entity's schema, unified across the files
-    footer: Callable[[Path], pq.FileMetaData]
-    rows_of: Callable[[Path], int | None]  # the file's rows per its footer, when the move opened it
-    changed: Callable[[Path], bool]  # whether the file's size or time changed since the move opened it
-    show: Callable[[Path], str]  # the file's name as the person wrote it, for messages
+    footer: Callable[[FilePath], pq.FileMetaData]
+    rows_of: Callable[[FilePath], int | None]  # the file's rows per its footer, when the move opened it
+    changed: Callable[[FilePath], bool]  # whether the file's size or time changed since the move opened it
+    show: Callable[[FilePath], str]  # the file's name as the person wrote it, for messages
 
     @property
     def rows(self) -> int:
@@ -86,7 +87,7 @@ class Source(ABC):
         """The rows as whole parquet files, when that is exactly what they are (no row filtered out)."""
         return None
 
-    def taken_whole(self, files: list[Path]) -> None:
+    def taken_whole(self, files: list[FilePath]) -> None:
         """A Landing took these files of ``whole_parquet()`` without reading them through this source."""
 
     def close(self) -> None:

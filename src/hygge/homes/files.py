@@ -17,12 +17,19 @@ from hygge.core.plan import MovePlan
 from hygge.errors import ReadError, did_you_mean
 from hygge.formats.base import FormatReader
 from hygge.homes.base import Check, Home, HomeConfig, ReadState, Source
+from hygge.homes.bucket_files import BucketListing
+from hygge.state.manifest import MANIFEST, Manifest
+from hygge.storage.address import is_url
+from hygge.storage.blob import Blob, FilePath
 
 _GLOB_CHARS = set("*?[")
 
 
 class FileHomeConfig(HomeConfig):
-    path: str = Field(description="a file, a folder or a glob, relative to the project")
+    path: str = Field(description="a file, a folder or a glob, relative to the project; or an s3://, gs://, az:// "
+                                  "or abfss:// URL")
+    connection: str | dict[str, Any] | None = Field(
+        None, description="for a bucket: a name from `connections:` (type s3, gcs or azure), or a mapping")
     partitions: Annotated[int, Field(ge=1, le=256)] | Literal["auto"] = Field(
         "auto", description="contiguous runs of files and row groups moved in parallel; auto: one per core for "
                             "entities of at least 256 MB written to a file store")
@@ -45,7 +52,7 @@ def _has_glob(text: str) -> bool:
     return any(ch in _GLOB_CHARS for ch in text)
 
 
-def _globbed(pattern: str) -> list[Path]:
+def _globbed(pattern: str) -> list[FilePath]:
     return sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
 
 
@@ -54,24 +61,50 @@ def _visible(path: Path) -> bool:
     return not path.name.startswith((".", "_"))
 
 
-def file_key(path: Path) -> dict[str, Any]:
+def file_key(path: FilePath) -> dict[str, Any]:
+    """What tells one version of a file from another: size and time, and the inode here or the ETag on a bucket."""
+    if isinstance(path, Blob):
+        found = path.stat()
+        return {"size": found.st_size, "mtime_ns": found.st_mtime_ns, "etag": found.etag}
     stat = path.stat()
     return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino}
 
 
-class FileHome(Home):
-    """A Home whose entities are files or folders of one format under ``path``."""
+class FileHome(BucketListing, Home):
+    """A Home whose entities are files or folders of one format under ``path`` (a folder or a bucket prefix)."""
 
     Reader: ClassVar[type[FormatReader]]
     source_type: ClassVar[type[FileSource]]
     config: FileHomeConfig
     tracks_files = True
 
+    def __init__(self, config: HomeConfig, *, root: Path, connections: dict[str, dict[str, Any]] | None = None):
+        super().__init__(config, root=root, connections=connections)
+        self.remote = is_url(self.config.path)
+        if self.remote:
+            from hygge.storage import open_storage
+
+            self.storage, self.prefix = open_storage(self.config.path, self.config.connection, self.connections)
+
+    def extensions(self) -> tuple[str, ...]:
+        return self.Reader.extensions
+
+    def matches_name(self, name: str) -> bool:
+        return not name.startswith((".", "_")) and name.lower().endswith(self.Reader.extensions)
+
+    def stem_of(self, name: str) -> str:
+        for ext in sorted(self.Reader.extensions, key=len, reverse=True):
+            if name.lower().endswith(ext):
+                return name[: -len(ext)]
+        return Path(name).stem
+
     @property
     def base(self) -> Path:
         return self.root / os.path.expanduser(self.config.path)
 
-    def show(self, path: Path) -> str:
+    def show(self, path: FilePath) -> str:
+        if isinstance(path, Blob):
+            return str(path)
         try:
             return str(path.relative_to(self.root))
         except ValueError:
@@ -88,7 +121,10 @@ class FileHome(Home):
                 return name[: -len(ext)]
         return path.stem
 
-    def _files_in(self, folder: Path) -> list[Path]:
+    def _files_in(self, folder: Path) -> list[FilePath]:
+        published = Manifest.read(folder) if (folder / MANIFEST).is_file() else None
+        if published is not None:  # an entity hygge wrote: exactly its published parts
+            return [folder / part.file for part in published.parts]
         found: list[Path] = []
         for dirpath, dirnames, filenames in os.walk(folder):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
@@ -96,6 +132,17 @@ class FileHome(Home):
         return sorted(p for p in found if self._matches(p))
 
     def discover(self) -> list[tuple[str, str]]:
+        return self._unique(self._candidates())
+
+    def _candidates(self) -> list[tuple[str, str]]:
+        if self.remote:
+            found = self.bucket_candidates()
+            if found is None:
+                raise ReadError("entities: \"*\" needs the home path to be a folder", path=self.config.path,
+                                expected="a prefix holding one object or sub-folder per entity",
+                                found="no objects below it",
+                                hint="fix `path` on the home, or list the entities by name")
+            return found
         base = self.base
         if not base.is_dir():
             raise ReadError(
@@ -105,24 +152,27 @@ class FileHome(Home):
                 found="a file" if base.exists() else "nothing at that path",
                 hint="fix `path` on the home, or list the entities by name",
             )
-        entities: dict[str, str] = {}
+        found = []
         for child in sorted(base.iterdir()):
             if not _visible(child):
                 continue
             if child.is_dir() and self._files_in(child):
-                name = child.name
+                found.append((child.name, child.name))
             elif self._matches(child):
-                name = self._stem(child)
-            else:
-                continue
+                found.append((self._stem(child), child.name))
+        return found
+
+    def _unique(self, candidates: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        entities: dict[str, str] = {}
+        for name, child in candidates:
             if name in entities:
                 raise ReadError(
                     f"two sources would both become entity '{name}'",
-                    path=self.show(base),
-                    found=f"{entities[name]} and {child.name}",
+                    path=self.config.path,
+                    found=f"{entities[name]} and {child}",
                     hint="rename one of them, or list the entities with explicit `source:`",
                 )
-            entities[name] = child.name
+            entities[name] = child
         return sorted(entities.items())
 
     def globbed(self) -> bool:
@@ -140,8 +190,11 @@ class FileHome(Home):
             return written
         return os.path.join(glob.escape(str(self.root)), written)
 
-    def resolve(self, source: str) -> list[Path]:
+    def resolve(self, source: str) -> list[FilePath]:
         """The files of one entity, sorted; a ReadError that says what exists when there are none."""
+        if self.remote:
+            blobs, where, folder = self.bucket_resolve(source)
+            return self._or_missing(list(blobs), self.storage.show(where), source, folder=folder)
         base = self.base
         if self.globbed():
             return self._or_missing(_globbed(self._pattern()), base, source)
@@ -155,7 +208,7 @@ class FileHome(Home):
             return self._or_missing(_globbed(os.path.join(glob.escape(str(base)), source)), target, source)
         return self._or_missing(found or [], target, source, folder=target.is_dir())
 
-    def _literal(self, target: Path) -> list[Path] | None:
+    def _literal(self, target: Path) -> list[FilePath] | None:
         """The files of ``target`` taken as it is written: a folder, a file, or the name plus an extension."""
         if target.is_dir():
             return self._files_in(target)
@@ -167,10 +220,11 @@ class FileHome(Home):
                 return [candidate]
         return None
 
-    def _or_missing(self, files: list[Path], where: Path, source: str, folder: bool = False) -> list[Path]:
+    def _or_missing(self, files: list[FilePath], where: Path | str, source: str,
+                    folder: bool = False) -> list[FilePath]:
         if files:
             return files
-        shown = self.show(where)
+        shown = where if isinstance(where, str) else self.show(where)
         if folder:
             raise ReadError(
                 f"the source folder holds no {self.type_name} files",
@@ -180,8 +234,9 @@ class FileHome(Home):
                 hint="check the home `type` and the file names in that folder",
             )
         hint = "check `path` on the home and `source` on the entity"
-        if self.base.is_dir():
-            names = [name for name, _ in self.discover()]
+        listed = self.bucket_candidates() if self.remote else (self._candidates() if self.base.is_dir() else None)
+        if listed is not None:
+            names = [name for name, _ in listed]
             suggestion = did_you_mean(source, names)
             if suggestion:
                 hint = suggestion
@@ -206,6 +261,8 @@ class FileHome(Home):
         return f"{self.type_name} files in {self.config.path}"
 
     def check(self) -> list[Check]:
+        if self.remote:
+            return self._bucket_check()
         base = self.base
         if self.globbed():
             matched = glob.glob(self._pattern(), recursive=True)
@@ -220,9 +277,22 @@ class FileHome(Home):
         return [Check(f"home path {self.config.path}", True, f"{kind} found")]
 
 
-def _merge_units(group: list[tuple[Path, list[int] | None]]) -> list[tuple[Path, list[int] | None]]:
+    def _bucket_check(self) -> list[Check]:
+        name = f"home path {self.config.path}"
+        try:
+            blobs, _, folder = self.bucket_resolve("")
+        except Exception as exc:  # noqa: BLE001 - every failure is one line of the report
+            return [Check(name, False, f"cannot list: {str(exc).splitlines()[0][:200]}",
+                          getattr(exc, "hint", None) or "check the URL, the credentials and the endpoint")]
+        if not blobs and not folder:
+            return [Check(name, False, "reachable, but nothing is there",
+                          "check the prefix; with entities \"*\" it must hold one object or folder per entity")]
+        return [Check(name, True, f"reachable on {self.storage.url}; {'a folder' if folder else 'found'}")]
+
+
+def _merge_units(group: list[tuple[FilePath, list[int] | None]]) -> list[tuple[FilePath, list[int] | None]]:
     """Consecutive pieces of one file become one read of those pieces."""
-    out: list[tuple[Path, list[int] | None]] = []
+    out: list[tuple[FilePath, list[int] | None]] = []
     for path, pieces in group:
         if out and out[-1][0] == path and pieces is not None and out[-1][1] is not None:
             out[-1] = (path, [*out[-1][1], *pieces])
@@ -232,7 +302,7 @@ def _merge_units(group: list[tuple[Path, list[int] | None]]) -> list[tuple[Path,
 
 
 class FileSource(Source):
-    def __init__(self, home: FileHome, files: list[Path], reader: FormatReader, state: ReadState | None):
+    def __init__(self, home: FileHome, files: list[FilePath], reader: FormatReader, state: ReadState | None):
         self.home = home
         self.reader = reader
         self.all_files = files
@@ -243,7 +313,7 @@ class FileSource(Source):
             self.files = [f for f in files if state.loaded_files.get(home.show(f)) != file_key(f)]
         self._closed = False
         self.is_part = False
-        self.units: list[tuple[Path, list[int] | None]] = [(f, None) for f in self.files]
+        self.units: list[tuple[FilePath, list[int] | None]] = [(f, None) for f in self.files]
         self.read: dict[str, dict[str, Any]] = {}
         self._schema = self._unify(files)
         self.rows = state.filter_for(self._schema) if state is not None else None
@@ -254,7 +324,7 @@ class FileSource(Source):
         self.file_rows = dict(zip(self.files, estimates, strict=True))
         self.estimated_rows = None if None in estimates else sum(e or 0 for e in estimates)
 
-    def changed_since_open(self, path: Path, now: dict[str, Any] | None = None) -> bool:
+    def changed_since_open(self, path: FilePath, now: dict[str, Any] | None = None) -> bool:
         """Whether the file's size or modification time differ from when the move opened it. Not its inode: a Dask
         worker sees the file through its own mount, where the same file may carry another inode number."""
         opened = self.file_keys.get(path)
@@ -266,7 +336,7 @@ class FileSource(Source):
             return True
         return (now["size"], now["mtime_ns"]) != (opened["size"], opened["mtime_ns"])
 
-    def _unify(self, files: list[Path]) -> pa.Schema:
+    def _unify(self, files: list[FilePath]) -> pa.Schema:
         schemas = [(f, self.reader.schema_of(f)) for f in files]
         for path, schema in schemas:
             twice = sorted({name for name in schema.names if schema.names.count(name) > 1})
@@ -344,7 +414,7 @@ class FileSource(Source):
         if count < 2:
             return [self]
         total = sum(size for _, _, size in units) or 1
-        groups: list[list[tuple[Path, list[int] | None]]] = [[]]
+        groups: list[list[tuple[FilePath, list[int] | None]]] = [[]]
         done = 0
         for path, pieces, size in units:
             # Start the next group once this one holds its share; order is kept, so parts read in order.
@@ -364,7 +434,7 @@ class FileSource(Source):
             out.append(part)
         return out
 
-    def taken_whole(self, files: list[Path]) -> None:
+    def taken_whole(self, files: list[FilePath]) -> None:
         """Files a store took without reading them through this source (copied, re-encoded by polars, loaded by
         DuckDB) count as read, as they were when the move opened them: an incremental run skips them next time."""
         for path in files:

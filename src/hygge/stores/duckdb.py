@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from pydantic import Field
 
@@ -28,9 +29,10 @@ class DuckdbLanding(SqlLanding):
 
     def take_whole(self, whole: WholeParquet, on_rows: Callable[[int], None]) -> tuple[bool, list[str]]:
         # One schema in every file: DuckDB reads them as one table, without hygge's unification across files.
-        if not self.store.config.native_parquet or not one_schema(whole):
+        files = [path for path in whole.files if isinstance(path, Path)]  # DuckDB reads local files itself
+        if not self.store.config.native_parquet or len(files) < len(whole.files) or not one_schema(whole):
             return False, []
-        if not self.load_files(whole.files, whole.rows, on_rows):
+        if not self.load_files(files, whole.rows, on_rows):
             return False, []
         return True, [f"{len(whole.files)} file(s) read by the store's own parquet reader: nothing about their "
                       "rows or types changed"]

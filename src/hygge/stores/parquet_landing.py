@@ -9,7 +9,7 @@ unchanged since then, and (for copies, whose pages nobody decoded) every page de
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +23,7 @@ from hygge.formats.parquet import check_pages
 from hygge.homes.base import WholeParquet
 from hygge.state.fsops import start_writeback
 from hygge.state.manifest import Part
+from hygge.storage.blob import Blob, FilePath
 from hygge.stores.file_landing import FileLanding
 
 if TYPE_CHECKING:
@@ -53,10 +54,13 @@ class ParquetLanding(FileLanding):
         page of the copy decodes. The pages of one copy are decoded while the next file is copied."""
         batch_bytes = self.plan.batch_bytes
         with ThreadPoolExecutor(1, thread_name_prefix="hygge-check") as checker:
-            checks: list[tuple[Path, Path, Future[None]]] = []
+            checks: list[tuple[FilePath, Path, Future[None]]] = []
             for source in whole.files:
                 path = self._new_part()
-                shutil.copyfile(source, path)  # copy_file_range on Linux: no bytes through Python
+                if isinstance(source, Blob):
+                    source.storage.download(source.key, path)
+                else:
+                    shutil.copyfile(source, path)  # copy_file_range on Linux: no bytes through Python
                 checks.append((source, path, checker.submit(check_pages, path, whole.show(source), batch_bytes)))
             for source, path, checked in checks:
                 checked.result()
@@ -73,7 +77,8 @@ class ParquetLanding(FileLanding):
 
         kept = len(self.parts)
         try:
-            for piece in plan_pieces(whole.files, whole.footer, int(self.store.config.target_file_size)):
+            files = [path for path in whole.files if isinstance(path, Path)]  # polars_encodable: all of them
+            for piece in plan_pieces(files, whole.footer, int(self.store.config.target_file_size)):
                 path = self._new_part()
                 rows = encode_piece(piece, path, self.schema, self.store.config, whole.footer(piece.files[0]))
                 if self.store.config.durable:  # the disk writes this part while polars encodes the next one
@@ -90,7 +95,7 @@ class ParquetLanding(FileLanding):
             return str(exc)
         return None
 
-    def _take_part(self, path: Path, rows: int, expected: int | None, sources: list[Path], whole: WholeParquet,
+    def _take_part(self, path: Path, rows: int, expected: int | None, sources: Sequence[FilePath], whole: WholeParquet,
                    on_rows: Callable[[int], None]) -> None:
         moved = [source for source in sources if whole.changed(source)]
         if rows != expected or moved:
