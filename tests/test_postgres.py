@@ -237,6 +237,7 @@ def test_a_connection_dropped_mid_read_is_retried(tmp_path: Path, place: Place) 
 
 
 def test_a_value_too_long_for_the_target_column_is_refused(tmp_path: Path, place: Place) -> None:
+    # With `type_changes: fail`; the default policy widens the column (stores/test_bounded_columns.py).
     import pyarrow.parquet as pq
 
     seed(place, "CREATE TABLE S.codes (code varchar(3), amount numeric(5,2))")
@@ -245,11 +246,11 @@ def test_a_value_too_long_for_the_target_column_is_refused(tmp_path: Path, place
                    tmp_path / "in" / "codes.parquet")
     result = hygge.move({"type": "parquet", "path": "in"}, {"type": "postgres", "url": POSTGRES_URL,
                                                              "schema": place.name}, "codes", root=tmp_path,
-                        run_type="append")
+                        run_type="append", schema_policy={"type_changes": "fail"})
     assert result.status == "failed"
     text = str(result.error)
-    assert "a value does not fit its column in the target table; nothing was committed" in text
-    assert "character varying(3)" in text and "widen the column" in text
+    assert "values do not fit 1 column(s) of the target table (code); nothing was committed" in text
+    assert "code (character varying(3))" in text and "'toolong'" in text and "widen" in text
     assert postgres_sql(f'SELECT COUNT(*) FROM "{place.name}".codes')[0][0] == 0
 
 

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
+from hygge.db.bounds import Bound
 from hygge.db.connections import ConnectionSpec
 from hygge.errors import Cancelled, HyggeConnectionError, HyggeError, first_line
 
@@ -164,6 +165,25 @@ class Dialect(ABC):
         ref = self.table_ref(schema, table)
         self.execute(conn, f"ALTER TABLE {ref} ALTER COLUMN {self.quote(field.name)} "
                            f"TYPE {self.column_type(field)}")
+
+    def column_bounds(self, conn: Any, schema: str | None, table: str) -> list[Bound]:
+        """Limits of the table's columns that their Arrow types do not carry (VARCHAR(5)), read from the catalog."""
+        return []
+
+    def widened_type(self, bound: Bound, need: dict[str, Any]) -> str | None:
+        """A column type holding what ``bound``'s column holds and the rows' needs; None when there is none."""
+        return None
+
+    def change_type(self, conn: Any, schema: str | None, table: str, column: str, column_type: str) -> None:
+        """Give an existing column another type, keeping its values, in the open transaction."""
+        ref = self.table_ref(schema, table)
+        self.execute(conn, f"ALTER TABLE {ref} ALTER COLUMN {self.quote(column)} TYPE {column_type}")
+
+    def insert_select(self, conn: Any, schema: str | None, table: str, fields: pa.Schema, source: str) -> None:
+        """Copy the columns ``fields`` (their Arrow types as staged) of ``source``, a table or an aliased
+        subquery, into an existing table, in the open transaction."""
+        names = ", ".join(self.quote(f.name) for f in fields)
+        self.execute(conn, f"INSERT INTO {self.table_ref(schema, table)} ({names}) SELECT {names} FROM {source}")
 
     def to_engine(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Encode a batch for the engine's bulk path (e.g. decimals as text for SQLite)."""

@@ -21,8 +21,19 @@ import pyarrow as pa
 
 from hygge.core import lazy
 from hygge.core.arrowtypes import type_name
+from hygge.db.bounds import Bound
 from hygge.db.dialect import Dialect, UnsupportedType
-from hygge.db.postgres_types import _READ, literal, normal_type, normalize, pg_type, to_wire
+from hygge.db.postgres_types import (
+    _READ,
+    BOUND_COLUMNS,
+    literal,
+    normal_type,
+    normalize,
+    pg_bound,
+    pg_type,
+    pg_widened,
+    to_wire,
+)
 from hygge.errors import HyggeConnectionError, HyggeError, MissingDriver, StateError, WriteError
 from hygge.formats.base import within_budget
 
@@ -191,6 +202,13 @@ class PostgresDialect(Dialect):
                                 "ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
                           (schema or "public", table))
         return int(rows[0][0]) if rows and rows[0][0] else None
+
+    def column_bounds(self, conn: Any, schema: str | None, table: str) -> list[Bound]:
+        rows = self.query(conn, BOUND_COLUMNS, (schema or "public", table))
+        return [b for b in (pg_bound(*row) for row in rows) if b is not None]
+
+    def widened_type(self, bound: Bound, need: dict[str, Any]) -> str | None:
+        return pg_widened(bound, need)
 
     # -- types ---------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hygge.core.arrowtypes import type_name
+from hygge.db.bounds import CHARS, STEP, Bound
 from hygge.errors import ReadError
 
 
@@ -145,3 +146,57 @@ def normalize(batch: pa.RecordBatch, schema: pa.Schema | None) -> pa.RecordBatch
         columns.append(column)
         fields.append(pa.field(field.name, wanted))
     return pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields))
+
+
+# Bounds of columns (db/bounds.py): lengths of varchar(n)/char(n), fractions of times with a precision.
+BOUND_COLUMNS = """
+    SELECT a.attname, format_type(a.atttypid, a.atttypmod), coalesce(bt.typname, t.typname),
+           coalesce(et.typname, ''), CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END,
+           t.typtype = 'd'
+    FROM pg_attribute a
+    JOIN pg_type t ON t.oid = a.atttypid
+    LEFT JOIN pg_type bt ON bt.oid = t.typbasetype AND t.typtype = 'd'
+    LEFT JOIN pg_type et ON et.oid = coalesce(bt.typelem, t.typelem) AND coalesce(bt.typcategory, t.typcategory) = 'A'
+    WHERE a.attrelid = (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                        WHERE n.nspname = $1 AND c.relname = $2)
+      AND a.attnum > 0 AND NOT a.attisdropped
+    ORDER BY a.attnum"""
+
+_TIMES = {"timestamp", "timestamptz", "time", "timetz"}
+# Interval field masks (PostgreSQL's datetime.h): the lowest field kept decides the step.
+_INTERVAL_STEPS = ((1 << 12, None), (1 << 11, 60_000_000), (1 << 10, 3_600_000_000), (1 << 3, 86_400_000_000))
+
+
+def pg_bound(name: str, declared: str, typname: str, elem: str, typmod: int, domain: bool) -> Bound | None:
+    """The bound of one column from the catalog; None where its Arrow type says everything."""
+    base = elem or typname
+    family = base + ("[]" if elem else "")
+    if base in ("varchar", "bpchar") and typmod >= 4:
+        # A domain's type is the domain's to change, not hygge's.
+        return Bound(name, declared, chars=typmod - 4, family=family,
+                     widenable=frozenset() if domain else frozenset({CHARS}))
+    step: int | None = None
+    if base in _TIMES and 0 <= typmod < 6:
+        step = 10 ** (6 - typmod)
+    elif base == "interval" and typmod >= 0:
+        precision, fields = typmod & 0xFFFF, (typmod >> 16) & 0x7FFF
+        step = 10 ** (6 - precision) if precision < 6 else None
+        if fields != 0x7FFF:
+            for mask, size in _INTERVAL_STEPS:
+                if fields & mask:
+                    step = size if size is not None else step
+                    break
+            else:
+                step = 10**18  # YEAR and MONTH fields: every duration becomes zero
+    if step is None or step <= 1:
+        return None
+    return Bound(name, declared, step_us=step, family=family, widenable=frozenset() if domain else frozenset({STEP}))
+
+
+def pg_widened(b: Bound, need: dict[str, Any]) -> str | None:
+    base, array = b.family.removesuffix("[]"), "[]" if b.family.endswith("[]") else ""
+    if CHARS in need and base in ("varchar", "bpchar"):
+        return ("varchar" if base == "varchar" else "char") + f"({need[CHARS]}){array}"
+    if STEP in need and (base in _TIMES or base == "interval"):
+        return base + array  # the full precision, and for intervals every field
+    return None
