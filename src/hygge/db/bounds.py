@@ -23,8 +23,8 @@ import pyarrow.compute as pc
 from hygge.core.arrowtypes import extension_name
 
 # The needs a widened column must meet, by kind of misfit (see Misfit.need).
-CHARS, OCTETS, RANGE, STEP, DECIMALS, MEMBERS, TRAILING, REPERTOIRE = (
-    "chars", "octets", "range", "step", "decimals", "members", "trailing", "repertoire")
+CHARS, OCTETS, RANGE, STEP, DECIMALS, MEMBERS, TRAILING, REPERTOIRE, SIGNED_ZERO = (
+    "chars", "octets", "range", "step", "decimals", "members", "trailing", "repertoire", "signed zero")
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class Bound:
     listed: bool = False               # SET: a value is a comma-separated list of members
     trailing_spaces: bool = True       # False: the column drops trailing spaces (MySQL CHAR)
     supplementary: bool = True         # False: no characters beyond U+FFFF (MySQL utf8mb3)
+    negative_zero: bool = True         # False: -0.0 is stored as 0 (SQLite's REAL and NUMERIC affinity)
     widenable: frozenset[str] = frozenset()  # kinds of misfit the dialect can widen the column for
     family: str = ""                   # the dialect's own name of the column's kind, for widening it
 
@@ -50,7 +51,7 @@ class Bound:
     def limited(self) -> bool:
         return any(v is not None for v in (self.chars, self.octets, self.low, self.high, self.step_us,
                                            self.decimals, self.members)) or not (
-            self.trailing_spaces and self.supplementary)
+            self.trailing_spaces and self.supplementary and self.negative_zero)
 
 
 @dataclass
@@ -308,8 +309,21 @@ def _repertoire(bound: Bound, values: pa.Array) -> Misfit | None:
                    "with 4-byte characters", None)
 
 
+def _signed_zero(bound: Bound, values: pa.Array) -> Misfit | None:
+    if bound.negative_zero or not pa.types.is_floating(values.type):
+        return None
+    return _misfit(bound, values, negative_zeros(values), SIGNED_ZERO, "no -0.0 (it stores 0)", "of -0.0", None)
+
+
+def negative_zeros(values: pa.Array) -> pa.Array:
+    """Where a float array holds -0.0 (equal to 0.0 for Arrow's comparisons): the sign bit alone is set."""
+    width = values.type.bit_width
+    bits = values.view({16: pa.int16(), 32: pa.int32(), 64: pa.int64()}[width])
+    return pc.equal(bits, -(2 ** (width - 1)))
+
+
 _RULES: tuple[Callable[[Bound, pa.Array], Misfit | None], ...] = (
-    _chars, _octets, _range, _step, _decimals, _members, _trailing, _repertoire)
+    _chars, _octets, _range, _step, _decimals, _members, _trailing, _repertoire, _signed_zero)
 
 
 def needs(found: Iterable[Misfit], into: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from hygge.db.bounds import Bound
 from hygge.db.connections import ConnectionSpec
-from hygge.errors import Cancelled, HyggeConnectionError, HyggeError, first_line
+from hygge.errors import Cancelled, HyggeConnectionError, HyggeError, WriteError, first_line
 
 
 class Dialect(ABC):
@@ -241,6 +241,23 @@ def process_file_lock(path: str, cancel_after: float = 3600.0) -> Iterator[None]
 
 _file_locks: dict[str, threading.Lock] = {}
 _file_locks_guard = threading.Lock()
+
+
+class Unfit(Exception):
+    """Values of one column an engine cannot hold exactly; a batch's are gathered into one refusal."""
+
+    def __init__(self, column: str, reason: str, hint: str):
+        super().__init__(f"{column}: {reason}")
+        self.column, self.reason, self.hint = column, reason, hint
+
+
+def refuse_unfit(engine: str, problems: list[Unfit]) -> WriteError:
+    """One error naming every column of a batch that the engine cannot hold, each with its reason."""
+    columns = ", ".join(p.column for p in problems)
+    return WriteError(
+        f"{engine} cannot hold the values of {len(problems)} column(s) exactly ({columns}); nothing was committed",
+        expected="values the columns hold exactly", found="; ".join(str(p) for p in problems),
+        hint="; ".join(dict.fromkeys(p.hint for p in problems)))
 
 
 class UnsupportedType(Exception):

@@ -22,6 +22,9 @@ import pyarrow.compute as pc
 
 from hygge.core import lazy
 from hygge.core.arrowtypes import extension_name
+from hygge.db.bounds import negative_zeros
+from hygge.db.dialect import Unfit, refuse_unfit
+from hygge.db.json_lists import string_bytes
 from hygge.errors import WriteError
 
 _ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"), ("\x00", "\\0"))
@@ -77,9 +80,12 @@ def field_text(field: pa.Field, column: pa.Array, kind: str = "") -> pa.Array:
     if pa.types.is_floating(t):
         bad = pc.sum(pc.or_(pc.is_nan(column), pc.is_inf(column))).as_py() or 0
         if bad:
-            raise WriteError(f"column {field.name} holds {bad} NaN or infinite value(s), which MySQL cannot store",
-                             expected="finite numbers or null", found="NaN or infinity",
-                             hint="replace them at the source, or write this entity to parquet or PostgreSQL")
+            raise Unfit(field.name, f"{bad} NaN or infinite value(s), which MySQL cannot store",
+                        "replace NaN and infinity at the source, or write this entity to parquet or PostgreSQL")
+        zeros = pc.sum(negative_zeros(column)).as_py() or 0
+        if zeros:
+            raise Unfit(field.name, f"{zeros} value(s) of -0.0, which MySQL stores as 0",
+                        "turn -0.0 into 0.0 at the source, or write this entity to parquet, DuckDB or PostgreSQL")
         # As a double: float32's shortest text (3.4028235e+38 for its largest value) can read back beyond
         # FLOAT's range on the server, which parses it as a double; the double's text is the exact value.
         return column.cast(pa.float64()).cast(pa.string())
@@ -101,29 +107,23 @@ def _without_loss(field: pa.Field, column: pa.Array, wanted: pa.DataType) -> pa.
     try:
         return column.cast(wanted, safe=True)
     except pa.ArrowInvalid as exc:
-        raise WriteError(f"column {field.name} has nanoseconds, and MySQL keeps at most microseconds",
-                         expected="values that are whole microseconds", found=str(exc).splitlines()[0],
-                         hint="round the column at the source, or write this entity to parquet or DuckDB") from exc
+        raise Unfit(field.name, f"nanoseconds, and MySQL keeps at most microseconds ({str(exc).splitlines()[0]})",
+                    "round the column at the source, or write this entity to parquet or DuckDB") from exc
 
 
 def lines(batch: pa.RecordBatch, kinds: dict[str, str] | None = None) -> memoryview:
     """The batch as LOAD DATA lines: one contiguous buffer, no per-row Python."""
     kinds = kinds or {}
-    columns = [pc.fill_null(field_text(f, c, kinds.get(f.name, "")), "\\N")
-               for f, c in zip(batch.schema, batch.columns, strict=True)]
+    columns, problems = [], []
+    for f, c in zip(batch.schema, batch.columns, strict=True):
+        try:
+            columns.append(pc.fill_null(field_text(f, c, kinds.get(f.name, "")), "\\N"))
+        except Unfit as exc:
+            problems.append(exc)
+    if problems:
+        raise refuse_unfit("MySQL", problems)
     joined = pc.binary_join_element_wise(*columns, "\t") if len(columns) > 1 else columns[0]
     return string_bytes(pc.binary_join_element_wise(joined, "\n", ""))  # the last argument is the separator
-
-
-def string_bytes(array: pa.Array) -> memoryview:
-    """The characters of a string array with no nulls, back to back: its data buffer, trimmed to the array."""
-    text = array.cast(pa.large_string())
-    if not len(text):
-        return memoryview(b"")
-    offsets = text.buffers()[1]
-    start = pa.Array.from_buffers(pa.int64(), 1, [None, offsets], offset=text.offset)[0].as_py()
-    end = pa.Array.from_buffers(pa.int64(), 1, [None, offsets], offset=text.offset + len(text))[0].as_py()
-    return memoryview(text.buffers()[2])[start:end]
 
 
 def column_list(d: Any, schema: pa.Schema, kinds: dict[str, str] | None = None) -> tuple[str, str]:

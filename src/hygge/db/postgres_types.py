@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 
 from hygge.core.arrowtypes import type_name
 from hygge.db.bounds import CHARS, STEP, Bound
+from hygge.db.json_lists import parse_json
 from hygge.errors import ReadError
 
 
@@ -63,6 +64,24 @@ def pg_type(t: pa.DataType) -> tuple[str, pa.DataType]:
     raise TypeError(str(t))
 
 
+def pg_refusal(t: pa.DataType) -> str:
+    """Why PostgreSQL cannot hold an Arrow type that pg_type refuses, in words a person can act on."""
+    if pa.types.is_struct(t):
+        return "PostgreSQL has no struct column (a composite type would have to be made for it)"
+    if pa.types.is_map(t):
+        return "PostgreSQL has no map column"
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        inner = t.value_type
+        if pa.types.is_nested(inner):
+            return "lists of lists or structs: the driver writes arrays of one dimension of scalars only"
+        return f"arrays of {type_name(inner)} cannot be written by the driver"
+    if pa.types.is_fixed_size_binary(t):
+        return "fixed-size binary has no PostgreSQL twin (cast it to binary, which becomes bytea)"
+    if pa.types.is_dictionary(t):
+        return f"dictionaries of {type_name(t.value_type)} (only dictionaries of strings become text)"
+    return f"PostgreSQL has no column type that holds {type_name(t)} faithfully"
+
+
 # Catalog type → (Arrow type, SELECT expression template); None: decided by typmod or element.
 _READ: dict[str, tuple[pa.DataType, str]] = {
     "int2": (pa.int16(), "{c}"), "int4": (pa.int32(), "{c}"), "int8": (pa.int64(), "{c}"),
@@ -107,6 +126,31 @@ def to_wire(column: pa.Array, original: pa.DataType, wire: pa.DataType) -> pa.Ar
     return column.cast(wire, safe=True)
 
 
+def list_depth(t: pa.DataType) -> int:
+    depth = 0
+    while pa.types.is_list(t):
+        depth, t = depth + 1, t.value_type
+    return depth
+
+
+def holds_nul(column: pa.Array) -> int:
+    """How many text values (strings, JSON, and in lists) hold NUL, which PostgreSQL's text and jsonb refuse."""
+    values = column
+    while True:
+        t = values.type
+        if ext(t) == "arrow.json":
+            values = values.storage
+        elif pa.types.is_dictionary(t):
+            values = values.dictionary_decode()
+        elif pa.types.is_list(t) or pa.types.is_large_list(t):
+            values = pc.list_flatten(values)
+        else:
+            break
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)):
+        return 0
+    return int(pc.sum(pc.match_substring(values, "\x00")).as_py() or 0)
+
+
 def normal_type(field: pa.Field) -> pa.DataType:
     t = field.type
     if ext(t) == "arrow.opaque":
@@ -133,13 +177,19 @@ def normalize(batch: pa.RecordBatch, schema: pa.Schema | None) -> pa.RecordBatch
             try:
                 if ext(wanted) and not ext(column.type):
                     column = column.cast(wanted.storage_type).cast(wanted)
+                elif pa.types.is_list(wanted) and pa.types.is_string(column.type):
+                    column = parse_json(column, wanted)  # an array of more dimensions, as JSON (postgres_arrays.py)
                 else:
                     column = column.cast(wanted)
             except pa.ArrowInvalid as exc:
-                hint = ("PostgreSQL numerics can be NaN, which no decimal holds: read the table through a query "
-                        "that maps such values (e.g. NULLIF(column, 'NaN')), or fix them at the source"
-                        if pa.types.is_decimal(wanted) else
-                        "read the table through a query that converts this column, or fix the value at the source")
+                if pa.types.is_decimal(wanted):
+                    hint = ("PostgreSQL numerics can be NaN, which no decimal holds: read the table through a query "
+                            "that maps such values (e.g. NULLIF(column, 'NaN')), or fix them at the source")
+                elif pa.types.is_list(wanted):
+                    hint = (f"every value of an array column declared with {list_depth(wanted)} dimensions must have "
+                            f"them: fix the values, or read the column with a `query:` as text ({field.name}::text)")
+                else:
+                    hint = "read the table through a query that converts this column, or fix the value at the source"
                 raise ReadError(f"column {field.name} holds a value its type cannot carry into Arrow",
                                 expected=f"{type_name(wanted)} values", found=str(exc).splitlines()[0],
                                 hint=hint) from exc
