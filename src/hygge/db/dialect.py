@@ -87,8 +87,8 @@ class Dialect(ABC):
     @abstractmethod
     def query(self, conn: Any, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]: ...
 
-    def begin(self, conn: Any) -> None:
-        """Start a transaction (drivers with autocommit off start one implicitly)."""
+    def begin(self, conn: Any, write: bool = True) -> None:
+        """Start a transaction (drivers with autocommit off start one implicitly); ``write``: it will write."""
 
     def commit(self, conn: Any) -> None:
         conn.commit()

@@ -143,10 +143,12 @@ class DuckdbDialect(Dialect):
         except duckdb.IOException as exc:
             text = str(exc)
             if "lock" in text.lower():
+                # Transient: the other process (often another hygge run) lets go when its move ends.
                 raise HyggeConnectionError(
                     "the DuckDB file is open in another process, and DuckDB allows one writer process per file",
-                    path=str(path), found=text.splitlines()[0],
-                    hint="close the other program (or wait for the other hygge run), then run again",
+                    path=str(path), found=text.splitlines()[0], transient=True,
+                    hint="hygge tried again; close the other program (or wait for the other hygge run), or raise "
+                         "`options: retries` and `retry_backoff`, then run again",
                 ) from exc
             raise HyggeConnectionError(f"cannot open the DuckDB file: {text}", path=str(path)) from exc
         conn.execute("SET TimeZone='UTC'")
@@ -161,7 +163,7 @@ class DuckdbDialect(Dialect):
     def query(self, conn: Any, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         return list(conn.execute(sql, list(params)).fetchall())
 
-    def begin(self, conn: Any) -> None:
+    def begin(self, conn: Any, write: bool = True) -> None:
         conn.execute("BEGIN TRANSACTION")
 
     def commit(self, conn: Any) -> None:

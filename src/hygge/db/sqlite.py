@@ -191,6 +191,7 @@ class SqliteDialect(Dialect):
                             found="a folder" if path.exists() else "nothing at that path",
                             hint="check `path` on the home (a relative path starts at the project folder)")
         path.parent.mkdir(parents=True, exist_ok=True)
+        timeout = self.busy_timeout()
         try:
             conn = dbapi.connect(str(path))
             # Journal mode cannot change inside a transaction: step out of the one ADBC opened.
@@ -198,17 +199,52 @@ class SqliteDialect(Dialect):
             with conn.cursor() as cursor:
                 # First, so that switching the journal mode waits for a lock too: connections opened at the same
                 # time (partitioned reads) found "database is locked" at once.
-                cursor.execute("PRAGMA busy_timeout=30000")
+                cursor.execute(f"PRAGMA busy_timeout={timeout}")
                 if not self.reads_only:  # the journal mode is stored in the file: a Home leaves it as it is
                     # WAL: readers never block the commit, and the commit never waits for readers.
                     cursor.execute("PRAGMA journal_mode=WAL")
                     cursor.fetchall()
                 cursor.execute("PRAGMA legacy_alter_table=ON")  # renames must not trip over dependent views
-            conn.adbc_connection.set_autocommit(False)
+            # Autocommit stays on: begin() opens each transaction itself, as BEGIN IMMEDIATE (see there).
         except Exception as exc:
             raise HyggeConnectionError(f"cannot open the SQLite database: {exc}", path=str(path),
+                                       transient=self.transient(exc),
                                        hint="check that the folder exists and is writable") from exc
         return conn
+
+    def busy_timeout(self) -> int:
+        """Milliseconds to wait for another connection's write lock (connection option ``busy_timeout``)."""
+        value = dict(self.spec.options).get("busy_timeout", "30000")
+        try:
+            return max(0, int(value))
+        except ValueError:
+            raise HyggeConnectionError(f"the SQLite option busy_timeout must be milliseconds, not {value!r}",
+                                       path=self.spec.display(), hint="write e.g. `options: {busy_timeout: 60000}`"
+                                       ) from None
+
+    def transient(self, exc: BaseException) -> bool:
+        # Another process held the file's write lock for longer than busy_timeout: worth another attempt.
+        text = str(exc).lower()
+        return "database is locked" in text or "database table is locked" in text or super().transient(exc)
+
+    def begin(self, conn: Any, write: bool = True) -> None:
+        # A deferred transaction that read first and then writes fails at once with "database is locked" when
+        # another process wrote in between (SQLite cannot wait there without a deadlock); IMMEDIATE takes the
+        # write lock up front, waiting for other writers as long as busy_timeout says.
+        self.execute(conn, "BEGIN IMMEDIATE" if write else "BEGIN")
+
+    def commit(self, conn: Any) -> None:
+        self._end(conn, "COMMIT")
+
+    def rollback(self, conn: Any) -> None:
+        self._end(conn, "ROLLBACK")
+
+    def _end(self, conn: Any, statement: str) -> None:
+        try:
+            self.execute(conn, statement)
+        except Exception as exc:
+            if "no transaction is active" not in str(exc):
+                raise
 
     def execute(self, conn: Any, sql: str, params: tuple[Any, ...] = ()) -> None:
         with conn.cursor() as cursor:
