@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
+from hygge.core.room import ROOM
 from hygge.db.bounds import Bound
 from hygge.db.connections import ConnectionSpec
 from hygge.errors import Cancelled, HyggeConnectionError, HyggeError, WriteError, first_line
@@ -241,6 +242,13 @@ def process_file_lock(path: str, cancel_after: float = 3600.0) -> Iterator[None]
 
 _file_locks: dict[str, threading.Lock] = {}
 _file_locks_guard = threading.Lock()
+
+
+def room_error(engine: str, code: int, path: str, found: str) -> WriteError:
+    """A write into a database file that ran out of room: what ran out, the file, and what to do."""
+    what, hint = ROOM[code]
+    return WriteError(f"{engine} could not write to its database file: {what}; nothing was committed", path=path,
+                      found=found, hint=hint)
 
 
 class Unfit(Exception):

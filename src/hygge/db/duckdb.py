@@ -10,6 +10,7 @@ back exactly.
 from __future__ import annotations
 
 import base64
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,8 +20,9 @@ from typing import Any
 import pyarrow as pa
 
 from hygge.core.arrowtypes import as_type, extension_name, uuid_text
-from hygge.db.dialect import Dialect, UnsupportedType, process_file_lock
-from hygge.errors import HyggeConnectionError, HyggeError, MissingDriver
+from hygge.core.room import ran_out
+from hygge.db.dialect import Dialect, UnsupportedType, process_file_lock, room_error
+from hygge.errors import HyggeConnectionError, HyggeError, MissingDriver, first_line
 
 COMMENT_PREFIX = "hygge-arrow:"
 
@@ -305,6 +307,11 @@ class DuckdbDialect(Dialect):
     def explain(self, exc: BaseException, doing: str, table: str | None = None) -> HyggeError:
         if isinstance(exc, HyggeError):
             return exc
+        code = ran_out(exc)
+        if code is not None:
+            written = re.search(r'file "([^"]+)"', str(exc))
+            return room_error("DuckDB", code, written.group(1) if written else str(self.spec.file(self.root)),
+                              first_line(exc))
         return super().explain(exc, doing, table)
 
 

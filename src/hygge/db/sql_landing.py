@@ -28,6 +28,7 @@ from hygge.core import faults
 from hygge.core.config import SchemaPolicy
 from hygge.core.drift import Drift
 from hygge.core.plan import MovePlan
+from hygge.core.room import ran_out
 from hygge.db.dialect import UnsupportedType
 from hygge.db.fitting import Fitting
 from hygge.db.merge import SEQ, merge, with_arrival_order
@@ -257,6 +258,8 @@ class SqlLanding(Landing):
         except HyggeError:
             raise
         except Exception as exc:
+            if ran_out(exc) is not None or "could not write" in str(exc).lower():
+                raise self.d.explain(exc, "loading parquet files", self.write_ref) from exc  # the target's side
             raise ReadError(
                 f"{self.d.name} could not load this entity's parquet file(s) itself; nothing was committed",
                 entity=self.plan.entity, path=", ".join(str(f) for f in files[:3]),

@@ -25,9 +25,10 @@ import pyarrow.compute as pc
 
 from hygge.core import lazy
 from hygge.core.arrowtypes import as_type, extension_name, from_text, type_name
+from hygge.core.room import ran_out, ran_out_writing
 from hygge.db.bounds import Bound
-from hygge.db.dialect import Dialect, Unfit, UnsupportedType, process_file_lock, refuse_unfit
-from hygge.errors import HyggeConnectionError, MissingDriver, ReadError
+from hygge.db.dialect import Dialect, Unfit, UnsupportedType, process_file_lock, refuse_unfit, room_error
+from hygge.errors import HyggeConnectionError, HyggeError, MissingDriver, ReadError, WriteError, first_line
 
 _DIGITS = {"s": 0, "ms": 3, "us": 6, "ns": 9}
 _UNITS = {v: k for k, v in _DIGITS.items()}
@@ -226,6 +227,19 @@ class SqliteDialect(Dialect):
         # Another process held the file's write lock for longer than busy_timeout: worth another attempt.
         text = str(exc).lower()
         return "database is locked" in text or "database table is locked" in text or super().transient(exc)
+
+    def explain(self, exc: BaseException, doing: str, table: str | None = None) -> HyggeError:
+        text = str(exc).lower()
+        if "disk i/o error" in text or ran_out(exc) is not None:
+            # SQLite says "disk I/O error" for a write past the file size limit: the files tell what ran out.
+            path = self.spec.file(self.root)
+            code = ran_out_writing(path) or ran_out(exc)
+            if code is not None:
+                return room_error("SQLite", code, str(path), first_line(exc))
+            return WriteError("SQLite could not write to its database file (disk I/O error); nothing was committed",
+                              path=str(path), found=first_line(exc),
+                              hint="check the disk that holds it, and that no other program moves or truncates it")
+        return super().explain(exc, doing, table)
 
     def begin(self, conn: Any, write: bool = True) -> None:
         # A deferred transaction that read first and then writes fails at once with "database is locked" when
