@@ -19,7 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from hygge.core.arrowtypes import as_type, extension_name, uuid_text
+from hygge.core.arrowtypes import as_type, extension_name, type_name, uuid_text
 from hygge.core.room import ran_out
 from hygge.db.dialect import Dialect, UnsupportedType, process_file_lock, room_error
 from hygge.errors import HyggeConnectionError, HyggeError, MissingDriver, first_line
@@ -212,7 +212,7 @@ class DuckdbDialect(Dialect):
         try:
             return duck_type(storage_type(field.type))
         except TypeError:
-            raise UnsupportedType(field, "DuckDB has no column type for it") from None
+            raise UnsupportedType(field, f"DuckDB has no column type for {type_name(field.type)}") from None
 
     def create_table(self, conn: Any, ref: str, schema: pa.Schema) -> None:
         super().create_table(conn, ref, schema)

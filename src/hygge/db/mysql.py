@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from hygge.core.arrowtypes import extension_name
+from hygge.core.arrowtypes import extension_name, type_name
 from hygge.db import mysql_bounds
 from hygge.db.bounds import Bound
 from hygge.db.dialect import Dialect, UnsupportedType
@@ -271,7 +271,8 @@ class MysqlDialect(Dialect):
         try:
             return my_type(field.type)
         except TypeError as exc:
-            why = str(exc) if " " in str(exc) else "MySQL has no column type that holds it faithfully"
+            plain = f"MySQL has no column type that holds {type_name(field.type)} faithfully"
+            why = str(exc) if " " in str(exc) else plain
             raise UnsupportedType(field, why) from None
 
     def _column_sql(self, field: pa.Field) -> str:
