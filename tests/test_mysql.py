@@ -165,3 +165,17 @@ def test_a_load_killed_with_its_process_leaves_no_fifo_behind_for_long(tmp_path:
         assert ours.exists()
     finally:
         ours.rmdir()
+
+
+def test_values_mysql_cannot_hold_name_every_column_and_why(tmp_path: Path, place: Place) -> None:
+    (tmp_path / "in").mkdir()
+    rows = pa.table({"id": [1, 2], "nan": [float("nan"), 1.0], "zero": [-0.0, 0.0],
+                     "ns": pa.array([1, 2], pa.timestamp("ns")), "ok": [1.5, 2.5]})
+    pq.write_table(rows, tmp_path / "in" / "t.parquet")
+    result = hygge.move({"type": "parquet", "path": "in"}, {"type": "mysql", "url": MYSQL_URL, "schema": place.name},
+                        "t", root=tmp_path)
+    assert result.status == "failed"
+    text = str(result.error)
+    assert "MySQL cannot hold the values of 3 column(s) exactly (nan, zero, ns); nothing was committed" in text, text
+    assert "nan: 1 NaN or infinite value(s)" in text and "zero: 1 value(s) of -0.0, which MySQL stores as 0" in text
+    assert "ns: nanoseconds, and MySQL keeps at most microseconds" in text

@@ -237,6 +237,7 @@ def test_a_connection_dropped_mid_read_is_retried(tmp_path: Path, place: Place) 
 
 
 def test_a_value_too_long_for_the_target_column_is_refused(tmp_path: Path, place: Place) -> None:
+    # With `type_changes: fail`; the default policy widens the column (stores/test_bounded_columns.py).
     import pyarrow.parquet as pq
 
     seed(place, "CREATE TABLE S.codes (code varchar(3), amount numeric(5,2))")
@@ -245,11 +246,11 @@ def test_a_value_too_long_for_the_target_column_is_refused(tmp_path: Path, place
                    tmp_path / "in" / "codes.parquet")
     result = hygge.move({"type": "parquet", "path": "in"}, {"type": "postgres", "url": POSTGRES_URL,
                                                              "schema": place.name}, "codes", root=tmp_path,
-                        run_type="append")
+                        run_type="append", schema_policy={"type_changes": "fail"})
     assert result.status == "failed"
     text = str(result.error)
-    assert "a value does not fit its column in the target table; nothing was committed" in text
-    assert "character varying(3)" in text and "widen the column" in text
+    assert "values do not fit 1 column(s) of the target table (code); nothing was committed" in text
+    assert "code (character varying(3))" in text and "'toolong'" in text and "widen" in text
     assert postgres_sql(f'SELECT COUNT(*) FROM "{place.name}".codes')[0][0] == 0
 
 
@@ -282,3 +283,65 @@ def test_a_numeric_nan_fails_the_read_naming_the_column_and_the_way_out(tmp_path
     assert "column rate holds a value its type cannot carry into Arrow" in text
     assert f'"{place.name}"."rates"' in text and "decimal(6,2)" in text and "NULLIF(column, 'NaN')" in text
     assert not (tmp_path / "out" / "rates").exists()
+
+
+def test_arrays_of_more_dimensions_read_as_lists_of_lists_or_fail_by_name(tmp_path: Path, place: Place) -> None:
+    # The driver hands {{1,2},{3,4}} over as [1,2,3,4]. Declared int[][], a column reads as lists of lists;
+    # declared int[] (PostgreSQL does not enforce it), a 2-D value fails the read naming the column.
+    seed(place, """
+CREATE TABLE S.grid (id int, g int[][], t text[][], f float8[][][]);
+INSERT INTO S.grid VALUES (1, '{{1,2},{3,4}}', '{{a,"b c"},{NULL,d}}', '{{{1.5}}}'), (2, NULL, NULL, NULL);
+CREATE TABLE S.flat (id int, a int[]);
+INSERT INTO S.flat VALUES (1, '{5,6}'), (2, '{{1,2},{3,4}}');
+CREATE TABLE S.ragged (id int, g int[][]);
+INSERT INTO S.ragged VALUES (1, '{{1,2},{3,4}}'), (2, '{7}')""")
+    grid = hygge.move(home(place), {"type": "parquet", "path": "out"}, "grid", root=tmp_path)
+    assert grid.ok, grid.error
+    table = read_target(tmp_path / "out" / "grid").sort_by("id")
+    assert table.schema.field("g").type == pa.list_(pa.list_(pa.int32()))
+    assert table.to_pylist() == [{"id": 1, "g": [[1, 2], [3, 4]], "t": [["a", "b c"], [None, "d"]], "f": [[[1.5]]]},
+                                 {"id": 2, "g": None, "t": None, "f": None}]
+    for entity, query in (("flat", None), ("flat_query", f'SELECT id, a FROM "{place.name}".flat')):
+        flat = hygge.move(home(place), {"type": "parquet", "path": "out"}, entity, root=tmp_path,
+                          **({"query": query} if query else {}))
+        assert flat.status == "failed"
+        assert "column a holds an array of 2 dimensions, which would arrive flattened" in str(flat.error)
+        assert "array_to_json(a)" in str(flat.error)
+    ragged = hygge.move(home(place), {"type": "parquet", "path": "out"}, "ragged", root=tmp_path)
+    assert ragged.status == "failed" and "column g" in str(ragged.error), ragged.error
+    # One-dimensional arrays go on as before, through the driver's own reader.
+    postgres_sql(f'DELETE FROM "{place.name}".flat WHERE id = 2')
+    ok = hygge.move(home(place), {"type": "parquet", "path": "out"}, "flat", root=tmp_path)
+    assert ok.ok, ok.error
+    assert read_target(tmp_path / "out" / "flat").to_pylist() == [{"id": 1, "a": [5, 6]}]
+
+
+def test_text_with_nul_is_refused_naming_every_such_column(tmp_path: Path, place: Place) -> None:
+    import pyarrow.parquet as pq
+
+    (tmp_path / "in").mkdir()
+    pq.write_table(pa.table({"id": [1, 2], "a": ["fine", "nul\x00here"], "b": ["\x00", None],
+                             "c": pa.array([["x\x00"], []]), "ok": ["x", "y"]}), tmp_path / "in" / "t.parquet")
+    result = hygge.move({"type": "parquet", "path": "in"}, {"type": "postgres", "url": POSTGRES_URL,
+                                                             "schema": place.name}, "t", root=tmp_path)
+    assert result.status == "failed"
+    text = str(result.error)
+    assert "PostgreSQL cannot hold the values of 3 column(s) exactly (a, b, c); nothing was committed" in text, text
+    assert "a: 1 value(s) with the character NUL" in text and "bytea" in text and "replace(" in text
+    assert "invalid byte sequence" not in text
+
+
+def test_a_table_postgres_cannot_hold_names_every_column_and_why(tmp_path: Path, place: Place) -> None:
+    import pyarrow.parquet as pq
+
+    (tmp_path / "in").mkdir()
+    pq.write_table(pa.table({"id": [1], "s": [{"a": 1}], "m": pa.array([[("k", 1)]], pa.map_(pa.string(), pa.int64())),
+                             "ll": [[[1]]], "fixed": pa.array([b"ab"], pa.binary(2))}), tmp_path / "in" / "t.parquet")
+    result = hygge.move({"type": "parquet", "path": "in"}, {"type": "postgres", "url": POSTGRES_URL,
+                                                             "schema": place.name}, "t", root=tmp_path)
+    text = str(result.error)
+    assert "postgres cannot hold 4 column(s) faithfully" in text, text
+    assert "s (struct<a: int64>): PostgreSQL has no struct column" in text
+    assert "m (map<string, int64" in text and "no map column" in text
+    assert "ll (list<element: list<element: int64>>): lists of lists" in text
+    assert "fixed (fixed_size_binary[2]): fixed-size binary" in text

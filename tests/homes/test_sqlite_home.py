@@ -66,3 +66,18 @@ def test_a_missing_database_is_named_and_not_created(tmp_path: Path) -> None:
     assert "app.sqlite" in str(result.error) and "check `path` on the home" in str(result.error)
     assert not (tmp_path / "data").exists()  # no empty database, no folder for it
 
+
+
+def test_values_sqlite_cannot_hold_name_every_column(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "in").mkdir()
+    big = pa.array([2**63, 1], pa.uint64())
+    pq.write_table(pa.table({"id": [1, 2], "a": big, "b": big, "ok": [1, 2]}), tmp_path / "in" / "t.parquet")
+    result = hygge.move({"type": "parquet", "path": "in"}, {"type": "sqlite", "path": "app.sqlite"}, "t",
+                        root=tmp_path)
+    assert result.status == "failed"
+    text = str(result.error)
+    assert "SQLite cannot hold the values of 2 column(s) exactly (a, b)" in text, text
+    assert "a: a value of uint64 outside SQLite's range (value 9223372036854775808 does not fit" in text

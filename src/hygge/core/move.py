@@ -283,7 +283,7 @@ class Move:
         result.rows_in_target, result.bytes_written = committed.rows_in_target, committed.bytes_written
         result.watermark = state.watermark
         result.status = record.status
-        result.warnings += source.warnings + committed.warnings
+        result.warnings += source.warnings + committed.warnings + landing.notes()
         if not self.rows_read:
             result.warnings.append("the source had no rows")
         self.reconcile(landing)

@@ -18,9 +18,11 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
+from hygge.core.room import ROOM
+from hygge.db.bounds import Bound
 from hygge.db.connections import ConnectionSpec
 from hygge.db.sqltext import Sql
-from hygge.errors import Cancelled, HyggeConnectionError, HyggeError, first_line
+from hygge.errors import Cancelled, HyggeConnectionError, HyggeError, WriteError, first_line
 
 
 class Dialect(ABC):
@@ -108,8 +110,8 @@ class Dialect(ABC):
     @abstractmethod
     def query(self, conn: Any, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]: ...
 
-    def begin(self, conn: Any) -> None:
-        """Start a transaction (drivers with autocommit off start one implicitly)."""
+    def begin(self, conn: Any, write: bool = True) -> None:
+        """Start a transaction (drivers with autocommit off start one implicitly); ``write``: it will write."""
 
     def commit(self, conn: Any) -> None:
         conn.commit()
@@ -187,6 +189,25 @@ class Dialect(ABC):
         self.execute(conn, f"ALTER TABLE {ref} ALTER COLUMN {self.quote(field.name)} "
                            f"TYPE {self.column_type(field)}")
 
+    def column_bounds(self, conn: Any, schema: str | None, table: str) -> list[Bound]:
+        """Limits of the table's columns that their Arrow types do not carry (VARCHAR(5)), read from the catalog."""
+        return []
+
+    def widened_type(self, bound: Bound, need: dict[str, Any]) -> str | None:
+        """A column type holding what ``bound``'s column holds and the rows' needs; None when there is none."""
+        return None
+
+    def change_type(self, conn: Any, schema: str | None, table: str, column: str, column_type: str) -> None:
+        """Give an existing column another type, keeping its values, in the open transaction."""
+        ref = self.table_ref(schema, table)
+        self.execute(conn, f"ALTER TABLE {ref} ALTER COLUMN {self.quote(column)} TYPE {column_type}")
+
+    def insert_select(self, conn: Any, schema: str | None, table: str, fields: pa.Schema, source: str) -> None:
+        """Copy the columns ``fields`` (their Arrow types as staged) of ``source``, a table or an aliased
+        subquery, into an existing table, in the open transaction."""
+        names = ", ".join(self.quote(f.name) for f in fields)
+        self.execute(conn, f"INSERT INTO {self.table_ref(schema, table)} ({names}) SELECT {names} FROM {source}")
+
     def to_engine(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Encode a batch for the engine's bulk path (e.g. decimals as text for SQLite)."""
         return batch
@@ -243,6 +264,30 @@ def process_file_lock(path: str, cancel_after: float = 3600.0) -> Iterator[None]
 
 _file_locks: dict[str, threading.Lock] = {}
 _file_locks_guard = threading.Lock()
+
+
+def room_error(engine: str, code: int, path: str, found: str) -> WriteError:
+    """A write into a database file that ran out of room: what ran out, the file, and what to do."""
+    what, hint = ROOM[code]
+    return WriteError(f"{engine} could not write to its database file: {what}; nothing was committed", path=path,
+                      found=found, hint=hint)
+
+
+class Unfit(Exception):
+    """Values of one column an engine cannot hold exactly; a batch's are gathered into one refusal."""
+
+    def __init__(self, column: str, reason: str, hint: str):
+        super().__init__(f"{column}: {reason}")
+        self.column, self.reason, self.hint = column, reason, hint
+
+
+def refuse_unfit(engine: str, problems: list[Unfit]) -> WriteError:
+    """One error naming every column of a batch that the engine cannot hold, each with its reason."""
+    columns = ", ".join(p.column for p in problems)
+    return WriteError(
+        f"{engine} cannot hold the values of {len(problems)} column(s) exactly ({columns}); nothing was committed",
+        expected="values the columns hold exactly", found="; ".join(str(p) for p in problems),
+        hint="; ".join(dict.fromkeys(p.hint for p in problems)))
 
 
 class UnsupportedType(Exception):

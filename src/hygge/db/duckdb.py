@@ -10,6 +10,7 @@ back exactly.
 from __future__ import annotations
 
 import base64
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,9 +19,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from hygge.core.arrowtypes import as_type, extension_name, uuid_text
-from hygge.db.dialect import Dialect, UnsupportedType, process_file_lock
-from hygge.errors import HyggeConnectionError, HyggeError, MissingDriver
+from hygge.core.arrowtypes import as_type, extension_name, type_name, uuid_text
+from hygge.core.room import ran_out
+from hygge.db.dialect import Dialect, UnsupportedType, process_file_lock, room_error
+from hygge.errors import HyggeConnectionError, HyggeError, MissingDriver, first_line
 
 COMMENT_PREFIX = "hygge-arrow:"
 
@@ -143,10 +145,12 @@ class DuckdbDialect(Dialect):
         except duckdb.IOException as exc:
             text = str(exc)
             if "lock" in text.lower():
+                # Transient: the other process (often another hygge run) lets go when its move ends.
                 raise HyggeConnectionError(
                     "the DuckDB file is open in another process, and DuckDB allows one writer process per file",
-                    path=str(path), found=text.splitlines()[0],
-                    hint="close the other program (or wait for the other hygge run), then run again",
+                    path=str(path), found=text.splitlines()[0], transient=True,
+                    hint="hygge tried again; close the other program (or wait for the other hygge run), or raise "
+                         "`options: retries` and `retry_backoff`, then run again",
                 ) from exc
             raise HyggeConnectionError(f"cannot open the DuckDB file: {text}", path=str(path)) from exc
         conn.execute("SET TimeZone='UTC'")
@@ -161,7 +165,7 @@ class DuckdbDialect(Dialect):
     def query(self, conn: Any, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         return list(conn.execute(sql, list(params)).fetchall())
 
-    def begin(self, conn: Any) -> None:
+    def begin(self, conn: Any, write: bool = True) -> None:
         conn.execute("BEGIN TRANSACTION")
 
     def commit(self, conn: Any) -> None:
@@ -220,7 +224,7 @@ class DuckdbDialect(Dialect):
         try:
             return duck_type(storage_type(field.type))
         except TypeError:
-            raise UnsupportedType(field, "DuckDB has no column type for it") from None
+            raise UnsupportedType(field, f"DuckDB has no column type for {type_name(field.type)}") from None
 
     def create_table(self, conn: Any, ref: str, schema: pa.Schema) -> None:
         super().create_table(conn, ref, schema)
@@ -315,6 +319,11 @@ class DuckdbDialect(Dialect):
     def explain(self, exc: BaseException, doing: str, table: str | None = None) -> HyggeError:
         if isinstance(exc, HyggeError):
             return exc
+        code = ran_out(exc)
+        if code is not None:
+            written = re.search(r'file "([^"]+)"', str(exc))
+            return room_error("DuckDB", code, written.group(1) if written else str(self.spec.file(self.root)),
+                              first_line(exc))
         return super().explain(exc, doing, table)
 
 

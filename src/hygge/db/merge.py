@@ -49,9 +49,11 @@ def latest(d: Dialect, staging: str, columns: list[str], keys: tuple[str, ...], 
             f"ORDER BY {', '.join(order)}) AS hygge_rn FROM {staging}) hygge_ranked WHERE {keep}")
 
 
-def merge(d: Dialect, conn: Any, target: str, staging: str, schema: pa.Schema, keys: tuple[str, ...],
-          watermark: str | None, delete_column: str | None, entity: str) -> tuple[int, int]:
-    """Apply the staged rows; return (rows matched and replaced or deleted, rows inserted)."""
+def merge(d: Dialect, conn: Any, into: tuple[str | None, str], staging: str, schema: pa.Schema,
+          keys: tuple[str, ...], watermark: str | None, delete_column: str | None, entity: str) -> tuple[int, int]:
+    """Apply the staged rows to the table ``into`` (schema, name); return (rows matched and replaced or deleted,
+    rows inserted)."""
+    target = d.table_ref(*into)
     nulls = null_keys(d, conn, staging, keys)
     if nulls:
         found = ", ".join(f"{n:,} row(s) with {k} null" for k, n in nulls.items())
@@ -66,6 +68,5 @@ def merge(d: Dialect, conn: Any, target: str, staging: str, schema: pa.Schema, k
     chosen = latest(d, staging, columns, keys, watermark, delete_column)
     inserted = int(d.query(conn, f"SELECT COUNT(*) FROM ({chosen}) hygge_new")[0][0])
     d.delete_matching(conn, target, staging, keys)
-    cols = ", ".join(d.quote(c) for c in columns)
-    d.execute(conn, f"INSERT INTO {target} ({cols}) {chosen}")
+    d.insert_select(conn, *into, schema, f"({chosen}) hygge_new")
     return matched, inserted

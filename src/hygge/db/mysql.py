@@ -18,16 +18,27 @@ from typing import Any
 
 import pyarrow as pa
 
-from hygge.core.arrowtypes import extension_name
+from hygge.core.arrowtypes import extension_name, type_name
+from hygge.db import mysql_bounds
+from hygge.db.bounds import Bound
 from hygge.db.dialect import Dialect, UnsupportedType
 from hygge.db.duckdb import decode_comment, encode_field
-from hygge.db.mysql_load import load
+from hygge.db.mysql_load import load, refuse_warnings
 from hygge.db.mysql_types import _INTS, _OTHERS, _UINTS, my_type, needs_comment
 from hygge.errors import HyggeConnectionError, HyggeError, MissingDriver, StateError, WriteError
 
 TRANSIENT_CODES = {2002, 2003, 2006, 2013, 2055, 1205, 1213, 1317, 1927}
 SESSION = ("SET time_zone = '+00:00'", "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'",
            "SET SESSION net_write_timeout = 3600", "SET SESSION lock_wait_timeout = 60")
+
+
+def copied(column: str, staged: pa.DataType, kind: str) -> str:
+    """A staged column as its target column takes it: a duration (staged as a count of its unit) into a TIME
+    is seconds for SEC_TO_TIME; MySQL would read the count as HHMMSS."""
+    if kind == "time" and pa.types.is_duration(staged):
+        digits = {"s": 0, "ms": 3, "us": 6, "ns": 9}[staged.unit]
+        return f"SEC_TO_TIME(CAST({column} AS DECIMAL(30,9)) / {10 ** digits})"
+    return column
 
 
 def _pymysql() -> Any:
@@ -224,13 +235,50 @@ class MysqlDialect(Dialect):
             return str(rows[0][0])
         return None
 
+    def column_bounds(self, conn: Any, schema: str | None, table: str) -> list[Bound]:
+        version = str(self.query(conn, "SELECT VERSION()")[0][0])
+        numbers = [int(n) for n in version.split("-")[0].split(".")[:2] if n.isdigit()]
+        wide = "MariaDB" in version and numbers >= [11, 5]  # MariaDB 11.5 took TIMESTAMP to 2106
+        rows = self.query(conn, mysql_bounds.COLUMNS, (self.database(schema), table))
+        return [b for b in (mysql_bounds.bound(row, wide) for row in rows) if b is not None]
+
+    def widened_type(self, bound: Bound, need: dict[str, Any]) -> str | None:
+        return mysql_bounds.widened_type(bound, need)
+
+    def change_type(self, conn: Any, schema: str | None, table: str, column: str, column_type: str) -> None:
+        ref = self.table_ref(schema, table)
+        create = str(self.query(conn, f"SHOW CREATE TABLE {ref}")[0][1])
+        current = self.query(conn, "SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "
+                                   "AND TABLE_NAME = %s AND COLUMN_NAME = %s", (self.database(schema), table, column))
+        definition = mysql_bounds.modified(create, column, str(current[0][0]), column_type) if current else None
+        if definition is None:
+            raise WriteError(f"cannot find the definition of column {column} to widen it", path=ref,
+                             found=create[:300], hint="widen the column yourself (ALTER TABLE ... MODIFY COLUMN)")
+        self.execute(conn, f"ALTER TABLE {ref} MODIFY COLUMN {definition}")
+
+    def insert_select(self, conn: Any, schema: str | None, table: str, fields: pa.Schema, source: str) -> None:
+        kinds = self.column_kinds(conn, schema, table)
+        ref = self.table_ref(schema, table)
+        names = ", ".join(self.quote(f.name) for f in fields)
+        exprs = ", ".join(copied(self.quote(f.name), f.type, kinds.get(f.name, "")) for f in fields)
+        with conn.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {ref} ({names}) SELECT {exprs} FROM {source}")
+            refuse_warnings(cursor, ref, "copying rows into it")
+
+    def column_kinds(self, conn: Any, schema: str | None, table: str) -> dict[str, str]:
+        """Each column's information_schema DATA_TYPE: where the text or the conversion of a value depends on it."""
+        rows = self.query(conn, "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "
+                                "AND TABLE_NAME = %s", (self.database(schema), table))
+        return {str(n): str(k).lower() for n, k in rows}
+
     # -- types ---------------------------------------------------------------------------------
 
     def column_type(self, field: pa.Field) -> str:
         try:
             return my_type(field.type)
         except TypeError as exc:
-            why = str(exc) if " " in str(exc) else "MySQL has no column type that holds it faithfully"
+            plain = f"MySQL has no column type that holds {type_name(field.type)} faithfully"
+            why = str(exc) if " " in str(exc) else plain
             raise UnsupportedType(field, why) from None
 
     def _column_sql(self, field: pa.Field) -> str:
@@ -292,7 +340,7 @@ class MysqlDialect(Dialect):
 
     def ingest(self, conn: Any, schema: str | None, table: str, arrow_schema: pa.Schema,
                batches: Iterator[pa.RecordBatch]) -> None:
-        load(self, conn, self.table_ref(schema, table), arrow_schema, batches)
+        load(self, conn, self.table_ref(schema, table), arrow_schema, batches, self.column_kinds(conn, schema, table))
 
     # -- locks ---------------------------------------------------------------------------------
 

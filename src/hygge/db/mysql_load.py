@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,9 @@ import pyarrow.compute as pc
 
 from hygge.core import lazy
 from hygge.core.arrowtypes import extension_name
+from hygge.db.bounds import negative_zeros
+from hygge.db.dialect import Unfit, refuse_unfit
+from hygge.db.json_lists import string_bytes
 from hygge.errors import WriteError
 
 _ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"), ("\x00", "\\0"))
@@ -55,17 +58,21 @@ def hex_text(column: pa.Array) -> pa.Array:
     return series.bin.encode("hex").to_arrow().cast(pa.string())
 
 
-def field_text(field: pa.Field, column: pa.Array) -> pa.Array:
-    """One column as LOAD DATA text (nulls stay null here; they become \\N when the line is joined)."""
+def field_text(field: pa.Field, column: pa.Array, kind: str = "") -> pa.Array:
+    """One column as LOAD DATA text (nulls stay null here; they become \\N when the line is joined).
+
+    ``kind`` is the target column's type (information_schema DATA_TYPE), where the text depends on it."""
     t = field.type
     name = extension_name(t)
+    if pa.types.is_duration(t) and kind == "time":  # microseconds, turned into a TIME by the SET clause
+        return _without_loss(field, column, pa.duration("us")).cast(pa.int64()).cast(pa.string())
     if name == "arrow.uuid" or pa.types.is_binary(t) or pa.types.is_large_binary(t) or (
             pa.types.is_fixed_size_binary(t)):
         return hex_text(column)
     if name == "arrow.json":
         return escape(column.cast(pa.string()))
     if pa.types.is_dictionary(t):
-        return field_text(pa.field(field.name, t.value_type), column.dictionary_decode())
+        return field_text(pa.field(field.name, t.value_type), column.dictionary_decode(), kind)
     if pa.types.is_nested(t):
         return escape(json_text(column))
     if pa.types.is_boolean(t):
@@ -73,10 +80,15 @@ def field_text(field: pa.Field, column: pa.Array) -> pa.Array:
     if pa.types.is_floating(t):
         bad = pc.sum(pc.or_(pc.is_nan(column), pc.is_inf(column))).as_py() or 0
         if bad:
-            raise WriteError(f"column {field.name} holds {bad} NaN or infinite value(s), which MySQL cannot store",
-                             expected="finite numbers or null", found="NaN or infinity",
-                             hint="replace them at the source, or write this entity to parquet or PostgreSQL")
-        return column.cast(pa.string())
+            raise Unfit(field.name, f"{bad} NaN or infinite value(s), which MySQL cannot store",
+                        "replace NaN and infinity at the source, or write this entity to parquet or PostgreSQL")
+        zeros = pc.sum(negative_zeros(column)).as_py() or 0
+        if zeros:
+            raise Unfit(field.name, f"{zeros} value(s) of -0.0, which MySQL stores as 0",
+                        "turn -0.0 into 0.0 at the source, or write this entity to parquet, DuckDB or PostgreSQL")
+        # As a double: float32's shortest text (3.4028235e+38 for its largest value) can read back beyond
+        # FLOAT's range on the server, which parses it as a double; the double's text is the exact value.
+        return column.cast(pa.float64()).cast(pa.string())
     if pa.types.is_timestamp(t):
         wanted = pa.timestamp("us")
         if t.tz:
@@ -95,46 +107,52 @@ def _without_loss(field: pa.Field, column: pa.Array, wanted: pa.DataType) -> pa.
     try:
         return column.cast(wanted, safe=True)
     except pa.ArrowInvalid as exc:
-        raise WriteError(f"column {field.name} has nanoseconds, and MySQL keeps at most microseconds",
-                         expected="values that are whole microseconds", found=str(exc).splitlines()[0],
-                         hint="round the column at the source, or write this entity to parquet or DuckDB") from exc
+        raise Unfit(field.name, f"nanoseconds, and MySQL keeps at most microseconds ({str(exc).splitlines()[0]})",
+                    "round the column at the source, or write this entity to parquet or DuckDB") from exc
 
 
-def lines(batch: pa.RecordBatch) -> memoryview:
+def lines(batch: pa.RecordBatch, kinds: dict[str, str] | None = None) -> memoryview:
     """The batch as LOAD DATA lines: one contiguous buffer, no per-row Python."""
-    columns = [pc.fill_null(field_text(f, c), "\\N") for f, c in zip(batch.schema, batch.columns, strict=True)]
+    kinds = kinds or {}
+    columns, problems = [], []
+    for f, c in zip(batch.schema, batch.columns, strict=True):
+        try:
+            columns.append(pc.fill_null(field_text(f, c, kinds.get(f.name, "")), "\\N"))
+        except Unfit as exc:
+            problems.append(exc)
+    if problems:
+        raise refuse_unfit("MySQL", problems)
     joined = pc.binary_join_element_wise(*columns, "\t") if len(columns) > 1 else columns[0]
     return string_bytes(pc.binary_join_element_wise(joined, "\n", ""))  # the last argument is the separator
 
 
-def string_bytes(array: pa.Array) -> memoryview:
-    """The characters of a string array with no nulls, back to back: its data buffer, trimmed to the array."""
-    text = array.cast(pa.large_string())
-    if not len(text):
-        return memoryview(b"")
-    offsets = text.buffers()[1]
-    start = pa.Array.from_buffers(pa.int64(), 1, [None, offsets], offset=text.offset)[0].as_py()
-    end = pa.Array.from_buffers(pa.int64(), 1, [None, offsets], offset=text.offset + len(text))[0].as_py()
-    return memoryview(text.buffers()[2])[start:end]
-
-
-def column_list(d: Any, schema: pa.Schema) -> tuple[str, str]:
-    """LOAD DATA's column list and SET clause: hex columns go through a variable and UNHEX."""
+def column_list(d: Any, schema: pa.Schema, kinds: dict[str, str] | None = None) -> tuple[str, str]:
+    """LOAD DATA's column list and SET clause: hex columns go through a variable and UNHEX; text cannot say a
+    BIT (it would load the characters' bits), nor a TIME as a count, so those are converted on the server."""
+    kinds = kinds or {}
     names, sets = [], []
     for index, field in enumerate(schema):
-        t = field.type
+        t, kind, c = field.type, kinds.get(field.name, ""), d.quote(field.name)
         if extension_name(t) == "arrow.uuid" or pa.types.is_binary(t) or pa.types.is_large_binary(t) or (
                 pa.types.is_fixed_size_binary(t)):
             names.append(f"@v{index}")
-            sets.append(f"{d.quote(field.name)} = UNHEX(@v{index})")
+            sets.append(f"{c} = UNHEX(@v{index})")
+        elif kind == "bit":
+            names.append(f"@v{index}")
+            sets.append(f"{c} = CAST(@v{index} AS UNSIGNED)")
+        elif kind == "time" and pa.types.is_duration(t):
+            names.append(f"@v{index}")
+            sets.append(f"{c} = SEC_TO_TIME(CAST(@v{index} AS DECIMAL(30,6)) / 1000000)")
         else:
-            names.append(d.quote(field.name))
+            names.append(c)
     return ", ".join(names), (" SET " + ", ".join(sets)) if sets else ""
 
 
 def load(d: Any, conn: Any, ref: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
-         on_rows: Callable[[int], None] | None = None) -> int:
-    """Stream every batch into ``ref`` with one LOAD DATA LOCAL; return the rows the server took."""
+         kinds: dict[str, str] | None = None) -> int:
+    """Stream every batch into ``ref`` with one LOAD DATA LOCAL; return the rows the server took.
+
+    ``kinds`` are the target columns' types (information_schema DATA_TYPE), for the columns whose text needs them."""
     _sweep()
     folder = Path(tempfile.mkdtemp(prefix=f"hygge-load-{os.getpid()}-"))
     fifo = folder / "rows.tsv"
@@ -146,7 +164,7 @@ def load(d: Any, conn: Any, ref: str, schema: pa.Schema, batches: Iterator[pa.Re
         try:
             with open(fifo, "wb") as out:
                 for batch in batches:
-                    out.write(lines(batch))
+                    out.write(lines(batch, kinds))
                     sent[0] += batch.num_rows
         except BrokenPipeError:
             pass  # the server stopped reading: its error is the one to report
@@ -155,22 +173,14 @@ def load(d: Any, conn: Any, ref: str, schema: pa.Schema, batches: Iterator[pa.Re
 
     writer = threading.Thread(target=feed, name="hygge-mysql-load", daemon=True)
     writer.start()
-    columns, sets = column_list(d, schema)
+    columns, sets = column_list(d, schema, kinds)
     sql = (f"LOAD DATA LOCAL INFILE '{fifo}' INTO TABLE {ref} CHARACTER SET utf8mb4 "
            f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({columns}){sets}")
     try:
         with conn.cursor() as cursor:
             cursor.execute(sql)
             taken = cursor.rowcount
-            warnings = cursor.connection.warning_count if hasattr(cursor.connection, "warning_count") else 0
-            if warnings:
-                cursor.execute("SHOW WARNINGS LIMIT 5")
-                shown = "; ".join(f"{r[2]}" for r in cursor.fetchall())
-                raise WriteError(
-                    f"MySQL changed or dropped values while loading ({warnings} warning(s)); nothing was committed",
-                    path=ref, expected="every value stored as it is", found=shown,
-                    hint="widen the target columns, or fix the values at the source",
-                )
+            refuse_warnings(cursor, ref, "loading")
     finally:
         _release(fifo, writer)
         fifo.unlink(missing_ok=True)
@@ -182,6 +192,20 @@ def load(d: Any, conn: Any, ref: str, schema: pa.Schema, batches: Iterator[pa.Re
                          expected=f"{sent[0]:,} rows", found=f"{taken:,} rows",
                          hint="check the target table for unique keys or triggers that drop rows")
     return int(taken)
+
+
+def refuse_warnings(cursor: Any, ref: str, doing: str) -> None:
+    """Fail on any warning of the statement just run: LOAD DATA LOCAL (IGNORE) only warns where it cut a value."""
+    count = cursor.warning_count
+    if not count:
+        return
+    cursor.execute("SHOW WARNINGS LIMIT 5")
+    shown = "; ".join(f"{row[2]}" for row in cursor.fetchall())
+    raise WriteError(
+        f"MySQL changed or dropped values while {doing} ({count} warning(s)); nothing was committed",
+        path=ref, expected="every value stored as it is", found=shown,
+        hint="widen the named target columns, or fix the values at the source or with `polish`",
+    )
 
 
 def _sweep() -> None:

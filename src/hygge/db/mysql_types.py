@@ -6,6 +6,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hygge.core.arrowtypes import as_type, extension_name
+from hygge.db.json_lists import parse_json
 
 
 def my_type(t: pa.DataType) -> str:
@@ -91,18 +92,3 @@ def conform(column: pa.Array, wanted: pa.DataType) -> pa.Array:
     if pa.types.is_time(wanted) and pa.types.is_integer(column.type):
         return column.cast(pa.int64()).cast(pa.time64("us")).cast(wanted)
     return as_type(column, wanted)
-
-
-def parse_json(column: pa.Array, wanted: pa.DataType) -> pa.Array:
-    import io
-
-    import pyarrow.json as pjson
-
-    from hygge.db.mysql_load import string_bytes
-
-    text = column.cast(pa.string())
-    # The last argument of binary_join_element_wise is the separator: here, none.
-    line = pc.binary_join_element_wise('{"v":', pc.fill_null(text, "null"), "}\n", "")
-    table = pjson.read_json(io.BytesIO(bytes(string_bytes(line))), parse_options=pjson.ParseOptions(
-        explicit_schema=pa.schema([("v", wanted)])))
-    return table.column("v").combine_chunks()

@@ -20,9 +20,22 @@ from typing import Any
 import pyarrow as pa
 
 from hygge.core import lazy
-from hygge.core.arrowtypes import type_name
-from hygge.db.dialect import Dialect, UnsupportedType
-from hygge.db.postgres_types import _READ, literal, normal_type, normalize, pg_type, to_wire
+from hygge.db.bounds import Bound
+from hygge.db.dialect import Dialect, Unfit, UnsupportedType, refuse_unfit
+from hygge.db.postgres_arrays import one_dimension, with_dimensions
+from hygge.db.postgres_types import (
+    _READ,
+    BOUND_COLUMNS,
+    holds_nul,
+    literal,
+    normal_type,
+    normalize,
+    pg_bound,
+    pg_refusal,
+    pg_type,
+    pg_widened,
+    to_wire,
+)
 from hygge.errors import HyggeConnectionError, HyggeError, MissingDriver, StateError, WriteError
 from hygge.formats.base import within_budget
 
@@ -141,7 +154,7 @@ class PostgresDialect(Dialect):
 
     def _columns(self, conn: Any, schema: str | None, table: str) -> list[tuple[Any, ...]]:
         return self.query(conn, """
-            SELECT a.attname, t.typname, t.typtype, coalesce(et.typname, ''), a.atttypmod, bt.typname
+            SELECT a.attname, t.typname, t.typtype, coalesce(et.typname, ''), a.atttypmod, bt.typname, a.attndims
             FROM pg_attribute a
             JOIN pg_type t ON t.oid = a.atttypid
             LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
@@ -152,7 +165,7 @@ class PostgresDialect(Dialect):
             ORDER BY a.attnum""", (schema or "public", table))
 
     def _read_column(self, name: str, typname: str, typtype: str, elem: str, typmod: int,
-                     base: str | None) -> tuple[pa.DataType, str]:
+                     base: str | None, dims: int = 0) -> tuple[pa.DataType, str]:
         c = self.quote(name)
         if base:  # a domain reads as its base type
             typname = base
@@ -170,6 +183,15 @@ class PostgresDialect(Dialect):
             inner, expr = self._read_column(name, elem, "b", "", -1, None)
             if expr != c or pa.types.is_decimal(inner):
                 return pa.string(), f"{c}::text"
+            if dims >= 2:
+                # The driver hands any array over flat ({{1,2},{3,4}} as [1,2,3,4]); declared with more
+                # dimensions, the column is read as JSON and parsed into lists of lists (see normalize).
+                if not (pa.types.is_integer(inner) or pa.types.is_floating(inner) or pa.types.is_boolean(inner)
+                        or pa.types.is_string(inner)):
+                    return pa.string(), f"{c}::text"
+                for _ in range(dims):
+                    inner = pa.list_(inner)
+                return inner, f"array_to_json({c})::text"
             return pa.list_(inner), c
         if typname in _READ:
             dtype, template = _READ[typname]
@@ -193,27 +215,42 @@ class PostgresDialect(Dialect):
                           (schema or "public", table))
         return int(rows[0][0]) if rows and rows[0][0] else None
 
+    def column_bounds(self, conn: Any, schema: str | None, table: str) -> list[Bound]:
+        rows = self.query(conn, BOUND_COLUMNS, (schema or "public", table))
+        return [b for b in (pg_bound(*row) for row in rows) if b is not None]
+
+    def widened_type(self, bound: Bound, need: dict[str, Any]) -> str | None:
+        return pg_widened(bound, need)
+
     # -- types ---------------------------------------------------------------------------------
 
     def column_type(self, field: pa.Field) -> str:
         try:
             return pg_type(field.type)[0]
         except TypeError:
-            raise UnsupportedType(field, "PostgreSQL has no column type that holds it faithfully") from None
+            raise UnsupportedType(field, pg_refusal(field.type)) from None
 
     def to_engine(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        columns = []
+        columns, problems = [], []
         for field, column in zip(batch.schema, batch.columns, strict=True):
             wire = pg_type(field.type)[1]
             try:
+                nul = holds_nul(column)
+                if nul:
+                    raise Unfit(field.name, f"{nul} value(s) with the character NUL (\\x00), which PostgreSQL text "
+                                            "cannot hold",
+                                "remove NUL at the source (e.g. read the column with a `query:` using "
+                                "replace(column, chr(0), '')), or move the column as bytes (binary, bytea)")
                 columns.append(to_wire(column, field.type, wire))
             except (pa.ArrowInvalid, ValueError) as exc:
-                raise WriteError(
-                    f"column {field.name} has values PostgreSQL cannot hold exactly",
-                    expected=f"{type_name(field.type)} values that fit {pg_type(field.type)[0]}",
-                    found=str(exc).splitlines()[0],
-                    hint="PostgreSQL keeps microseconds: round the column at the source, or write it elsewhere",
-                ) from exc
+                problems.append(Unfit(field.name, f"values {pg_type(field.type)[0]} cannot hold exactly "
+                                                  f"({str(exc).splitlines()[0]})",
+                                      "PostgreSQL keeps microseconds: round the column at the source, or write it "
+                                      "elsewhere"))
+            except Unfit as exc:
+                problems.append(exc)
+        if problems:
+            raise refuse_unfit("PostgreSQL", problems)
         return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
 
     # -- data ----------------------------------------------------------------------------------
@@ -228,11 +265,14 @@ class PostgresDialect(Dialect):
 
     def read(self, conn: Any, sql: str, schema: pa.Schema | None, batch_bytes: int,
              params: tuple[Any, ...] = (), key: str | None = None) -> Iterator[pa.RecordBatch]:
+        sql, flat = with_dimensions(self.quote, self.inline(sql, params), schema)
         cursor = conn.cursor()
         try:
             cursor.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(batch_bytes)})
-            cursor.execute(self.inline(sql, params))
+            cursor.execute(sql)
             for batch in cursor.fetch_record_batch():
+                if flat:
+                    batch = one_dimension(batch, flat)
                 yield normalize(batch, schema)
         finally:
             cursor.close()

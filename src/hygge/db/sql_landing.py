@@ -25,9 +25,12 @@ from typing import Any
 import pyarrow as pa
 
 from hygge.core import faults
+from hygge.core.config import SchemaPolicy
 from hygge.core.drift import Drift
 from hygge.core.plan import MovePlan
+from hygge.core.room import ran_out
 from hygge.db.dialect import UnsupportedType
+from hygge.db.fitting import Fitting
 from hygge.db.merge import SEQ, merge, with_arrival_order
 from hygge.db.sql_parts import SqlPartTarget
 from hygge.db.sqlstore import SqlStore, part_prefix, staging_name
@@ -91,21 +94,7 @@ class SqlLanding(Landing):
         return pa.schema([f for f in schema if f.name != SEQ])
 
     def begin(self, schema: pa.Schema, drift: Drift | None = None) -> None:
-        problems = []
-        for field in schema:
-            try:
-                self.d.column_type(field)
-            except UnsupportedType as exc:
-                problems.append(str(exc))
-        if problems:
-            raise WriteError(
-                f"{self.d.name} cannot hold some columns faithfully; nothing was written",
-                entity=self.plan.entity,
-                path=self.target,
-                expected=f"types {self.d.name} can store without loss",
-                found="; ".join(problems),
-                hint="convert them at the source, drop them with `polish: drop: [...]`, or pick another store",
-            )
+        self._refuse_unsupported(schema)
         self.arrow_schema = schema
         try:
             if self.plan.run_type in ("full_drop", "merge"):
@@ -128,11 +117,46 @@ class SqlLanding(Landing):
                     self._check_compatible(schema)
                     self.before = self.d.count_rows(self.conn, self.target)
                 self.write_table = self.table
+            self.fit = self._fitting()
+            if self.fit.may_widen and not self.d.transactional_ddl and self.write_table == self.table:
+                # Widening commits at once on such engines (MySQL): the rows wait in a staging table until the
+                # target has been widened, at commit, or the rows loaded before the widening would commit with it.
+                self.write_table = staging_name(self.table)
+                self.staging = self.d.table_ref(self.schema, self.write_table)
+                self.d.create_table(self.conn, self.staging, schema)
+            if self.write_table != self.fit.table:
+                self.fit.also(self.conn, self.write_table)
             self.write_ref = self.d.table_ref(self.schema, self.write_table)
         except HyggeError:
             raise
         except Exception as exc:
             raise self.d.explain(exc, "creating the table", self.target) from exc
+
+    def _refuse_unsupported(self, schema: pa.Schema) -> None:
+        problems = []
+        for field in schema:
+            try:
+                self.d.column_type(field)
+            except UnsupportedType as exc:
+                problems.append(str(exc))
+        if problems:
+            raise WriteError(
+                f"{self.d.name} cannot hold {len(problems)} column(s) faithfully; nothing was written",
+                entity=self.plan.entity,
+                path=self.target,
+                expected=f"types {self.d.name} can store without loss",
+                found="; ".join(problems),
+                hint="convert them at the source, drop them with `polish: drop: [...]`, or pick another store",
+            )
+
+    def _fitting(self) -> Fitting:
+        """The bounds the rows must fit: the existing target's, where the rows end up in it, else the new table's."""
+        truncating = self.plan.run_type == "full_drop" and self.store.config.full_drop_mode == "truncate"
+        into_target = self.exists and (self.plan.run_type != "full_drop" or truncating)
+        policy = SchemaPolicy.model_validate(self.plan.schema_policy)
+        return Fitting(self.d, self.conn, self.schema, self.table if into_target else self.write_table,
+                       widen=into_target and policy.type_changes == "widen", entity=self.plan.entity,
+                       where=self.target)
 
     def _evolve(self, drift: Drift | None) -> None:
         """Add new columns and widen changed ones, inside the move's transaction."""
@@ -174,13 +198,28 @@ class SqlLanding(Landing):
 
     def write_stream(self, batches: Iterator[pa.RecordBatch]) -> None:
         failure: list[BaseException] = []
-
         merging = self.plan.run_type == "merge"
+        rows = iter(batches)
+        # A batch that needs the target widened before it can go in: the load stops before it, the column is
+        # widened in the same transaction, and a new load starts with it.
+        held: list[pa.RecordBatch] = []
+        direct = self.write_table == self.fit.table
 
         def counted() -> Iterator[pa.RecordBatch]:
             # Errors raised by the home arrive inside the driver; keep the original to re-raise it.
             try:
-                for batch in batches:
+                while True:
+                    waited = bool(held)
+                    batch = held.pop() if held else next(rows, None)
+                    if batch is None:
+                        return
+                    if self.fit.check(batch) and direct:
+                        if waited:
+                            raise StateError("widening the target did not make room for the rows",
+                                             entity=self.plan.entity, path=self.target,
+                                             hint="widen the column yourself (ALTER TABLE), and report this")
+                        held.append(batch)
+                        return
                     start = self.rows_written
                     self.rows_written += batch.num_rows
                     self.bytes_written += batch.nbytes
@@ -192,27 +231,35 @@ class SqlLanding(Landing):
                 failure.append(exc)
                 raise
 
-        try:
-            staged = self.arrow_schema.append(pa.field(SEQ, pa.int64())) if merging else self.arrow_schema
-            self.d.ingest(self.conn, self.schema, self.write_table, staged, counted())
-        except BaseException as exc:
-            if failure:
-                raise failure[0] from None
-            if isinstance(exc, HyggeError):
+        staged = self.arrow_schema.append(pa.field(SEQ, pa.int64())) if merging else self.arrow_schema
+        while True:
+            try:
+                self.d.ingest(self.conn, self.schema, self.write_table, staged, counted())
+                if not held:
+                    return
+                self.fit.apply(self.conn)
+            except BaseException as exc:
+                if failure:
+                    raise failure[0] from None
+                if isinstance(exc, HyggeError):
+                    raise
+                if isinstance(exc, Exception):
+                    raise self.d.explain(exc, "loading rows", self.write_ref) from exc
                 raise
-            if isinstance(exc, Exception):
-                raise self.d.explain(exc, "loading rows", self.write_ref) from exc
-            raise
 
     def load_files(self, files: list[Path], expected: int, on_rows: Callable[[int], None]) -> bool:
         """Let the engine read parquet files itself (core/passthrough.py); False when it cannot do so exactly.
 
         ``expected`` is the files' row count from their footers, read when the source was opened."""
+        if self.fit.active:
+            return False  # the rows must pass the target's bounds, batch by batch
         try:
             taken = self.d.load_parquet(self.conn, self.schema, self.write_table, self.arrow_schema.names, files)
         except HyggeError:
             raise
         except Exception as exc:
+            if ran_out(exc) is not None or "could not write" in str(exc).lower():
+                raise self.d.explain(exc, "loading parquet files", self.write_ref) from exc  # the target's side
             raise ReadError(
                 f"{self.d.name} could not load this entity's parquet file(s) itself; nothing was committed",
                 entity=self.plan.entity, path=", ".join(str(f) for f in files[:3]),
@@ -247,11 +294,11 @@ class SqlLanding(Landing):
 
     def adopt(self, results: list[Any]) -> None:
         d = self.d
-        columns = [*self.arrow_schema.names, *([SEQ] if self.plan.run_type == "merge" else [])]
-        names = ", ".join(d.quote(c) for c in columns)
+        fields = self.arrow_schema.append(pa.field(SEQ, pa.int64())) if self.plan.run_type == "merge" else (
+            self.arrow_schema)
         for result in results:
             part = d.table_ref(self.schema, result.outputs)
-            d.execute(self.conn, f"INSERT INTO {self.write_ref} ({names}) SELECT {names} FROM {part}")
+            d.insert_select(self.conn, self.schema, self.write_table, fields, part)
             self.drop_after.append(part)
             self.rows_written += result.rows_written
             self.bytes_written += result.bytes_written
@@ -269,6 +316,7 @@ class SqlLanding(Landing):
         try:
             before = self.before
             added = self.rows_written
+            self.fit.apply(conn)  # widenings the rows waiting in staging need, before they reach the target
             if self.plan.run_type == "merge":
                 matched, inserted = self._merge()
                 added = inserted - matched
@@ -307,7 +355,7 @@ class SqlLanding(Landing):
         assert self.staging is not None
         if not self.exists:
             self.d.create_table(self.conn, self.target, self.arrow_schema)
-        counts = merge(self.d, self.conn, self.target, self.staging, self.arrow_schema, self.plan.keys,
+        counts = merge(self.d, self.conn, (self.schema, self.table), self.staging, self.arrow_schema, self.plan.keys,
                        self.plan.watermark, self.plan.delete_column, self.plan.entity)
         self.drop_after.append(self.staging)
         return counts
@@ -317,14 +365,17 @@ class SqlLanding(Landing):
         assert self.staging is not None
         if not self.exists:
             d.rename(conn, self.staging, self.target, self.table)
-        elif self.store.config.full_drop_mode == "truncate":
-            d.execute(conn, f"DELETE FROM {self.target}")
-            columns = ", ".join(d.quote(n) for n in self.arrow_schema.names)
-            d.execute(conn, f"INSERT INTO {self.target} ({columns}) SELECT {columns} FROM {self.staging}")
+        elif self.plan.run_type == "append" or self.store.config.full_drop_mode == "truncate":
+            if self.plan.run_type == "full_drop":
+                d.execute(conn, f"DELETE FROM {self.target}")
+            d.insert_select(conn, self.schema, self.table, self.arrow_schema, self.staging)
             self.drop_after.append(self.staging)
         else:
             old = d.table_ref(self.schema, f"_hygge_old_{self.table}"[:60])
             d.publish_swap(conn, self.target, self.staging, self.table, old)
+
+    def notes(self) -> list[str]:
+        return list(self.fit.notes) if hasattr(self, "fit") else []
 
     def abort(self) -> None:
         try:

@@ -24,16 +24,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hygge.core import lazy
-from hygge.core.arrowtypes import as_type, extension_name, from_text
-from hygge.db.dialect import Dialect, UnsupportedType, process_file_lock
-from hygge.errors import HyggeConnectionError, MissingDriver, ReadError
+from hygge.core.arrowtypes import as_type, extension_name, from_text, type_name
+from hygge.core.room import ran_out, ran_out_writing
+from hygge.db.bounds import Bound
+from hygge.db.dialect import Dialect, Unfit, UnsupportedType, process_file_lock, refuse_unfit, room_error
+from hygge.errors import HyggeConnectionError, HyggeError, MissingDriver, ReadError, WriteError, first_line
 
 _DIGITS = {"s": 0, "ms": 3, "us": 6, "ns": 9}
 _UNITS = {v: k for k, v in _DIGITS.items()}
 _INTS = {pa.int8(): "INT8", pa.int16(): "INT16", pa.int32(): "INT32", pa.int64(): "INT64",
          pa.uint8(): "UINT8", pa.uint16(): "UINT16", pa.uint32(): "UINT32", pa.uint64(): "UINT64"}
-_FLOATS = {pa.float16(): "FLOAT16", pa.float32(): "FLOAT32", pa.float64(): "FLOAT64"}
+# A declared type naming BLOB has no affinity: SQLite keeps each value as it is given. With REAL affinity
+# (FLOAT64, the declared type before) it stores a float without a fraction as an integer, and -0.0 reads
+# back as 0.0.
+_FLOATS = {pa.float16(): "FLOAT16 BLOB", pa.float32(): "FLOAT32 BLOB", pa.float64(): "FLOAT64 BLOB"}
 _BY_NAME = {**{v: k for k, v in _INTS.items()}, **{v: k for k, v in _FLOATS.items()},
+            **{v.split()[0]: k for k, v in _FLOATS.items()},  # tables written before, with REAL affinity
             "BOOLEAN": pa.bool_(), "TEXT": pa.string(), "BLOB": pa.binary(), "DATE": pa.date32(),
             "UUID": pa.uuid(), "JSON": pa.json_()}
 _DECL = re.compile(r'^(?P<kind>DECIMAL TEXT|TIME|TIMESTAMP|TIMESTAMPTZ|DURATION)\s*(?:"(?P<tz>[^"]*)")?'
@@ -101,6 +107,16 @@ def arrow_of(declared_type: str) -> pa.DataType | None:
     if kind == "TIMESTAMPTZ":
         return pa.timestamp(unit, tz=match.group("tz") or "UTC")
     return pa.duration(unit)
+
+
+def affinity_of(declared_type: str) -> str:
+    """SQLite's affinity of a declared type, by its own rules in their order."""
+    upper = declared_type.upper()
+    for words, name in ((("INT",), "INTEGER"), (("CHAR", "CLOB", "TEXT"), "TEXT"), (("BLOB",), "BLOB"),
+                        (("REAL", "FLOA", "DOUB"), "REAL")):
+        if any(w in upper for w in words):
+            return name
+    return "BLOB" if not upper.strip() else "NUMERIC"
 
 
 def affinity(declared_type: str) -> pa.DataType:
@@ -176,6 +192,7 @@ class SqliteDialect(Dialect):
                             found="a folder" if path.exists() else "nothing at that path",
                             hint="check `path` on the home (a relative path starts at the project folder)")
         path.parent.mkdir(parents=True, exist_ok=True)
+        timeout = self.busy_timeout()
         try:
             conn = dbapi.connect(str(path))
             # Journal mode cannot change inside a transaction: step out of the one ADBC opened.
@@ -183,17 +200,65 @@ class SqliteDialect(Dialect):
             with conn.cursor() as cursor:
                 # First, so that switching the journal mode waits for a lock too: connections opened at the same
                 # time (partitioned reads) found "database is locked" at once.
-                cursor.execute("PRAGMA busy_timeout=30000")
+                cursor.execute(f"PRAGMA busy_timeout={timeout}")
                 if not self.reads_only:  # the journal mode is stored in the file: a Home leaves it as it is
                     # WAL: readers never block the commit, and the commit never waits for readers.
                     cursor.execute("PRAGMA journal_mode=WAL")
                     cursor.fetchall()
                 cursor.execute("PRAGMA legacy_alter_table=ON")  # renames must not trip over dependent views
-            conn.adbc_connection.set_autocommit(False)
+            # Autocommit stays on: begin() opens each transaction itself, as BEGIN IMMEDIATE (see there).
         except Exception as exc:
             raise HyggeConnectionError(f"cannot open the SQLite database: {exc}", path=str(path),
+                                       transient=self.transient(exc),
                                        hint="check that the folder exists and is writable") from exc
         return conn
+
+    def busy_timeout(self) -> int:
+        """Milliseconds to wait for another connection's write lock (connection option ``busy_timeout``)."""
+        value = dict(self.spec.options).get("busy_timeout", "30000")
+        try:
+            return max(0, int(value))
+        except ValueError:
+            raise HyggeConnectionError(f"the SQLite option busy_timeout must be milliseconds, not {value!r}",
+                                       path=self.spec.display(), hint="write e.g. `options: {busy_timeout: 60000}`"
+                                       ) from None
+
+    def transient(self, exc: BaseException) -> bool:
+        # Another process held the file's write lock for longer than busy_timeout: worth another attempt.
+        text = str(exc).lower()
+        return "database is locked" in text or "database table is locked" in text or super().transient(exc)
+
+    def explain(self, exc: BaseException, doing: str, table: str | None = None) -> HyggeError:
+        text = str(exc).lower()
+        if "disk i/o error" in text or ran_out(exc) is not None:
+            # SQLite says "disk I/O error" for a write past the file size limit: the files tell what ran out.
+            path = self.spec.file(self.root)
+            code = ran_out_writing(path) or ran_out(exc)
+            if code is not None:
+                return room_error("SQLite", code, str(path), first_line(exc))
+            return WriteError("SQLite could not write to its database file (disk I/O error); nothing was committed",
+                              path=str(path), found=first_line(exc),
+                              hint="check the disk that holds it, and that no other program moves or truncates it")
+        return super().explain(exc, doing, table)
+
+    def begin(self, conn: Any, write: bool = True) -> None:
+        # A deferred transaction that read first and then writes fails at once with "database is locked" when
+        # another process wrote in between (SQLite cannot wait there without a deadlock); IMMEDIATE takes the
+        # write lock up front, waiting for other writers as long as busy_timeout says.
+        self.execute(conn, "BEGIN IMMEDIATE" if write else "BEGIN")
+
+    def commit(self, conn: Any) -> None:
+        self._end(conn, "COMMIT")
+
+    def rollback(self, conn: Any) -> None:
+        self._end(conn, "ROLLBACK")
+
+    def _end(self, conn: Any, statement: str) -> None:
+        try:
+            self.execute(conn, statement)
+        except Exception as exc:
+            if "no transaction is active" not in str(exc):
+                raise
 
     def execute(self, conn: Any, sql: str, params: tuple[Any, ...] = ()) -> None:
         with conn.cursor() as cursor:
@@ -219,6 +284,11 @@ class SqliteDialect(Dialect):
     def table_schema(self, conn: Any, schema: str | None, table: str) -> pa.Schema:
         return pa.schema([(name, arrow_of(decl) or affinity(decl)) for name, decl in self.columns(conn, table)])
 
+    def column_bounds(self, conn: Any, schema: str | None, table: str) -> list[Bound]:
+        # REAL and NUMERIC affinity store -0.0 as the integer 0 (hygge's own float columns have none).
+        return [Bound(name, decl, negative_zero=False) for name, decl in self.columns(conn, table)
+                if affinity_of(decl) in ("REAL", "NUMERIC")]
+
     def estimate_rows(self, conn: Any, schema: str | None, table: str) -> int | None:
         try:
             return int(self.query(conn, f"SELECT MAX(rowid) FROM {self.quote(table)}")[0][0] or 0)
@@ -238,7 +308,10 @@ class SqliteDialect(Dialect):
         try:
             return declared(field.type)
         except TypeError:
-            raise UnsupportedType(field, "SQLite has no storage for it (lists, structs and maps included)") from None
+            t = field.type
+            why = ("SQLite has no lists, structs or maps" if pa.types.is_nested(t) else
+                   f"SQLite has no storage that keeps {type_name(t)} exactly")
+            raise UnsupportedType(field, why) from None
 
     def index_keys(self, conn: Any, staging: str, keys: tuple[str, ...], schema: pa.Schema) -> None:
         columns = ", ".join(self.quote(k) for k in keys)
@@ -257,16 +330,15 @@ class SqliteDialect(Dialect):
         self.execute(conn, f"ALTER TABLE {temp} RENAME TO {self.quote(table)}")
 
     def to_engine(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        columns = []
+        columns, problems = [], []
         for field, column in zip(batch.schema, batch.columns, strict=True):
             try:
                 columns.append(encode(column, field.type))
             except (ValueError, pa.ArrowException) as exc:
-                from hygge.errors import WriteError
-
-                raise WriteError(f"column {field.name} has a value SQLite cannot hold exactly",
-                                 expected=f"values of {field.type} within SQLite's range", found=str(exc),
-                                 hint="convert the column at the source (e.g. to decimal or text)") from exc
+                problems.append(Unfit(field.name, f"a value of {field.type} outside SQLite's range ({exc})",
+                                      "convert the column at the source (e.g. to decimal or text)"))
+        if problems:
+            raise refuse_unfit("SQLite", problems)
         return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
 
     def read(self, conn: Any, sql: str, schema: pa.Schema | None, batch_bytes: int,

@@ -80,12 +80,12 @@ class SqlStore(Store):
 
         return SqlLanding(self, plan, record)
 
-    def _with_conn(self, work: Any) -> Any:
+    def _with_conn(self, work: Any, write: bool = True) -> Any:
         """Run ``work(dialect, conn)`` in a transaction of its own; it commits what it means to keep."""
         dialect = self.dialect()
         conn = dialect.connect()
         try:
-            dialect.begin(conn)
+            dialect.begin(conn, write)
             try:
                 return work(dialect, conn)
             finally:
@@ -99,7 +99,7 @@ class SqlStore(Store):
         def work(d: Dialect, conn: Any) -> EntityState | None:
             return self.journal(d, schema).read(conn, plan.key)
 
-        return self._with_conn(work)
+        return self._with_conn(work, write=False)
 
     def target_schema(self, plan: MovePlan) -> pa.Schema | None:
         schema, table = self.split(plan)
@@ -109,7 +109,7 @@ class SqlStore(Store):
                 return None
             return pa.schema([f for f in d.table_schema(conn, schema, table) if f.name != SEQ])
 
-        return self._with_conn(work)
+        return self._with_conn(work, write=False)
 
     def log_run(self, record: RunRecord) -> None:
         if record.status in ("ok", "empty"):
@@ -128,7 +128,7 @@ class SqlStore(Store):
             pass
 
     def history(self, flow: str | None = None, entity: str | None = None) -> list[RunRecord]:
-        return self._with_conn(lambda d, c: self.journal(d, self.schema).history(c, flow, entity))
+        return self._with_conn(lambda d, c: self.journal(d, self.schema).history(c, flow, entity), write=False)
 
     def forget(self, plan: MovePlan) -> bool:
         schema, _ = self.split(plan)

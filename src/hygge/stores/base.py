@@ -90,6 +90,10 @@ class Landing(ABC):
     def close(self) -> None:
         """Release locks and connections; always called, after commit or abort."""
 
+    def notes(self) -> list[str]:
+        """What the landing changed on the way that a person should hear of (a column it widened)."""
+        return []
+
     def rows_before(self) -> int | None:
         """Rows in the target before this run, when the Store can tell cheaply."""
         return None
