@@ -68,7 +68,7 @@ class DeltaLanding(Landing):
             self.table = open_table(self.location, plan.entity)
             if self.table is not None:
                 refuse_unsupported(self.table, self.location, plan.entity, reading=False)
-            self.notes = heal(self.folder, self.table, record.run_id)
+            self.healed = heal(self.folder, self.table, record.run_id)
             self.read_version = self.table.version() if self.table is not None else None
             committed = (self.table.transaction_version(self.app) or 0) if self.table is not None else 0
             seen = store.counters.get((plan.flow, plan.entity))
@@ -210,7 +210,7 @@ class DeltaLanding(Landing):
         self._after_commit(table, record, state)
         return CommitResult(rows_in_target=in_target, bytes_written=self.bytes_written,
                             files=[f.path for f in self.written], location=self.location.shown,
-                            warnings=self.notes)
+                            warnings=self.healed)
 
     def _commit(self, commit: Any) -> None:
         faults.point("state")
@@ -344,7 +344,7 @@ class DeltaLanding(Landing):
                 table.vacuum(retention_hours=config.vacuum.retention_hours, dry_run=False,
                              enforce_retention_duration=config.vacuum.enforce_retention_duration)
         except DELTA_ERRORS as exc:
-            self.notes.append(f"the run is committed, but table maintenance failed: {first_line(exc)}")
+            self.healed.append(f"the run is committed, but table maintenance failed: {first_line(exc)}")
 
     def abort(self) -> None:
         if self.committed:
