@@ -23,6 +23,7 @@ BUILTIN_HOMES = {
     "sqlite": "hygge.homes.sqlite:SqliteHome",
     "postgres": "hygge.homes.postgres:PostgresHome",
     "mysql": "hygge.homes.mysql:MysqlHome",
+    "iceberg": "hygge.homes.iceberg:IcebergHome",
 }
 BUILTIN_STORES = {
     "parquet": "hygge.stores.parquet:ParquetStore",
@@ -32,12 +33,14 @@ BUILTIN_STORES = {
     "sqlite": "hygge.stores.sqlite:SqliteStore",
     "postgres": "hygge.stores.postgres:PostgresStore",
     "mysql": "hygge.stores.mysql:MysqlStore",
+    "iceberg": "hygge.stores.iceberg:IcebergStore",
 }
 ALIASES = {"postgresql": "postgres", "pg": "postgres", "mariadb": "mysql", "ndjson": "jsonl", "sqlite3": "sqlite"}
 
 # Which extra brings the driver a module needs (for the install hint).
 EXTRAS = {"duckdb": "duckdb", "adbc_driver_postgresql": "postgres", "psycopg": "postgres", "pymysql": "mysql",
-          "connectorx": "mysql", "adbc_driver_sqlite": "sqlite", "distributed": "dask", "dask": "dask"}
+          "connectorx": "mysql", "adbc_driver_sqlite": "sqlite", "distributed": "dask", "dask": "dask",
+          "pyiceberg": "iceberg"}
 
 
 # Types registered from Python (notebooks, tests, applications embedding hygge).
