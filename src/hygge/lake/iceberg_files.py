@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from pyiceberg.table.metadata import TableMetadata
 
 RUN_FILE = re.compile(r"^hygge-(?P<run>\d{8}T\d{6}-[0-9a-f]{8})-")
-# Batches are gathered to about this size before they become a row group: 64 KiB batches would otherwise
-# make row groups too small for readers to skip or decode well.
+# Batches are gathered to about this size (at most a quarter of a file) before they become a row group:
+# 64 KiB batches would otherwise make row groups too small for readers to skip or decode well.
 ROW_GROUP_BYTES = 16 * 2**20
 
 
@@ -71,7 +71,7 @@ class DataFileWriter:
         self.rows += batch.num_rows
         self._buffer.append(pa.RecordBatch.from_arrays(batch.columns, schema=self.arrow))
         self._buffered += batch.nbytes
-        if self._buffered >= ROW_GROUP_BYTES:
+        if self._buffered >= min(ROW_GROUP_BYTES, self.target_bytes // 4):
             self._flush()
 
     def _flush(self) -> None:
@@ -106,10 +106,12 @@ class DataFileWriter:
             stats_columns=compute_statistics_plan(self.schema, self.metadata.properties),
             parquet_column_mapping=parquet_path_to_id_mapping(self.schema),
         )
-        self.done.append(DataFile.from_args(
+        data_file = DataFile.from_args(
             content=DataFileContent.DATA, file_path=self.paths[-1], file_format=FileFormat.PARQUET,
-            partition=Record(), file_size_in_bytes=size, sort_order_id=None, spec_id=self.metadata.default_spec_id,
-            equality_ids=None, key_metadata=None, **statistics.to_serialized_dict()))
+            partition=Record(), file_size_in_bytes=size, sort_order_id=None, equality_ids=None, key_metadata=None,
+            **statistics.to_serialized_dict())
+        data_file.spec_id = self.metadata.default_spec_id  # not a field of the file's record: set apart
+        self.done.append(data_file)
         self.bytes += size
         self._writer, self._stream = None, None
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,7 @@ from hygge.state.journal import RunRecord
 
 if TYPE_CHECKING:
     from pyiceberg.io import FileIO
+    from pyiceberg.table import Table
     from pyiceberg.table.metadata import TableMetadata
 
 try:
@@ -110,10 +112,10 @@ def _files(folder: Path) -> list[Path]:
     return [Path(d) / name for d, _, names in os.walk(folder) for name in names] if folder.is_dir() else []
 
 
-def sweep(location: str, fresh: Callable[[], TableMetadata | None], io: FileIO, own_run: str) -> int:
+def sweep(location: str, fresh: Callable[[], Table | None], io: FileIO, own_run: str) -> int:
     """Delete what runs that died before their commit left in the table's folders; the number of files.
 
-    ``fresh`` loads the table's metadata as the catalog has it now. It is called after the dead runs are
+    ``fresh`` loads the table as the catalog has it now. It is called after the dead runs are
     known: a run that let go of its lock had committed before, so its files are in what ``fresh`` returns."""
     folder = local_path(location)
     if folder is None:
@@ -124,17 +126,40 @@ def sweep(location: str, fresh: Callable[[], TableMetadata | None], io: FileIO, 
         if run is not None and run != own_run:
             runs.setdefault(run, []).append(path)
     dead = {run: paths for run, paths in runs.items() if _dead(folder, run)}
-    if not dead:
-        return 0
     tags = {str(commit_uuid(run)): run for run in dead}
     for path in _files(folder / "metadata"):
         for tag, run in tags.items():
             if tag in path.name and path.name.endswith(".avro"):
                 dead[run].append(path)
-    metadata = fresh()
-    used = _referenced(metadata, io) if metadata is not None else set()
-    doomed = [p for paths in dead.values() for p in paths
-              if p.as_uri() not in used and str(p) not in used and f"file:{p}" not in used]
+    table = fresh()
+    used = _referenced(table.metadata, io) if table is not None and dead else set()
+    doomed = [p for paths in dead.values() for p in paths if not _named(p, used)]
+    delete(io, [p.as_uri() for p in doomed])
+    return len(doomed) + (sweep_metadata(table, io) if table is not None else 0)
+
+
+def _named(path: Path, used: set[str]) -> bool:
+    return path.as_uri() in used or str(path) in used or f"file:{path}" in used
+
+
+_VERSION = re.compile(r"^(\d+)-[0-9a-fA-F-]+\.metadata\.json(\.gz)?$")
+
+
+def sweep_metadata(table: Table, io: FileIO) -> int:
+    """Delete table metadata files that lost the catalog's compare-and-swap (a writer killed inside its commit,
+    or one that lost a race and retried): a file numbered at most the current version that is neither
+    current nor in the metadata log can never become current, since the catalog only moves forward."""
+    folder = local_path(table.metadata.location)
+    current = _VERSION.match(table.metadata_location.rsplit("/", 1)[-1])
+    if folder is None or current is None or not (folder / "metadata").is_dir():
+        return 0
+    known = {entry.metadata_file for entry in table.metadata.metadata_log} | {table.metadata_location}
+    numbers = [int(m.group(1)) for f in known if (m := _VERSION.match(f.rsplit("/", 1)[-1]))]
+    doomed = []
+    for path in (folder / "metadata").iterdir():
+        match = _VERSION.match(path.name)
+        if match and min(numbers) <= int(match.group(1)) <= int(current.group(1)) and not _named(path, known):
+            doomed.append(path)
     delete(io, [p.as_uri() for p in doomed])
     return len(doomed)
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from pyiceberg.schema import Schema
     from pyiceberg.table.metadata import TableMetadata
 
-_FILE, _ROW = "__hygge_file", "__hygge_row"
+_FILE, _ROW, _HAS = "__hygge_file", "__hygge_row", "__hygge_has_watermark"
 
 
 @dataclass
@@ -119,9 +119,12 @@ def incoming(metadata: TableMetadata, io: FileIO, staged: list[DataFile], schema
     joinable = _joinable(seen.select(list(keys)))
     for k in keys:
         seen = seen.set_column(seen.column_names.index(k), k, joinable.column(k))
-    order = [(k, "ascending") for k in keys] + ([(watermark, "ascending")] if watermark else [])
+    order = [(k, "ascending") for k in keys]
+    if watermark:  # a null watermark loses to any value: rank by "has one" before the value itself
+        seen = seen.append_column(_HAS, pc.is_valid(seen.column(watermark)))
+        order += [(_HAS, "ascending"), (watermark, "ascending")]
     order += [(_FILE, "ascending"), (_ROW, "ascending")]
-    ranked = seen.take(pc.sort_indices(seen, sort_keys=order, null_placement="at_start"))
+    ranked = seen.take(pc.sort_indices(seen, sort_keys=order))
     winners = ranked.filter(_last_of_each_key(ranked, list(keys)))
     distinct = winners.select(list(keys))
     if delete_column:

@@ -39,8 +39,7 @@ def _stored(t: pa.DataType, version: int) -> pa.DataType:
     if pa.types.is_null(t):
         if version >= 3:
             return t
-        raise Unsupported("Iceberg v2 has no null type (set `format_version: 3` for its `unknown` type, "
-                          "or cast the column)")
+        raise Unsupported("Iceberg v2 has no null type (v3 has; pyiceberg writes v2 tables only)")
     if pa.types.is_boolean(t) or t in (pa.int32(), pa.int64(), pa.float32(), pa.float64()):
         return t
     if t in (pa.int8(), pa.int16(), pa.uint8(), pa.uint16()):
@@ -74,7 +73,7 @@ def _stored(t: pa.DataType, version: int) -> pa.DataType:
         if version >= 3:
             return pa.timestamp("ns", zone)
         raise Unsupported("Iceberg v2 keeps timestamps in microseconds; this column has nanoseconds "
-                          "(set `format_version: 3` on the store for nanosecond timestamps)")
+                          "(v3 has them; pyiceberg writes v2 tables only): cast it to microseconds")
     if pa.types.is_duration(t):
         return pa.int64()
     if pa.types.is_dictionary(t):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyiceberg  # noqa: F401 - imported here so that the registry names the extra when it is missing
@@ -33,8 +33,6 @@ class IcebergStoreConfig(StoreConfig):
         None, description="a name from `connections:` with `type: iceberg`, or such a mapping")
     namespace: str = Field("default", description="namespace of the entities' tables (`table: ns.name` overrides)")
     table: str | None = Field(None, description="the entity's table, `namespace.name`; default: the entity's target")
-    format_version: Literal[2, 3] = Field(2, description="format version of tables hygge creates (3 for "
-                                                         "nanosecond timestamps; fewer engines read it)")
     target_file_size: ByteSize = Field(ByteSize(256 * 2**20), description="data files roll over at this size")
     commit_retries: int = Field(4, ge=0, description="times a commit is planned again after another writer's")
     properties: dict[str, str] = Field(default_factory=dict, description="table properties of tables hygge creates")

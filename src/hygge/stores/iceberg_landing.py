@@ -9,7 +9,7 @@ Memory is one batch plus one row group being encoded: the rows are never gathere
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -20,7 +20,7 @@ from hygge.errors import StateError, WriteError, did_you_mean
 from hygge.lake import iceberg_merge
 from hygge.lake.iceberg_commit import publish, total_rows
 from hygge.lake.iceberg_files import DataFileWriter, delete
-from hygge.lake.iceberg_heal import RunMark, sweep
+from hygge.lake.iceberg_heal import RunMark, sweep, sweep_metadata
 from hygge.lake.iceberg_schema import after_run
 from hygge.lake.iceberg_types import (
     ARROW_SCHEMA,
@@ -51,12 +51,13 @@ class IcebergLanding(Landing):
         self.ident = store.identifier(plan)
         self.catalog = store.catalog()
         self.table = load_table(self.catalog, self.ident)
-        self.version = self.table.format_version if self.table is not None else store.config.format_version
+        self.version = self.table.format_version if self.table is not None else 2
         self.mark: RunMark | None = None
         self.writer: DataFileWriter | None = None
         self.files: list[DataFile] = []
         self.scratch: list[str] = []  # merge rewrites: this run's files that are not among self.files
         self.outcome_unknown = False
+        self.committed = False
         self._incoming: iceberg_merge.Incoming | None = None
         self.before = total_rows(self.table.metadata) if self.table is not None else 0
         if self.table is not None:
@@ -68,6 +69,11 @@ class IcebergLanding(Landing):
         return load_table(self.catalog, self.ident)
 
     def _refuse_partitioned(self, table: Table) -> None:
+        if table.format_version > 2:
+            raise WriteError(
+                f"pyiceberg writes format version 2 tables only, and this one is version {table.format_version}; "
+                "nothing was written", entity=self.plan.entity, path=self.where, expected="a v1 or v2 table",
+                found=f"format version {table.format_version}", hint="write to a new table (hygge creates v2 tables)")
         if not table.spec().is_unpartitioned():
             raise WriteError(
                 "hygge writes unpartitioned Iceberg tables, and this one is partitioned; nothing was written",
@@ -93,8 +99,7 @@ class IcebergLanding(Landing):
                 "Iceberg cannot hold some columns faithfully; nothing was written",
                 entity=self.plan.entity, path=self.where, expected="types an Iceberg table stores without loss",
                 found="; ".join(problems),
-                hint="convert them at the source, drop them with `polish: drop: [...]`, or change the store's "
-                     "`format_version` where the message says so")
+                hint="convert them at the source, or drop them with `polish: drop: [...]`")
         if self.plan.run_type == "merge":
             self._check_merge_columns(schema)
         if self.table is None:
@@ -112,18 +117,14 @@ class IcebergLanding(Landing):
         self._metadata = metadata
         self.file_arrow = file_schema(self.schema)
         self.mark = RunMark(metadata.location, self.record.run_id)
-        sweep(metadata.location, self._fresh_metadata, self.io, self.record.run_id)
+        sweep(metadata.location, self.reload, self.io, self.record.run_id)
         self.writer = self.writer_for("a")
 
     def create_transaction(self) -> Transaction:
-        properties = {"format-version": str(self.store.config.format_version), **self.store.config.properties,
+        properties = {"format-version": "2", **self.store.config.properties,
                       ARROW_SCHEMA: encode(self.exact)}
         return self.catalog.create_table_transaction(self.ident, schema=to_iceberg(self.stored, self.version),
                                                      properties=properties)
-
-    def _fresh_metadata(self) -> Any:
-        table = self.reload()
-        return table.metadata if table is not None else None
 
     def writer_for(self, tag: str) -> DataFileWriter:
         return DataFileWriter(self.io, self._metadata, self.schema, self.file_arrow,
@@ -173,29 +174,37 @@ class IcebergLanding(Landing):
 
     def commit(self, record: RunRecord, state: EntityState) -> CommitResult:
         table = publish(self, record, state)
-        if self._incoming is not None and self._incoming.discard:
-            self.discard(self._incoming.discard)  # staged rows that lost to later ones for their keys
-        self.committed = True
-        rows = total_rows(table.metadata)
-        return CommitResult(rows_in_target=rows, bytes_written=self.writer.bytes if self.writer else 0,
+        self.committed = True  # from here on, abort must not touch a file: the snapshot references them
+        try:
+            sweep_metadata(table, self.io)  # what an attempt that lost the race to another writer left
+            if self._incoming is not None and self._incoming.discard:
+                self.discard(self._incoming.discard)  # staged rows that lost to later ones for their keys
+        except OSError:
+            pass  # only unreferenced files: the next run's sweep takes them
+        return CommitResult(rows_in_target=total_rows(table.metadata),
+                            bytes_written=self.writer.bytes if self.writer else 0,
                             files=[f.file_path for f in self.files], location=self.where)
 
     def expected_rows_after(self) -> int | None:
-        if self.plan.run_type == "full_drop":
-            return self.rows_written
-        if self.plan.run_type == "append":
-            return None  # another writer's rows committed in between also count; pyiceberg's totals add up
-        return None
+        # A full_drop leaves exactly its rows. After an append or a merge the table also holds what other
+        # writers committed meanwhile, so only the data files' own counts (finish) are checked.
+        return self.rows_written if self.plan.run_type == "full_drop" else None
 
     def discard(self, paths: list[str]) -> None:
         delete(self.io, paths)
 
     def abort(self) -> None:
-        if self.outcome_unknown or getattr(self, "committed", False):
+        if self.outcome_unknown or self.committed:
             return  # the files may be referenced: the next run's sweep decides, from the table itself
         if self.writer is not None:
             self.writer.discard()
         self.discard([*self.scratch, *(f.file_path for f in self.files)])
+        try:
+            table = self.reload()
+            if table is not None:
+                sweep_metadata(table, self.io)  # a commit the catalog refused wrote its metadata file first
+        except Exception:  # noqa: BLE001 - the move failed already; the next run sweeps again
+            pass
 
     def close(self) -> None:
         if self.mark is not None:
