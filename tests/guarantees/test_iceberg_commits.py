@@ -91,7 +91,8 @@ def test_a_kill_leaves_the_last_snapshot_and_the_rerun_ends_as_one_clean_run(tmp
     else:
         assert snapshot_count(now) == 1, "nothing of the killed run may be visible"
         assert rows(now, "order_id").equals(before)
-        assert debris(now), "the kill left staged files behind (else this test tests nothing)"
+        if not point.startswith("read"):  # a kill while reading may come before the first file is opened
+            assert debris(now), "the kill left staged files behind (else this test tests nothing)"
     rerun = hygge.run(root)
     assert rerun.ok, rerun.moves[0].error
     healed = table(root)

@@ -83,9 +83,8 @@ def test_merge_takes_the_latest_watermark_then_the_newest_arrival_and_deletes(tm
     at = datetime(2024, 5, 1, tzinfo=timezone.utc)
 
     def batch(ids: list[int], names: list[str], minutes: list[int], gone: list[bool]) -> pa.Table:
-        return pa.table({"id": pa.array(ids, pa.int64()), "name": names,
-                         "updated_at": pa.array([at + timedelta(minutes=m) for m in minutes], pa.timestamp("us", "UTC")),
-                         "gone": gone})
+        times = pa.array([at + timedelta(minutes=m) for m in minutes], pa.timestamp("us", "UTC"))
+        return pa.table({"id": pa.array(ids, pa.int64()), "name": names, "updated_at": times, "gone": gone})
 
     moved(source(tmp_path, batch([1, 2, 3, 4], ["a", "b", "c", "d"], [0, 0, 0, 0], [False] * 4), "items"),
           store, "items", tmp_path, run_type="merge", keys=["id"])

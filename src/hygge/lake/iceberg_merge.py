@@ -131,17 +131,11 @@ def incoming(metadata: TableMetadata, io: FileIO, staged: list[DataFile], schema
         winners = winners.filter(pc.invert(pc.fill_null(winners.column(delete_column), False)))
     if winners.num_rows == seen.num_rows:
         return Incoming(staged, distinct, winners.num_rows)
-    inserts: list[DataFile] = []
     out = writer("w")
     for number, data_file in enumerate(staged):
-        keep = winners.filter(pc.equal(winners.column(_FILE), number)).column(_ROW)
-        if not len(keep):
-            continue
-        start = 0
-        for batch in task_batches(metadata, io, _task(data_file), schema):
-            rows = _counting(start, batch.num_rows)
-            out.write(batch.filter(pc.is_in(rows, value_set=keep.combine_chunks())))
-            start += batch.num_rows
+        keep = winners.filter(pc.equal(winners.column(_FILE), number)).column(_ROW).combine_chunks()
+        if len(keep):
+            _copy(metadata, io, _task(data_file), schema, pc.is_in(_counting(0, data_file.record_count), keep), out)
     inserts = out.close()
     return Incoming(inserts, distinct, winners.num_rows, discard=[f.file_path for f in staged])
 
@@ -186,9 +180,29 @@ def rewrite(metadata: TableMetadata, io: FileIO, schema: Schema, keys: pa.Table,
             continue
         deleted.append(task.file)
         removed += len(matched)
-        start = 0
-        for batch in task_batches(metadata, io, task, schema):
-            rows = _counting(start, batch.num_rows)
-            out.write(batch.filter(pc.invert(pc.is_in(rows, value_set=matched))))
-            start += batch.num_rows
+        keep = pc.invert(pc.is_in(_counting(0, seen.num_rows), matched))
+        del seen, probe
+        _copy(metadata, io, task, schema, keep, out)
     return Rewrite(deleted, out.close(), removed)
+
+
+def _copy(metadata: TableMetadata, io: FileIO, task: Any, schema: Schema, keep: pa.Array,
+          out: DataFileWriter) -> None:
+    """The rows of one file that ``keep`` (a mask over the whole file) keeps, batch by batch, into ``out``.
+
+    A file in exactly the table's current file schema and without delete files is copied with pyarrow's own
+    streaming reader (a few row groups in memory); anything else goes through pyiceberg's projection."""
+    import pyarrow.parquet as pq
+
+    start = 0
+    if not task.delete_files:
+        with io.new_input(task.file.file_path).open() as stream:
+            parquet = pq.ParquetFile(stream)
+            if parquet.schema_arrow.equals(out.arrow, check_metadata=True):
+                for batch in parquet.iter_batches(batch_size=64 * 1024):
+                    out.write(batch.filter(keep.slice(start, batch.num_rows)))
+                    start += batch.num_rows
+                return
+    for batch in task_batches(metadata, io, task, schema):
+        out.write(batch.filter(keep.slice(start, batch.num_rows)))
+        start += batch.num_rows
