@@ -78,6 +78,29 @@ def test_each_run_type_is_one_snapshot_carrying_its_state_and_other_engines_read
     assert debris(load(tmp_path / "lake", "shop.orders")) == []
 
 
+def test_entities_moved_at_once_into_a_new_catalog_and_namespace(tmp_path: Path) -> None:
+    """Moves of one flow start together: they race to create the catalog's tables and the namespace."""
+    from hygge.samples import write_sample_source
+    from tests.helpers import write_project
+
+    write_sample_source(tmp_path / "data")
+    conn = catalog_config(tmp_path / "lake")
+    write_project(tmp_path, f"""\
+        name: race
+        options: {{concurrency: 4}}
+        connections:
+          lake: {{type: iceberg, catalog: sql, path: "{conn['path']}", warehouse: "{conn['warehouse']}"}}
+        """, flows={"f": """\
+        home: {type: parquet, path: data}
+        store: {type: iceberg, connection: lake, namespace: shop}
+        entities: [users, orders, {name: again, source: users}]
+        """})
+    result = hygge.run(tmp_path)
+    assert result.ok, [m.error for m in result.moves if not m.ok]
+    assert sorted(load(tmp_path / "lake", f"shop.{n}", name="lake").current_snapshot().summary["total-records"]
+                  for n in ("users", "orders", "again")) == ["1000", "1000", "5000"]
+
+
 def test_merge_takes_the_latest_watermark_then_the_newest_arrival_and_deletes(tmp_path: Path) -> None:
     home, store = ends(tmp_path)
     at = datetime(2024, 5, 1, tzinfo=timezone.utc)

@@ -239,15 +239,31 @@ def load(spec: CatalogSpec) -> Any:
                             needed_for=f"the iceberg {kind} catalog") from exc
     if spec.config.path is not None:  # a SQLite catalog file is created on first use, its folder with it
         Path(_sql_uri(spec.config, spec.root)[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    try:
-        return cls(spec.name, **spec.properties())
-    except Exception as exc:  # noqa: BLE001 - drivers raise anything; the person gets one clear error
-        raise HyggeConnectionError(
-            "cannot open the iceberg catalog", path=spec.display(),
-            expected="a reachable catalog", found=_scrub(first_line(exc), spec),
-            hint="check the connection's uri, warehouse and credentials (`hygge debug` tests it)",
-            transient=isinstance(exc, (ConnectionError, TimeoutError)),
-        ) from None
+    # A new SQL catalog creates its tables when first opened: moves starting together (threads here, or other
+    # processes) race to create them, and all but one fail. One at a time in this process, and once more after.
+    with _opening(spec):
+        if kind == "sql":
+            try:
+                return cls(spec.name, **spec.properties())
+            except Exception:  # noqa: BLE001 - tried once more; the second failure is reported
+                pass
+        try:
+            return cls(spec.name, **spec.properties())
+        except Exception as exc:  # noqa: BLE001 - drivers raise anything; the person gets one clear error
+            raise HyggeConnectionError(
+                "cannot open the iceberg catalog", path=spec.display(),
+                expected="a reachable catalog", found=_scrub(first_line(exc), spec),
+                hint="check the connection's uri, warehouse and credentials (`hygge debug` tests it)",
+                transient=isinstance(exc, (ConnectionError, TimeoutError)),
+            ) from None
+
+
+_openings: dict[str, threading.Lock] = {}
+
+
+def _opening(spec: CatalogSpec) -> threading.Lock:
+    with _limits_lock:
+        return _openings.setdefault(spec.key, threading.Lock())
 
 
 def _scrub(text: str, spec: CatalogSpec) -> str:

@@ -103,7 +103,7 @@ class IcebergLanding(Landing):
         if self.plan.run_type == "merge":
             self._check_merge_columns(schema)
         if self.table is None:
-            self.catalog.create_namespace_if_not_exists(self.ident[0])
+            self._ensure_namespace()
             tx: Transaction = self.create_transaction()
         else:
             from hygge.lake.iceberg_schema import evolve
@@ -119,6 +119,14 @@ class IcebergLanding(Landing):
         self.mark = RunMark(metadata.location, self.record.run_id)
         sweep(metadata.location, self.reload, self.io, self.record.run_id)
         self.writer = self.writer_for("a")
+
+    def _ensure_namespace(self) -> None:
+        # Moves of one flow start together: two of them may both find the namespace missing and create it.
+        try:
+            self.catalog.create_namespace_if_not_exists(self.ident[0])
+        except Exception:
+            if not self.catalog.namespace_exists(self.ident[0]):
+                raise
 
     def create_transaction(self) -> Transaction:
         properties = {"format-version": "2", **self.store.config.properties,
