@@ -266,6 +266,16 @@ def test_history_comes_from_the_snapshots_and_failed_runs_are_kept_beside_the_ta
         ("full_drop", "ok", 20), ("append", "ok", 30), ("merge", "failed", None)]
     assert "merge keys must identify every row" in (records[-1].error or "")
     assert snapshot_count(load(tmp_path / "lake", "shop.orders")) == 2
+    # `hygge reset`: a snapshot without data whose state forgets; it is no run of its own in the history.
+    from hygge.core.plan import MovePlan
+
+    plan = MovePlan(flow="api", entity="orders", source="orders", target="orders", home={}, store=store,
+                    run_type="incremental", root=str(tmp_path))
+    moved(source(tmp_path, orders(40).slice(30)), store, "orders", tmp_path, run_type="incremental",
+          watermark="order_id")
+    fresh = IcebergStore(IcebergStoreConfig.model_validate(store), root=tmp_path)
+    assert fresh.state(plan).watermark is not None and fresh.forget(plan)
+    assert fresh.state(plan).watermark is None and len(fresh.history()) == 4
 
 
 def test_a_partitioned_table_is_refused_before_anything_is_written(tmp_path: Path) -> None:
@@ -285,3 +295,48 @@ def test_a_partitioned_table_is_refused_before_anything_is_written(tmp_path: Pat
                         run_type="append")
     assert result.status == "failed" and "this one is partitioned" in str(result.error)
     assert catalog.load_table("shop.parted").current_snapshot() is None
+
+
+def test_types_iceberg_lacks_are_kept_exactly_or_refused_by_name(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    home, store = ends(tmp_path)
+    day = 86_400_000
+    table = pa.table({
+        "id": pa.array([1, 2, None], pa.int64()),
+        "u64": pa.array([2**64 - 1, 0, None], pa.uint64()),
+        "i8": pa.array([-128, 127, None], pa.int8()),
+        "f16": pa.array([1.5, -2.0, None], pa.float16()),
+        "stockholm": pa.array([1_700_000_000_123, 0, None], pa.timestamp("ms", "Europe/Stockholm")),
+        "offset": pa.array([1_700_000_000_123_456, 0, None], pa.timestamp("us", "+05:30")),
+        "wait": pa.array([1, -(2**62), None], pa.duration("ns")),
+        "clock_s": pa.array([0, 86_399, None], pa.time32("s")),
+        "d64": pa.array([0, 19_000 * day, None], pa.date64()),
+        "kind": pa.array(["a", "b", None]).dictionary_encode(),
+        "triple": pa.array([[1, 2, 3], [4, 5, 6], None], pa.list_(pa.int16(), 3)),
+        "point": pa.array([{"x": 1, "tag": "p"}, None, {"x": None, "tag": ""}],
+                          pa.struct([("x", pa.uint32()), ("tag", pa.string())])),
+        "attrs": pa.array([[("k", 1)], [], None], pa.map_(pa.string(), pa.int8())),
+        "wide": pa.array([Decimal("1.5"), None, Decimal("-0.5")], pa.decimal256(30, 2)),
+    })
+    moved(source(tmp_path, table, "types"), store, "types", tmp_path)
+    expected = pq.read_table(tmp_path / "in" / "types.parquet")  # what the parquet home hands over
+    landed = back(tmp_path, home, "types", "id")
+    assert landed.schema.equals(expected.schema), f"{landed.schema}\n---\n{expected.schema}"
+    assert landed.equals(expected.sort_by("id")), "every value, exactly"
+    stored_types = {f.name: str(f.field_type) for f in load(tmp_path / "lake", "shop.types").schema().fields}
+    assert stored_types["u64"] == "decimal(20, 0)" and stored_types["wait"] == "long"
+    assert stored_types["stockholm"] == "timestamptz" and stored_types["d64"] == "date"
+
+    refused = pa.table({"id": pa.array([1], pa.int64()), "huge": pa.array([Decimal(1)], pa.decimal256(40, 0)),
+                        "nanos": pa.array([1], pa.time64("ns")), "nothing": pa.nulls(1)})
+    result = hygge.move(source(tmp_path, refused, "refused"), store, "refused", root=tmp_path)
+    assert result.status == "failed", "Iceberg v2 holds none of these"
+    for phrase in ("huge (decimal(40,0)): Iceberg decimals hold at most 38 digits",
+                   "nanos (time64[ns]): Iceberg keeps times of day in microseconds",
+                   "nothing (null): Iceberg v2 has no null type"):
+        assert phrase in str(result.error)
+    from pyiceberg.exceptions import NoSuchTableError
+
+    with pytest.raises(NoSuchTableError):
+        load(tmp_path / "lake", "shop.refused")

@@ -44,11 +44,12 @@ def state_of(snapshot: Snapshot) -> EntityState | None:
 
 
 def record_of(snapshot: Snapshot) -> RunRecord | None:
-    state = state_of(snapshot)
-    if state is None or not state.last_run:
+    """The run a snapshot committed (a `hygge reset` snapshot carries a state, but no run of its own)."""
+    state, summary = state_of(snapshot), snapshot.summary
+    if state is None or summary is None or not state.last_run or state.last_run.get("run_id") != summary.get(RUN):
         return None
     record = RunRecord.from_dict(state.last_run)
-    total = snapshot.summary.get("total-records") if snapshot.summary is not None else None
+    total = summary.get("total-records")
     record.rows_in_target = int(total) if total is not None else record.rows_in_target
     return record
 
@@ -128,6 +129,7 @@ def _attempt(landing: IcebergLanding, table: Table | None, record: RunRecord, st
                                         landing.writer_for, f"r{number}")
         deleted, added = rewrite.deleted, [*rewrite.added, *incoming.inserts]
         scratch = [f.file_path for f in rewrite.added]
+        landing.scratch += scratch  # removed with the run's other files if the run fails
     properties = {KEY: landing.plan.key, RUN: record.run_id, STATE: json.dumps(state.to_dict(), default=str)}
     update = tx.update_snapshot(snapshot_properties=properties)
     producer: Any = update.overwrite(commit_uuid=commit_uuid(record.run_id)) if deleted else update.fast_append()
@@ -153,6 +155,7 @@ def publish(landing: IcebergLanding, record: RunRecord, state: EntityState) -> T
         except conflicts as exc:
             last = exc
             landing.discard(attempt.scratch)
+            landing.scratch = [p for p in landing.scratch if p not in attempt.scratch]
             _forget_manifests(attempt.tx)
             continue
         except HyggeError:
