@@ -60,8 +60,18 @@ class RunMark:
             return
         self.path = folder / "_hygge" / "runs" / f"{run_id}.lock"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            # Another run's sweep may have locked the new file first, taken it for a dead run's and unlinked it:
+            # the lock only counts if it is on the file that is at the path now.
+            try:
+                if os.fstat(fd).st_ino == os.stat(self.path).st_ino:
+                    self.fd = fd
+                    return
+            except FileNotFoundError:
+                pass
+            os.close(fd)
 
     def release(self) -> None:
         if self.fd is None or self.path is None:
@@ -85,10 +95,12 @@ def _dead(folder: Path, run_id: str) -> bool:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
+        os.close(fd)
         return False
+    try:
+        lock.unlink(missing_ok=True)  # while holding it: a run that opened it meanwhile sees it is gone (RunMark)
     finally:
         os.close(fd)
-    lock.unlink(missing_ok=True)
     return True
 
 
