@@ -173,3 +173,20 @@ def test_with_no_retries_left_the_loser_fails_clearly_and_nothing_is_lost(tmp_pa
     now = table(root)
     assert same(now, pa.concat_tables([OLD, EXTRA]))
     assert snapshot_count(now) == 2 and debris(now) == []
+
+
+def test_a_merge_that_lost_the_race_matches_the_rows_the_other_writer_added(tmp_path: Path) -> None:
+    """The merge only inserts new keys, and the other writer appends rows with some of those keys meanwhile:
+    run after it, the merge replaces them. A blind re-apply of the merge's files would leave both."""
+    root = project(tmp_path, "merge")
+    set_source(root, OLD)
+    assert hygge.run(root).ok
+    merged = orders(55_000).slice(50_000).set_column(5, "status", pa.array(["merged"] * 5_000))
+    set_source(root, merged)
+    first = paused(root)
+    other_writer(root, orders(50_010).slice(50_000))  # keys 50001-50010, also in the merge
+    out, _ = first.communicate(timeout=120)
+    assert first.returncode == 0, out
+    now = table(root)
+    assert same(now, pa.concat_tables([OLD, merged])), "every key once, the merge's row winning"
+    assert snapshot_count(now) == 3 and debris(now) == []

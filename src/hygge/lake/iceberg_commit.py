@@ -131,8 +131,7 @@ def _attempt(landing: IcebergLanding, table: Table | None, record: RunRecord, st
         scratch = [f.file_path for f in rewrite.added]
         landing.scratch += scratch  # removed with the run's other files if the run fails
     properties = {KEY: landing.plan.key, RUN: record.run_id, STATE: json.dumps(state.to_dict(), default=str)}
-    update = tx.update_snapshot(snapshot_properties=properties)
-    producer: Any = update.overwrite(commit_uuid=commit_uuid(record.run_id)) if deleted else update.fast_append()
+    producer = _producer(tx, mode, bool(deleted), properties)
     producer.commit_uuid = commit_uuid(record.run_id)
     for data_file in deleted:
         producer.delete_data_file(data_file)
@@ -140,6 +139,21 @@ def _attempt(landing: IcebergLanding, table: Table | None, record: RunRecord, st
         producer.append_data_file(data_file)
     producer.commit()  # writes the manifests and the manifest list; the catalog commit follows
     return Attempt(tx, deleted, added, scratch)
+
+
+def _producer(tx: Transaction, mode: str, deletes: bool, properties: dict[str, str]) -> Any:
+    """The snapshot: an append adds files and needs no check against other writers. A full_drop or a merge
+    depends on the rows there are, so theirs checks that no other writer added or removed files since it was
+    planned (pyiceberg's overwrite validation: a ValidationException instead of a blind retry), and it is an
+    `overwrite` snapshot when it removes files, an `append` when it only adds (incremental readers go on)."""
+    from pyiceberg.table.refs import MAIN_BRANCH
+    from pyiceberg.table.snapshots import Operation
+    from pyiceberg.table.update.snapshot import _OverwriteFiles
+
+    if mode == "append":
+        return tx.update_snapshot(snapshot_properties=properties).fast_append()
+    return _OverwriteFiles(operation=Operation.OVERWRITE if deletes else Operation.APPEND, transaction=tx,
+                           io=tx._table.io, snapshot_properties=properties, branch=MAIN_BRANCH)
 
 
 def publish(landing: IcebergLanding, record: RunRecord, state: EntityState) -> Table:
