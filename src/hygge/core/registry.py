@@ -24,6 +24,7 @@ BUILTIN_HOMES = {
     "postgres": "hygge.homes.postgres:PostgresHome",
     "mysql": "hygge.homes.mysql:MysqlHome",
     "delta": "hygge.homes.delta:DeltaHome",
+    "iceberg": "hygge.homes.iceberg:IcebergHome",
 }
 BUILTIN_STORES = {
     "parquet": "hygge.stores.parquet:ParquetStore",
@@ -35,6 +36,7 @@ BUILTIN_STORES = {
     "mysql": "hygge.stores.mysql:MysqlStore",
     "delta": "hygge.stores.delta:DeltaStore",
     "open_mirroring": "hygge.stores.open_mirroring:OpenMirroringStore",
+    "iceberg": "hygge.stores.iceberg:IcebergStore",
 }
 ALIASES = {"postgresql": "postgres", "pg": "postgres", "mariadb": "mysql", "ndjson": "jsonl", "sqlite3": "sqlite",
            "deltalake": "delta"}
@@ -42,7 +44,7 @@ ALIASES = {"postgresql": "postgres", "pg": "postgres", "mariadb": "mysql", "ndjs
 # Which extra brings the driver a module needs (for the install hint).
 EXTRAS = {"duckdb": "duckdb", "adbc_driver_postgresql": "postgres", "psycopg": "postgres", "pymysql": "mysql",
           "connectorx": "mysql", "adbc_driver_sqlite": "sqlite", "distributed": "dask", "dask": "dask",
-          "deltalake": "delta"}
+          "deltalake": "delta", "pyiceberg": "iceberg"}
 
 
 # Types registered from Python (notebooks, tests, applications embedding hygge).

@@ -1,1 +1,1 @@
-"""What the lake-table Stores and Homes share: table locations, the Delta type mapping, data files and the log."""
+"""What the lake-table Stores and Homes share (Delta, Iceberg): locations, type mappings, data files, logs and commits."""
