@@ -22,6 +22,7 @@ from tests.contract import (
     test_csv,
     test_delta,
     test_duckdb,
+    test_iceberg,
     test_jsonl,
     test_mysql,
     test_parquet,
@@ -34,12 +35,12 @@ from tests.helpers import read_target, run_hygge
 
 ENGINES: dict[str, Engine] = {e.name: e for e in (
     test_parquet.ENGINE, test_csv.ENGINE, test_jsonl.ENGINE, test_sqlite.ENGINE, test_duckdb.ENGINE,
-    test_postgres.ENGINE, test_mysql.ENGINE, test_delta.ENGINE)}
+    test_postgres.ENGINE, test_mysql.ENGINE, test_delta.ENGINE, test_iceberg.ENGINE)}
 # Stores no Home reads back: their landed files are replayed and compared row for row in their own tests.
 WRITE_ONLY = {"open_mirroring": "tests/stores/test_open_mirroring.py"}
 # Columns a Home that infers types (no `columns:` given) cannot give back as they were: their text is ambiguous.
 INFERRED_AWAY = {"csv": {"clock"}, "jsonl": {"clock", "blob"}}
-ADDRESS = ("type", "path", "url", "schema")
+ADDRESS = ("type", "path", "url", "schema", "connection", "namespace")
 
 
 def defaults(config: dict[str, Any]) -> dict[str, Any]:

@@ -1,1 +1,1 @@
-"""What the lake-table Stores and Homes share (Delta, Iceberg): locations, type mappings, data files, logs and commits."""
+"""What the lake-table Stores and Homes share (Delta, Iceberg): locations, types, data files, logs, commits."""

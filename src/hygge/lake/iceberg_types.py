@@ -72,8 +72,9 @@ def _stored(t: pa.DataType, version: int) -> pa.DataType:
             return pa.timestamp("us", zone)
         if version >= 3:
             return pa.timestamp("ns", zone)
-        raise Unsupported("Iceberg v2 keeps timestamps in microseconds; this column has nanoseconds "
-                          "(v3 has them; pyiceberg writes v2 tables only): cast it to microseconds")
+        # A nanosecond column whose values are whole microseconds (what csv and jsonl Homes infer) is kept
+        # exactly; a value with nanoseconds fails the write, naming the column (to_file).
+        return pa.timestamp("us", zone)
     if pa.types.is_duration(t):
         return pa.int64()
     if pa.types.is_dictionary(t):
@@ -142,7 +143,9 @@ def to_file(batch: pa.RecordBatch, schema: pa.Schema, exact: pa.Schema, entity: 
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise WriteError(
                 f"column {name} cannot be stored in Iceberg without changing a value; nothing was committed",
-                entity=entity, expected=f"values a {type_name(exact_field.type)} column stores exactly",
+                entity=entity, expected=f"values a {type_name(exact_field.type)} column stores exactly" + (
+                    " (Iceberg v2 keeps timestamps in microseconds)" if pa.types.is_timestamp(exact_field.type)
+                    else ""),
                 found=str(exc).splitlines()[0][:200],
                 hint="cast the column at the source, or drop it with `polish: drop: [...]`") from None
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
