@@ -1,4 +1,4 @@
-"""-0.0 through every database store: kept exactly, or refused naming the column; never turned into 0.0.
+"""-0.0 through every table store: kept exactly, or refused naming the column; never turned into 0.0.
 
 SQLite's REAL affinity stores a float without a fraction as an integer, so -0.0 came back as 0.0
 on every path through a SQLite store (docs/types.md promised float64 exact except NaN); MySQL
@@ -23,7 +23,7 @@ from tests.helpers import read_target
 
 ZEROS = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "f64": pa.array([-0.0, 0.0, -1.5]),
                   "f32": pa.array([-0.0, 0.0, None], pa.float32())})
-KEEPS = {"sqlite", "duckdb", "postgres"}
+KEEPS = {"sqlite", "duckdb", "postgres", "delta", "iceberg"}
 
 
 @pytest.fixture(params=[name for name in MERGE_ENGINES if name != "parquet"])
