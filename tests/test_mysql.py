@@ -133,7 +133,9 @@ def test_a_connection_killed_mid_load_is_retried_and_loads_once(tmp_path: Path, 
     deadline = time.monotonic() + 60
     while not killed and time.monotonic() < deadline and proc.poll() is None:
         # only this test's load: another test's LOAD DATA may be running on the same server at the same moment
-        loads = f"SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'LOAD DATA%`{place.name}`%'"
+        # (named exactly: in LIKE, `_` matches any character)
+        loads = ("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'LOAD DATA%' "
+                 f"AND INSTR(INFO, '`{place.name}`') > 0")
         for (pid,) in mysql_sql(loads):
             mysql_sql(f"KILL {pid}")
             killed = True
