@@ -91,10 +91,12 @@ def init(name: Path) -> None:
     from hygge.scaffold import init_project
 
     def work() -> int:
+        from rich.text import Text
+
         files = init_project(name)
         out = _console()
-        out.print(f"[green]created[/] {name}/ with {len(files)} files")
-        out.print(f"next:  cd {name} && hygge go")
+        out.print(Text.assemble(("created", "green"), f" {name}/ with {len(files)} files"))
+        out.print(Text(f"next:  cd {name} && hygge go"))
         return EXIT_OK
 
     guarded(False, work)
@@ -189,13 +191,14 @@ def _dry_run(ws: Any, selection: Any, as_json: bool) -> int:
         from rich.text import Text
 
         out = _console()
-        table = Table(title=f"hygge: {ws.name} (dry run: nothing is moved)", title_justify="left")
+        table = Table(title=Text(f"hygge: {ws.name} (dry run: nothing is moved)"), title_justify="left")
         for column in ("entity", "run type", "from", "to", "columns", "rows in source"):
             table.add_column(column)
         for p in planned:
             columns = ", ".join(p.columns[:6]) + (f", … ({len(p.columns)})" if len(p.columns) > 6 else "")
-            table.add_row(p.plan.key, p.plan.run_type, p.source or p.plan.source, p.target,
-                          Text("error", style="red") if p.error else columns,
+            # Text, not str: a cell given as str is read as markup, and names in brackets would vanish.
+            table.add_row(Text(p.plan.key), Text(p.plan.run_type), Text(p.source or p.plan.source), Text(p.target),
+                          Text("error", style="red") if p.error else Text(columns),
                           "" if p.estimated_rows is None else f"{p.estimated_rows:,}")
         out.print(table)
         for p in planned:
@@ -242,6 +245,8 @@ def reset(project: Path | None, entity: str, yes: bool) -> None:
     """Forget ENTITY's watermark and loaded files (FLOW.ENTITY); the data stays, the next run reloads it."""
 
     def work() -> int:
+        from rich.text import Text
+
         from hygge.core.history import forget
         from hygge.core.workspace import load_workspace
 
@@ -250,7 +255,8 @@ def reset(project: Path | None, entity: str, yes: bool) -> None:
             question = f"Forget what {entity} has loaded? Its next incremental run reads everything again"
             click.confirm(question, abort=True)
         done = forget(ws, entity)
-        _console().print(f"[green]{entity}: state forgotten[/]" if done else f"{entity} has no state to forget")
+        _console().print(Text(f"{entity}: state forgotten", style="green") if done else
+                         Text(f"{entity} has no state to forget"))
         return EXIT_OK
 
     guarded(False, work)
@@ -263,6 +269,8 @@ def debug(project: Path | None, verbose: bool) -> None:
     """Check the configuration, paths and connections, and say how to fix what is wrong."""
 
     def work() -> int:
+        from rich.text import Text
+
         from hygge.core.doctor import diagnose
         from hygge.core.workspace import load_workspace
 
@@ -271,13 +279,14 @@ def debug(project: Path | None, verbose: bool) -> None:
         bad = 0
         for finding in diagnose(ws):
             check = finding.check
-            mark = "[green]✓[/]" if check.ok else "[bold red]✗[/]"
-            out.print(f"{mark} {finding.section}: {check.name}: {check.detail}", highlight=False)
+            mark = ("✓", "green") if check.ok else ("✗", "bold red")
+            # Text, not markup: paths, messages and hints hold brackets (`pip install "hygge[postgres]"`).
+            out.print(Text.assemble(mark, f" {finding.section}: {check.name}: {check.detail}"))
             if not check.ok:
                 bad += 1
                 if check.hint:
-                    out.print(f"    next step: {check.hint}", highlight=False)
-        out.print("[green]all checks passed[/]" if not bad else f"[red]{bad} check(s) failed[/]")
+                    out.print(Text(f"    next step: {check.hint}"))
+        out.print(Text("all checks passed", style="green") if not bad else Text(f"{bad} check(s) failed", style="red"))
         return EXIT_OK if not bad else EXIT_FAILED
 
     guarded(verbose, work)

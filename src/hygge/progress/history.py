@@ -32,10 +32,11 @@ def print_history(console: Console, records: list[RunRecord]) -> None:
         table.add_column(column, no_wrap=True)
     table.add_column("run id", overflow="fold")
     for r in records:
-        table.add_row(r.started_at[:19].replace("T", " "), f"{r.flow}.{r.entity}", r.run_type,
+        # Text, not str: a str cell is read as markup, and names or values in brackets would vanish.
+        table.add_row(r.started_at[:19].replace("T", " "), Text(f"{r.flow}.{r.entity}"), Text(r.run_type),
                       Text(r.status, style=STATUS_STYLE.get(r.status, "")), f"{r.rows_read:,}", f"{r.rows_written:,}",
                       "" if r.rows_in_target is None else f"{r.rows_in_target:,}", human.duration(_seconds(r)),
-                      watermark.display(r.watermark_after), r.run_id)
+                      Text(watermark.display(r.watermark_after)), Text(r.run_id))
     console.print(table)
     for r in records:
         if r.error:

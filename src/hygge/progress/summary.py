@@ -13,21 +13,22 @@ STATUS_STYLE = {"ok": "green", "empty": "yellow", "failed": "bold red", "cancell
 
 
 def summary_table(run: RunResult) -> Table:
-    table = Table(title=f"hygge: {run.project}", title_justify="left", show_lines=False)
+    table = Table(title=Text(f"hygge: {run.project}"), title_justify="left", show_lines=False)
     for column, justify in (("entity", "left"), ("status", "left"), ("rows", "right"), ("in target", "right"),
                             ("time", "right"), ("rate", "right"), ("size", "right"), ("target", "left")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for move in run.moves:
         status = move.status + (f" ({move.attempts} tries)" if move.attempts > 1 else "")
+        # Names and places as Text: a str cell is read as markup, and "data[bold]" would lose its brackets.
         table.add_row(
-            move.key,
+            Text(move.key),
             Text(status, style=STATUS_STYLE.get(move.status, "")),
             f"{move.rows_written:,}",
             "" if move.rows_in_target is None else f"{move.rows_in_target:,}",
             human.duration(move.seconds),
             human.rate(move.rows_written, move.seconds),
             human.size(move.bytes_written) if move.bytes_written else "",
-            move.location,
+            Text(move.location),
         )
     return table
 
