@@ -1,7 +1,7 @@
 """The `hygge` command: argument parsing, rendering and exit codes. The work happens elsewhere.
 
 Exit codes: 0 every entity moved, 1 some entity failed, 2 configuration or
-usage error, 130 interrupted.
+usage error, 130 interrupted by Ctrl-C (SIGINT), 143 stopped by SIGTERM.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from hygge.errors import ConfigError, HyggeError
 if TYPE_CHECKING:
     from rich.console import Console
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 # pydantic looks for plugins in the metadata of every installed distribution the first time a model is built
 # (13 ms here, more in a big environment); none is meant for hygge's own config models, built by this process.
@@ -61,9 +61,12 @@ def guarded(verbose: bool, work: Callable[[], int]) -> NoReturn:
     except click.exceptions.Abort:
         _console(stderr=True).print("nothing was changed")
         sys.exit(EXIT_FAILED)
-    except KeyboardInterrupt:
-        _console(stderr=True).print("[yellow]interrupted[/]")
-        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt as stop:  # before or after the moves ran: the Coordinator handles one during them
+        from hygge.core import signals
+
+        signum = signals.signum_of(stop)
+        _console(stderr=True).print(f"[yellow]interrupted by {signals.name(signum)}[/]")
+        sys.exit(signals.exit_code(signum))
     except Exception as exc:  # noqa: BLE001 - the CLI never shows a bare traceback
         fail(exc, verbose)
     sys.exit(code)
@@ -79,6 +82,9 @@ project_option = click.option(
 @click.version_option(__version__, "--version", "-V", prog_name="hygge")
 def main() -> None:
     """hygge moves tables from where data lives (a Home) to where it should settle (a Store)."""
+    from hygge.core.signals import stop_on_signals
+
+    stop_on_signals()  # SIGTERM rolls back running moves like Ctrl-C, instead of ending the process on the spot
     if hasattr(signal, "SIGXFSZ"):
         # Past a file size limit, fail the write with EFBIG (and say so) instead of dying silently.
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)

@@ -35,6 +35,9 @@ def as_hygge_error(exc: BaseException, plan: MovePlan) -> HyggeError:
     """Every failure leaves a Move as a HyggeError that names the flow and entity."""
     if isinstance(exc, HyggeError):
         return exc.located(flow=plan.flow, entity=plan.entity)
+    if isinstance(exc, KeyboardInterrupt):
+        return Cancelled(f"stopped by {exc or 'Ctrl-C'} while moving; what it staged was rolled back",
+                         flow=plan.flow, entity=plan.entity)
     if isinstance(exc, TRANSIENT_OS_ERRORS):
         return HyggeError(f"connection problem: {exc}", flow=plan.flow, entity=plan.entity, transient=True,
                           hint="hygge retried it; check the network and the server, then run again")
@@ -292,6 +295,7 @@ class Move:
         record.watermark_after = state.watermark
         state.last_run = record.to_dict()
         committed = landing.commit(record, state)
+        self.result.committed = True
         record.rows_in_target = committed.rows_in_target
         record.bytes_written = committed.bytes_written
         result = self.result
@@ -337,13 +341,16 @@ class Move:
             )
 
     def fail(self, exc: BaseException, landing: Landing | None) -> None:
+        stopped = isinstance(exc, KeyboardInterrupt)  # Ctrl-C or SIGTERM, in this thread (the inline executor)
+        if stopped and self.result.committed:
+            return  # it came after the commit: the move is done, and says so
         if landing is not None:
             try:
                 landing.abort()
             except Exception:  # noqa: BLE001 - the original error matters more
                 pass
         error = as_hygge_error(exc, self.plan)
-        self.result.status = "cancelled" if isinstance(exc, Cancelled) else "failed"
+        self.result.status = "cancelled" if isinstance(exc, Cancelled) or stopped else "failed"
         self.result.error = error
         self.result.rows_read = self.rows_read
         self.result.traceback = "".join(traceback.format_exception(exc))

@@ -18,7 +18,8 @@ def summary_table(run: RunResult) -> Table:
                             ("time", "right"), ("rate", "right"), ("size", "right"), ("target", "left")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for move in run.moves:
-        status = move.status + (f" ({move.attempts} tries)" if move.attempts > 1 else "")
+        status = "not started" if move.outcome == "not started" and move.status == "cancelled" else move.status
+        status += f" ({move.attempts} tries)" if move.attempts > 1 else ""
         # Names and places as Text: a str cell is read as markup, and "data[bold]" would lose its brackets.
         table.add_row(
             Text(move.key),
@@ -70,5 +71,23 @@ def print_summary(console: Console, run: RunResult, verbose: bool = False) -> No
         if verbose and move.traceback:
             console.print(Text(move.traceback, style="dim"))
     if run.interrupted:
-        console.print(Text("interrupted: running moves were rolled back; their targets are unchanged",
-                           style="bold yellow"))
+        for line in interrupted_lines(run):
+            console.print(Text(line, style="bold yellow"))
+
+
+SAID = {
+    "committed": "committed (the target holds this run's rows)",
+    "rolled back": "rolled back (the target is unchanged)",
+    "failed": "failed (the target is unchanged)",
+    "not started": "not started",
+}
+
+
+def interrupted_lines(run: RunResult) -> list[str]:
+    """What an interrupted run did to each target: a stop that came after a commit does not undo it."""
+    lines = [f"interrupted by {run.signal}: moves still running were stopped"]
+    for outcome, keys in run.outcomes().items():
+        named = ", ".join(keys[:SHOWN_APART * 3]) + (f" and {len(keys) - SHOWN_APART * 3} more"
+                                                     if len(keys) > SHOWN_APART * 3 else "")
+        lines.append(f"  {SAID[outcome]}: {named}")
+    return lines
