@@ -86,6 +86,88 @@ def test_a_file_size_limit_fails_the_move_cleanly(tmp_path: Path) -> None:
     assert read_target_csv_rows(root / "lake" / "orders") == 1000
 
 
+def rows_of(folder: Path, fmt: str) -> int:
+    import pyarrow.json as pjson
+
+    if fmt == "parquet":
+        return read_target(folder).num_rows
+    if fmt == "csv":
+        return read_target_csv_rows(folder)
+    return sum(pjson.read_json(p).num_rows for p in folder.glob("part-*.jsonl"))
+
+
+# Every way a file store writes bytes: its own part writers (parquet, csv, jsonl), a parquet file copied whole,
+# parquet re-encoded by polars (which hands back to hygge's writer when it fails), partitions staged side by side.
+FILE_WRITES = {
+    "parquet": ("parquet", "", ""),
+    "parquet-copied": ("parquet", "", ""),
+    "parquet-polars": ("parquet", "compression: zstd", ""),
+    "parquet-partitions": ("parquet", "copy_unchanged: false", "partitions: 2"),
+    "csv": ("csv", "", ""),
+    "jsonl": ("jsonl", "", ""),
+}
+
+
+def committed_then_grown(tmp: Path, lake: Path | str, way: str, rows: int) -> str:
+    """A project writing ``way`` into ``lake``, committed once with 1,000 rows, its source then grown to two
+    files of ``rows`` rows; returns the store's format."""
+    fmt, store_extra, home_extra = FILE_WRITES[way]
+    if way == "parquet":
+        store_extra = "copy_unchanged: false"
+    write_project(tmp, "name: faults\noptions: {retries: 0}\n", flows={"f": f"""\
+        home: {{type: parquet, path: in, {home_extra}}}
+        store: {{type: {fmt}, path: "{lake}", {store_extra}}}
+        entities: [{{name: orders, source: "orders*"}}]
+        """})
+    (tmp / "in").mkdir()
+    pq.write_table(orders(1000), tmp / "in" / "orders.parquet", compression="none")
+    run_hygge("go", cwd=tmp, check=0)
+    for index in range(2):
+        pq.write_table(orders(rows), tmp / "in" / f"orders{index}.parquet", compression="none")
+    (tmp / "in" / "orders.parquet").unlink()
+    return fmt
+
+
+def staged_file_named(stdout: str, lake: Path, fmt: str) -> bool:
+    where = next(line for line in stdout.splitlines() if line.strip().startswith("where:"))
+    return str(lake / ".hygge" / "staging" / "orders") in where and where.endswith(f".{fmt}")
+
+
+@pytest.mark.parametrize("way", FILE_WRITES)
+def test_a_full_disk_says_what_ran_out_where_and_what_to_do(tmp_path: Path, small_disk: Path, way: str) -> None:
+    lake = small_disk / "lake"
+    fmt = committed_then_grown(tmp_path, lake, way, 300_000)  # two files of about 9 MB for a 4 MB disk
+    proc = run_hygge("go", cwd=tmp_path, check=1)
+    assert "unexpected" not in proc.stdout and "report it" not in proc.stdout, proc.stdout
+    assert "the disk is full; the target was left as it was" in proc.stdout
+    assert staged_file_named(proc.stdout, lake, fmt), proc.stdout
+    assert "free space on that disk" in proc.stdout
+    assert rows_of(lake / "orders", fmt) == 1000
+    assert staging_debris(lake) == []
+
+
+@pytest.mark.parametrize("way", FILE_WRITES)
+def test_a_file_size_limit_says_what_ran_out_where_and_what_to_do(tmp_path: Path, way: str) -> None:
+    # two files of about 3 MB: past a limit of 1 MiB whichever way they are written
+    fmt = committed_then_grown(tmp_path, "lake", way, 100_000)
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+
+    env = {k: v for k, v in os.environ.items() if k != "HYGGE_KILL_AT"}
+    proc = subprocess.run([sys.executable, "-m", "hygge", "go"], cwd=tmp_path, capture_output=True, text=True,
+                          preexec_fn=limit, env=env, timeout=120)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert "unexpected" not in out and "report it" not in out, out
+    assert ("a file grew past the size this system allows (this process's file size limit, ulimit -f: 1.0 MB); "
+            "the target was left as it was") in out
+    assert staged_file_named(proc.stdout, tmp_path / "lake", fmt), proc.stdout
+    assert "raise the file size limit (`ulimit -f`" in out and "lower `target_file_size`" in out
+    assert rows_of(tmp_path / "lake" / "orders", fmt) == 1000
+    assert staging_debris(tmp_path / "lake") == []
+
+
 def read_target_csv_rows(folder: Path) -> int:
     import pyarrow.csv as pcsv
 

@@ -182,7 +182,10 @@ class FileLanding(Landing):
         (its schema and codec were checked on the old file)."""
         for source in files:
             path = self._new_part()
-            shutil.copyfile(source, path)  # copy_file_range on Linux: no bytes through Python
+            try:
+                shutil.copyfile(source, path)  # copy_file_range on Linux: no bytes through Python
+            except OSError as exc:
+                raise explain_os_error(exc, path, "copy a source file into staging") from exc
             self._take_part(path, pq.read_metadata(path).num_rows, rows_of(source), [source], changed, on_file)
 
     def encode_files(self, files: list[Path], footer: Callable[[Path], pq.FileMetaData],
@@ -316,8 +319,8 @@ class FileLanding(Landing):
     def commit(self, record: RunRecord, state: EntityState) -> CommitResult:
         try:
             return self._commit(record, state)
-        except OSError as exc:
-            raise explain_os_error(exc, self.target, "publish the entity") from exc
+        except OSError as exc:  # parts are explained where they are written (PartSeries); this is the rest
+            raise explain_os_error(exc, self.staging, "publish the entity") from exc
 
     def finish(self) -> None:
         if self.series is not None:
@@ -357,7 +360,10 @@ class FileLanding(Landing):
             next_part=self.part_no,
             state=state,
         )
-        manifest.write(self.staging, durable=durable)
+        try:
+            manifest.write(self.staging, durable=durable)
+        except OSError as exc:
+            raise explain_os_error(exc, self.staging / MANIFEST, "write the entity's manifest") from exc
         if durable:
             fsync_dir(self.staging)
         faults.point("before-publish")

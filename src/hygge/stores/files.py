@@ -35,19 +35,58 @@ class FileStoreConfig(StoreConfig):
     )
 
 
-def explain_os_error(exc: OSError, path: Path, doing: str) -> HyggeError:
+_ERRNO_IN_TEXT = re.compile(r"\[errno (\d+)\]|\(os error (\d+)\)|errno[ =:]+(\d+)", re.IGNORECASE)
+
+
+def os_errno(exc: OSError) -> int:
+    """The errno of an OSError; writers in other languages (Arrow's C++, polars' Rust) leave it only in the text."""
+    if exc.errno:
+        return exc.errno
+    found = _ERRNO_IN_TEXT.search(str(exc))
+    return int(next(g for g in found.groups() if g)) if found else 0
+
+
+def _file_size_limit() -> int | None:
+    """This process's file size limit (`ulimit -f`) in bytes, or None when it has none."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    except (ImportError, OSError, ValueError):
+        return None
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def _too_large() -> tuple[str, str]:
+    limit = _file_size_limit()
+    if limit is not None:
+        from hygge.progress.human import size
+
+        return (f"a file grew past the size this system allows (this process's file size limit, ulimit -f: "
+                f"{size(limit)})",
+                "raise the file size limit (`ulimit -f`, LimitFSIZE= in systemd) of whoever runs hygge, or lower "
+                f"`target_file_size` on the store below {size(limit)}")
+    return ("a file grew past the size this system allows (the largest file its file system holds)",
+            "lower `target_file_size` on the store, or point the store at a file system that holds larger files")
+
+
+def explain_os_error(exc: OSError, path: Path | str, doing: str) -> HyggeError:
+    """What ran out or refused (disk space, quota, file size limit, permission), at which path, and what to do.
+
+    ``path`` is the file or folder being written when the caller knows it; the error's own file name wins."""
     reasons = {
         errno.ENOSPC: ("the disk is full", "free space on that disk, or point the store elsewhere"),
         errno.EDQUOT: ("the disk quota is exhausted", "free space or raise the quota"),
-        errno.EFBIG: ("a file grew past the size this system allows", "lower `target_file_size` on the store"),
         errno.EACCES: ("permission denied", "give this user write access to the store folder"),
         errno.EPERM: ("operation not permitted", "give this user write access to the store folder"),
         errno.EROFS: ("the file system is read-only", "point the store at a writable folder"),
     }
-    what, hint = reasons.get(exc.errno or 0, (exc.strerror or str(exc), "check the store folder"))
+    code = os_errno(exc)
+    what, hint = _too_large() if code == errno.EFBIG else reasons.get(
+        code, (exc.strerror or str(exc), "check the store folder"))
     return WriteError(
         f"could not {doing}: {what}; the target was left as it was",
-        path=str(path),
+        path=str(exc.filename2 or exc.filename or path),  # a copy or rename names its destination second
         found=f"{type(exc).__name__}: {exc}",
         hint=hint,
     )
