@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.contract import test_duckdb, test_mysql, test_parquet, test_postgres, test_sqlite
+from tests.contract import test_csv, test_duckdb, test_jsonl, test_mysql, test_parquet, test_postgres, test_sqlite
 from tests.contract.suite import Engine
 
 # Stores that can merge (upsert by keys): every database, and parquet among the files.
@@ -13,3 +13,6 @@ MERGE_ENGINES: dict[str, Engine] = {
     "postgres": test_postgres.ENGINE,
     "mysql": test_mysql.ENGINE,
 }
+
+# Every Store family.
+EVERY_STORE: dict[str, Engine] = {**MERGE_ENGINES, "csv": test_csv.ENGINE, "jsonl": test_jsonl.ENGINE}

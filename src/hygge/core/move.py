@@ -67,6 +67,7 @@ class Move:
             entity=plan.entity,
             run_type=plan.run_type,
             started_at=self.started.isoformat(),
+            project=plan.project,
         )
         self.result = MoveResult(flow=plan.flow, entity=plan.entity, run_type=plan.run_type, run_id=self.record.run_id)
         self.rows_read = 0
@@ -103,6 +104,7 @@ class Move:
                                 entity=self.plan.entity)
             self.mode = landing_run_type(self.plan, previous)
             landing = self.store.landing(replace(self.plan, run_type=self.mode), self.record)
+            self.result.warnings += landing.notes
             schema, self.drift = self.drift_check(landing, polisher.schema)
             landing.begin(schema, self.drift)
             if not (self.copy_whole(source, landing, polisher) or self.transfer_parts(source, landing, schema)):
@@ -114,14 +116,16 @@ class Move:
             if not isinstance(exc, Exception):
                 raise
         finally:
-            if landing is not None:
-                landing.close()
-            if source is not None:
-                source.close()
-            for slot in self.held:
-                slot.release()
+            try:
+                self.log()  # before the landing lets go of the entity: its records are written by the lock's holder
+            finally:
+                if landing is not None:
+                    landing.close()
+                if source is not None:
+                    source.close()
+                for slot in self.held:
+                    slot.release()
             self.result.seconds = time.perf_counter() - clock
-            self.log()
             self._event("done", rows=self.result.rows_written, bytes=self.result.bytes_written,
                         detail={"result": self.result})
         return self.result
@@ -361,7 +365,7 @@ class Move:
 
     def log(self) -> None:
         if self.store is not None and self.record.status in ("failed", "cancelled", "ok", "empty"):
-            self.store.log_run(self.record)
+            self.store.log_run(self.record, self.plan)
 
 
 def read_state(plan: MovePlan, previous: EntityState | None) -> ReadState | None:

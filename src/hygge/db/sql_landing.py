@@ -65,7 +65,9 @@ class SqlLanding(Landing):
             # short transaction of their own, one move at a time, before the move's own transaction.
             d.begin(conn)
             d.setup_lock(conn, self.schema)
-            self._ensure_tables()
+            healed = self._ensure_tables()
+            # Recorded as running once it holds the table, in this short transaction: never in the data's.
+            self.notes = self.journal.start(conn, self.record, healed)
             d.commit(conn)
             d.begin(conn)
             self.exists = d.table_exists(conn, self.schema, self.table)
@@ -74,15 +76,21 @@ class SqlLanding(Landing):
         except Exception as exc:
             raise d.explain(exc, "preparing the target", self.target) from exc
 
-    def _ensure_tables(self) -> None:
+    def _ensure_tables(self) -> str:
+        """Create the schema and journal; drop what a killed run left. Says what that was."""
         if self.store.config.create_schema and self.schema:
             self.d.ensure_schema(self.conn, self.schema)
         self.journal.ensure(self.conn)
         # Staging and partition tables of a run that was killed: we hold the lock, so they are ours to drop.
         prefixes = (staging_name(self.table), part_prefix(self.table))
+        dropped = []
         for name in self.d.list_tables(self.conn, self.schema):
             if name == prefixes[0] or name.startswith(prefixes[1]):
                 self.d.execute(self.conn, f"DROP TABLE {self.d.table_ref(self.schema, name)}")
+                dropped.append(name)
+        if dropped:
+            return f"dropped the table(s) it was loading, {', '.join(dropped)}"
+        return "found nothing of it to undo: its transaction rolled back when its session ended"
 
     def target_schema(self) -> pa.Schema | None:
         if not self.exists:

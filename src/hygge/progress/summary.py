@@ -9,7 +9,8 @@ from rich.text import Text
 from hygge.core.results import RunResult
 from hygge.progress import human
 
-STATUS_STYLE = {"ok": "green", "empty": "yellow", "failed": "bold red", "cancelled": "yellow"}
+STATUS_STYLE = {"ok": "green", "empty": "yellow", "failed": "bold red", "cancelled": "yellow",
+                "interrupted": "bold red", "running": "cyan"}
 
 
 def summary_table(run: RunResult) -> Table:

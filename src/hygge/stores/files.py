@@ -18,7 +18,7 @@ from hygge.core.plan import MovePlan
 from hygge.errors import HyggeError, WriteError
 from hygge.formats.base import PartWriter
 from hygge.homes.base import Check
-from hygge.state.journal import EntityState, RunRecord
+from hygge.state.journal import EntityState, RunRecord, interrupted, interrupted_note, settled
 from hygge.state.lock import EntityLock
 from hygge.state.manifest import Manifest
 from hygge.stores.base import Landing, Store, StoreConfig
@@ -150,32 +150,73 @@ class FileStore(Store):
             return pa.schema([(c["name"], parse_type(c["type"])) for c in manifest.state.columns])
         return None
 
-    def log_run(self, record: RunRecord) -> None:
+    def log_run(self, record: RunRecord, plan: MovePlan | None = None) -> None:
         """Append to the store's run history; the manifest, not this log, is the source of truth."""
+        self._append([record])
+
+    def _append(self, records: list[RunRecord]) -> None:
+        text = "".join(json.dumps(r.to_dict(), default=str) + "\n" for r in records).encode()
         try:
             self.internal.mkdir(parents=True, exist_ok=True)
-            with open(self.internal / "history.jsonl", "a", encoding="utf-8") as handle:
-                handle.write(json.dumps(record.to_dict(), default=str) + "\n")
-        except OSError:
-            pass
-
-    def history(self, flow: str | None = None, entity: str | None = None) -> list[RunRecord]:
-        path = self.internal / "history.jsonl"
-        if not path.is_file():
-            return []
-        records = []
-        for line in path.read_text(encoding="utf-8").splitlines():
+            fd = os.open(self.internal / "history.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                record = RunRecord.from_dict(json.loads(line))
+                os.write(fd, text)  # one append: the lines of runs writing at the same moment never interleave
+            finally:
+                os.close(fd)
+        except OSError:
+            pass  # the history is best effort; the manifest holds what the data needs
+
+    def lock(self, plan: MovePlan, record: RunRecord | None) -> EntityLock:
+        """Take the entity's lock for ``record``'s run (None: for `hygge reset`)."""
+        path = self.internal / "locks" / f"{plan.target}.lock"
+        about = record.to_dict() if record is not None else None
+        return EntityLock(path, plan.entity, record.run_id if record else "reset", about).acquire(plan.lock_wait)
+
+    def opened(self, lock: EntityLock, record: RunRecord | None, healed: str) -> list[str]:
+        """A run holds the entity (its lock taken, what was left healed): record it as ``running``, after the
+        run the lock's text names if any: that one held the lock and never let go, it was interrupted.
+        Returns the notes the run says about it."""
+        found = lock.previous.get("record") if lock.previous else None
+        records, notes = [], []
+        if isinstance(found, dict) and found.get("run_id") != (record.run_id if record else None) and \
+                not self._ended(str(found.get("run_id"))):
+            dead = RunRecord.from_dict(found)
+            finder = f"run {record.run_id}" if record else "`hygge reset`"
+            records.append(interrupted(dead, finder, healed))
+            notes.append(interrupted_note(dead, healed))
+        if record is not None:
+            records.append(record)
+        if records:
+            self._append(records)
+        return notes
+
+    def _ended(self, run_id: str) -> bool:
+        """Whether the run's end is in the history: killed after writing it, it only failed to let go of the lock.
+        Read only when a holder died, so the history is not read on every run."""
+        return any(r.run_id == run_id and r.status != "running" for r in self.history_lines())
+
+    def history_lines(self) -> list[RunRecord]:
+        path = self.internal / "history.jsonl"
+        records = []
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        for line in lines:
+            try:
+                records.append(RunRecord.from_dict(json.loads(line)))
             except (ValueError, TypeError):
                 continue  # a line cut short by a kill
-            if (flow is None or record.flow == flow) and (entity is None or record.entity == entity):
-                records.append(record)
         return records
+
+    def history(self, project: str = "", flow: str | None = None, entity: str | None = None) -> list[RunRecord]:
+        return settled(r for r in self.history_lines() if r.seen_by(project) and (flow is None or r.flow == flow)
+                       and (entity is None or r.entity == entity))
 
     def forget(self, plan: MovePlan) -> bool:
         folder = self.entity_dir(plan)
-        lock = EntityLock(self.internal / "locks" / f"{plan.target}.lock", plan.entity, "reset").acquire(plan.lock_wait)
+        lock = self.lock(plan, None)
+        self.opened(lock, None, "left what it staged for the next run to remove")
         try:
             manifest = Manifest.read(folder)
             if manifest is None:
