@@ -37,6 +37,9 @@ _RUN_COLUMNS = [
 LEGACY = "project IS NULL"  # written before projects were kept apart
 
 
+_MIGRATED: set[tuple[str, str, str | None, str]] = set()  # journal tables known to have their project column
+
+
 def state_key(project: str, key: str) -> str:
     """The state row of entity ``key`` (FLOW.ENTITY) of ``project``; without a project, the key older hygge wrote."""
     return f"{project}/{key}" if project else key
@@ -64,7 +67,12 @@ class Journal:
                 d.execute(conn, f"ALTER TABLE {ref} ADD COLUMN project {self.types['text']}")
 
     def _has_project(self, conn: Any, table: str) -> bool:
-        return "project" in self.dialect.table_schema(conn, self.schema, table).names
+        where = (self.dialect.spec.key, str(self.dialect.root), self.schema, table)  # root: relative file paths
+        if where not in _MIGRATED:  # asked of the catalog once per process and table: it only ever gains it
+            if "project" not in self.dialect.table_schema(conn, self.schema, table).names:
+                return False
+            _MIGRATED.add(where)
+        return True
 
     def _state_row(self, conn: Any, key: str, legacy: bool) -> EntityState | None:
         d = self.dialect

@@ -66,7 +66,7 @@ class EntityLock:
     @staticmethod
     def _text(fd: int) -> dict[str, Any] | None:
         try:
-            found = json.loads(os.pread(fd, 1 << 20, 0) or b"null")
+            found = json.loads(os.pread(fd, os.fstat(fd).st_size, 0) or b"null")
         except (OSError, ValueError):
             return None
         return found if isinstance(found, dict) else None
