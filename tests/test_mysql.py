@@ -167,3 +167,26 @@ def test_a_load_killed_with_its_process_leaves_no_fifo_behind_for_long(tmp_path:
         assert ours.exists()
     finally:
         ours.rmdir()
+
+
+def test_a_swap_killed_before_it_dropped_the_replaced_table_is_healed_by_the_next_run(tmp_path: Path,
+                                                                                       place: Place) -> None:
+    """MySQL's full_drop swap is a RENAME (it commits at once), then a DROP of the replaced table: a kill in
+    between leaves `_hygge_old_<table>`; the next run drops it and swaps as usual (it failed: already exists)."""
+    (tmp_path / "in").mkdir()
+    write_project(tmp_path, f"""\
+        name: my
+        flows:
+          f:
+            home: {{type: parquet, path: in}}
+            store: {{type: mysql, url: "{MYSQL_URL}", schema: {place.name}}}
+            entities: [t]
+        """)
+    pq.write_table(pa.table({"id": pa.array(range(10), pa.int64())}), tmp_path / "in" / "t.parquet")
+    run_hygge("go", cwd=tmp_path, check=0)
+    mysql_sql(f"CREATE TABLE `{place.name}`.`_hygge_old_t` (id BIGINT)")  # what the killed swap left
+    pq.write_table(pa.table({"id": pa.array(range(20), pa.int64())}), tmp_path / "in" / "t.parquet")
+    run_hygge("go", cwd=tmp_path, check=0)
+    assert mysql_sql(f"SELECT COUNT(*) FROM `{place.name}`.t")[0][0] == 20
+    tables = mysql_sql(f"SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{place.name}'")
+    assert sorted(str(name) for (name,) in tables) == ["_hygge_runs", "_hygge_state", "t"]

@@ -5,6 +5,7 @@ Each test leaves the target either untouched or fully committed, and checks the 
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shutil
@@ -128,20 +129,26 @@ def committed_then_grown(tmp: Path, lake: Path | str, way: str, rows: int) -> st
     return fmt
 
 
-def staged_file_named(stdout: str, lake: Path, fmt: str) -> bool:
-    where = next(line for line in stdout.splitlines() if line.strip().startswith("where:"))
-    return str(lake / ".hygge" / "staging" / "orders") in where and where.endswith(f".{fmt}")
+def the_error(stdout: str) -> dict[str, str]:
+    """The failed move's error, from `hygge go --json` (the summary wraps long paths)."""
+    (move,) = json.loads(stdout)["moves"]
+    assert move["status"] == "failed"
+    return dict(move["error"])
+
+
+def names_a_staged_file(error: dict[str, str], lake: Path, fmt: str) -> bool:
+    return error["path"].startswith(str(lake / ".hygge" / "staging" / "orders")) and error["path"].endswith(f".{fmt}")
 
 
 @pytest.mark.parametrize("way", FILE_WRITES)
 def test_a_full_disk_says_what_ran_out_where_and_what_to_do(tmp_path: Path, small_disk: Path, way: str) -> None:
     lake = small_disk / "lake"
     fmt = committed_then_grown(tmp_path, lake, way, 300_000)  # two files of about 9 MB for a 4 MB disk
-    proc = run_hygge("go", cwd=tmp_path, check=1)
-    assert "unexpected" not in proc.stdout and "report it" not in proc.stdout, proc.stdout
-    assert "the disk is full; the target was left as it was" in proc.stdout
-    assert staged_file_named(proc.stdout, lake, fmt), proc.stdout
-    assert "free space on that disk" in proc.stdout
+    error = the_error(run_hygge("go", "--json", cwd=tmp_path, check=1).stdout)
+    assert "unexpected" not in error["message"] and "report it" not in error["hint"], error
+    assert error["message"].endswith("the disk is full; the target was left as it was"), error
+    assert names_a_staged_file(error, lake, fmt), error
+    assert error["hint"] == "free space on that disk, or point the store elsewhere"
     assert rows_of(lake / "orders", fmt) == 1000
     assert staging_debris(lake) == []
 
@@ -155,15 +162,16 @@ def test_a_file_size_limit_says_what_ran_out_where_and_what_to_do(tmp_path: Path
         resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
 
     env = {k: v for k, v in os.environ.items() if k != "HYGGE_KILL_AT"}
-    proc = subprocess.run([sys.executable, "-m", "hygge", "go"], cwd=tmp_path, capture_output=True, text=True,
-                          preexec_fn=limit, env=env, timeout=120)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 1, out
-    assert "unexpected" not in out and "report it" not in out, out
-    assert ("a file grew past the size this system allows (this process's file size limit, ulimit -f: 1.0 MB); "
-            "the target was left as it was") in out
-    assert staged_file_named(proc.stdout, tmp_path / "lake", fmt), proc.stdout
-    assert "raise the file size limit (`ulimit -f`" in out and "lower `target_file_size`" in out
+    proc = subprocess.run([sys.executable, "-m", "hygge", "go", "--json"], cwd=tmp_path, capture_output=True,
+                          text=True, preexec_fn=limit, env=env, timeout=120)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    error = the_error(proc.stdout)
+    assert "unexpected" not in error["message"] and "report it" not in error["hint"], error
+    assert error["message"].endswith("a file grew past the size this system allows (this process's file size "
+                                     "limit, ulimit -f: 1.0 MB); the target was left as it was"), error
+    assert names_a_staged_file(error, tmp_path / "lake", fmt), error
+    assert "raise the file size limit (`ulimit -f`" in error["hint"] and "lower `target_file_size`" in error["hint"]
+    assert "the target was left as it was" in proc.stderr, "the summary says it too"
     assert rows_of(tmp_path / "lake" / "orders", fmt) == 1000
     assert staging_debris(tmp_path / "lake") == []
 

@@ -36,6 +36,11 @@ from hygge.state.journal import EntityState, RunRecord
 from hygge.stores.base import CommitResult, Landing
 
 
+def old_name(table: str) -> str:
+    """The name a swap gives the table it replaces, until it drops it."""
+    return f"_hygge_old_{table}"[:60]
+
+
 class SqlLanding(Landing):
     def __init__(self, store: SqlStore, plan: MovePlan, record: RunRecord):
         self.store = store
@@ -81,15 +86,16 @@ class SqlLanding(Landing):
         if self.store.config.create_schema and self.schema:
             self.d.ensure_schema(self.conn, self.schema)
         self.journal.ensure(self.conn)
-        # Staging and partition tables of a run that was killed: we hold the lock, so they are ours to drop.
-        prefixes = (staging_name(self.table), part_prefix(self.table))
+        # Staging and partition tables of a run that was killed, and the replaced table a swap that could not
+        # be one transaction (MySQL) had not dropped yet: we hold the lock, so they are ours to drop.
+        leftovers = (staging_name(self.table), old_name(self.table))
         dropped = []
         for name in self.d.list_tables(self.conn, self.schema):
-            if name == prefixes[0] or name.startswith(prefixes[1]):
+            if name in leftovers or name.startswith(part_prefix(self.table)):
                 self.d.execute(self.conn, f"DROP TABLE {self.d.table_ref(self.schema, name)}")
                 dropped.append(name)
         if dropped:
-            return f"dropped the table(s) it was loading, {', '.join(dropped)}"
+            return f"dropped the table(s) it left, {', '.join(dropped)}"
         return "found nothing of it to undo: its transaction rolled back when its session ended"
 
     def target_schema(self) -> pa.Schema | None:
@@ -331,7 +337,7 @@ class SqlLanding(Landing):
             d.execute(conn, f"INSERT INTO {self.target} ({columns}) SELECT {columns} FROM {self.staging}")
             self.drop_after.append(self.staging)
         else:
-            old = d.table_ref(self.schema, f"_hygge_old_{self.table}"[:60])
+            old = d.table_ref(self.schema, old_name(self.table))
             d.publish_swap(conn, self.target, self.staging, self.table, old)
 
     def abort(self) -> None:
