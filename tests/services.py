@@ -57,13 +57,21 @@ def postgres_sql(sql: str) -> list[tuple[object, ...]]:
         return list(rows)
 
 
+def own_names(column: str, name: str) -> str:
+    """A condition matching ``name`` and the names a test derives from it (``name_...``), and nothing else:
+    in LIKE, ``_`` matches any character, and a bare prefix would also match the names of a process whose
+    pid starts with this one's."""
+    escaped = name.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
+    return f"({column} = '{name}' OR {column} LIKE '{escaped}\\_%')"
+
+
 def drop_postgres_schemas(prefix: str) -> None:
-    for (name,) in postgres_sql(f"SELECT nspname FROM pg_namespace WHERE nspname LIKE '{prefix}%'"):
+    for (name,) in postgres_sql(f"SELECT nspname FROM pg_namespace WHERE {own_names('nspname', prefix)}"):
         postgres_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
 
 def postgres_place(root: Path, test_name: str) -> Iterator[Place]:
-    """A schema of its own (and any schema whose name starts with it), dropped afterwards."""
+    """A schema of its own (and the schemas named after it, ``NAME_...``), dropped afterwards."""
     require(POSTGRES_URL)
     name = schema_name(test_name)
     drop_postgres_schemas(name)
@@ -88,12 +96,13 @@ def mysql_sql(sql: str) -> list[tuple[object, ...]]:
 
 
 def drop_mysql_databases(prefix: str) -> None:
-    for (name,) in mysql_sql(f"SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{prefix}%'"):
+    for (name,) in mysql_sql("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA "
+                             f"WHERE {own_names('SCHEMA_NAME', prefix)}"):
         mysql_sql(f"DROP DATABASE IF EXISTS `{name}`")
 
 
 def mysql_place(root: Path, test_name: str) -> Iterator[Place]:
-    """A database of its own (and any whose name starts with it), dropped afterwards."""
+    """A database of its own (and the databases named after it, ``NAME_...``), dropped afterwards."""
     require(MYSQL_URL)
     name = schema_name(test_name)
     drop_mysql_databases(name)

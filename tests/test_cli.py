@@ -198,3 +198,72 @@ def test_a_note_many_entities_share_is_said_once(tmp_path: Path) -> None:
     proc = run_hygge("go", "--entity", "f.t0", "--entity", "f.t1", cwd=tmp_path, check=0)
     notes = [line for line in proc.stdout.splitlines() if line.startswith("note:")]
     assert notes == [f"note: f.t{i}: 1 file(s) copied whole: nothing about their rows changed" for i in (0, 1)]
+
+
+def read_terminal(args: list[str], cwd: Path) -> str:
+    """What `hygge ARGS` shows in a terminal (a pseudo-terminal), escape codes and all."""
+    import os
+    import subprocess
+    import sys
+
+    leader, follower = os.openpty()
+    env = {**os.environ, "COLUMNS": "200", "TERM": "xterm-256color"}
+    proc = subprocess.Popen([sys.executable, "-m", "hygge", *args], cwd=cwd, stdout=follower, stderr=follower,
+                            env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=120)
+    os.close(leader)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_text_in_brackets_is_printed_as_it_is_by_every_command(tmp_path: Path) -> None:
+    """Names, paths, messages and hints are text, not terminal markup: "[bold]" in them must not vanish."""
+    import re
+
+    from hygge.samples import users
+
+    (tmp_path / "src").mkdir(parents=True)
+    pq.write_table(users(10), tmp_path / "src" / "t.parquet")
+    write_project(tmp_path, "name: p[red]\n", flows={"f": """\
+        home: {type: parquet, path: src}
+        store: {type: parquet, path: "out[red]"}
+        entities: [{name: "t[bold]", source: t}]
+        """})
+    plain = run_hygge("go", cwd=tmp_path, check=0).stdout
+    assert "hygge: p[red]" in plain and "f.t[bold]" in plain and "out[red]/t[bold]" in plain
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", read_terminal(["go"], tmp_path))
+    assert "f.t[bold]" in screen and "✓ ok" in screen, "the live bar names the entity as it is"
+    dry = run_hygge("go", "--dry-run", cwd=tmp_path, check=0).stdout
+    assert "f.t[bold]" in dry and "out[red]/t[bold]" in dry
+    assert "f.t[bold]" in run_hygge("history", cwd=tmp_path, check=0).stdout
+    # --entity takes globs: [[] is how a glob says "[" (the name itself would match tb, to, tl, td).
+    assert "f.t[[]bold]: state forgotten" in run_hygge("reset", "f.t[[]bold]", "--yes", cwd=tmp_path, check=0).stdout
+    assert "created demo[x]/" in run_hygge("init", "demo[x]", cwd=tmp_path, check=0).stdout
+
+
+def test_debug_prints_paths_and_install_hints_with_their_brackets(tmp_path: Path) -> None:
+    import os
+
+    # A driver that is not installed: a package of that name that cannot be imported, first on the path.
+    shadow = tmp_path / "shadow" / "adbc_driver_postgresql"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'adbc_driver_postgresql'\", "
+                                        "name='adbc_driver_postgresql')\n")
+    write_project(tmp_path, "name: p\n", flows={"f": """\
+        home: {type: parquet, path: "data[bold]/src"}
+        store: {type: postgres, url: "postgresql://nobody@127.0.0.1:1/db"}
+        entities: [t]
+        """})
+    path = os.pathsep.join([str(tmp_path / "shadow"), os.environ.get("PYTHONPATH", "")])
+    proc = run_hygge("debug", cwd=tmp_path, check=1, env={"PYTHONPATH": path})
+    assert "✗ flow f: home path data[bold]/src: " in proc.stdout
+    assert 'next step: pip install "hygge[postgres]"' in proc.stdout

@@ -13,7 +13,7 @@ import pytest
 from hygge import samples
 from hygge.samples import write_sample_source
 from tests.helpers import REPO, read_target, run_hygge
-from tests.services import MYSQL_URL, POSTGRES_URL, mysql_sql, postgres_sql, require
+from tests.services import MYSQL_URL, POSTGRES_URL, mysql_sql, postgres_sql, require, schema_name
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
@@ -70,12 +70,14 @@ THEN = re.compile(r"<!-- then: (\S+) (.*?) -->")
 
 @pytest.mark.parametrize("name", sorted(example_projects()))
 def test_readme_examples_run(tmp_path: Path, name: str) -> None:
+    # The README's schema, made this process's own: the servers are shared, and what this test drops is its own.
+    schema = schema_name("readme")
     for path, text in example_projects()[name].items():
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / path).write_text(text, encoding="utf-8")
+        (tmp_path / path).write_text(text.replace("schema: hygge_readme", f"schema: {schema}"), encoding="utf-8")
     example_data(tmp_path)
-    servers = {"postgres": (POSTGRES_URL, lambda: postgres_sql("DROP SCHEMA IF EXISTS hygge_readme CASCADE")),
-               "mysql": (MYSQL_URL, lambda: mysql_sql("DROP DATABASE IF EXISTS hygge_readme"))}
+    servers = {"postgres": (POSTGRES_URL, lambda: postgres_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')),
+               "mysql": (MYSQL_URL, lambda: mysql_sql(f"DROP DATABASE IF EXISTS `{schema}`"))}
     if name in servers:
         require(servers[name][0])
     commands = [["go"]] + [args.split() for project, args in THEN.findall(README) if project == name]

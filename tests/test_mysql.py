@@ -133,7 +133,9 @@ def test_a_connection_killed_mid_load_is_retried_and_loads_once(tmp_path: Path, 
     deadline = time.monotonic() + 60
     while not killed and time.monotonic() < deadline and proc.poll() is None:
         # only this test's load: another test's LOAD DATA may be running on the same server at the same moment
-        loads = f"SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'LOAD DATA%`{place.name}`%'"
+        # (named exactly: in LIKE, `_` matches any character)
+        loads = ("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'LOAD DATA%' "
+                 f"AND INSTR(INFO, '`{place.name}`') > 0")
         for (pid,) in mysql_sql(loads):
             mysql_sql(f"KILL {pid}")
             killed = True
@@ -179,3 +181,26 @@ def test_values_mysql_cannot_hold_name_every_column_and_why(tmp_path: Path, plac
     assert "MySQL cannot hold the values of 3 column(s) exactly (nan, zero, ns); nothing was committed" in text, text
     assert "nan: 1 NaN or infinite value(s)" in text and "zero: 1 value(s) of -0.0, which MySQL stores as 0" in text
     assert "ns: nanoseconds, and MySQL keeps at most microseconds" in text
+
+
+def test_a_swap_killed_before_it_dropped_the_replaced_table_is_healed_by_the_next_run(tmp_path: Path,
+                                                                                       place: Place) -> None:
+    """MySQL's full_drop swap is a RENAME (it commits at once), then a DROP of the replaced table: a kill in
+    between leaves `_hygge_old_<table>`; the next run drops it and swaps as usual (it failed: already exists)."""
+    (tmp_path / "in").mkdir()
+    write_project(tmp_path, f"""\
+        name: my
+        flows:
+          f:
+            home: {{type: parquet, path: in}}
+            store: {{type: mysql, url: "{MYSQL_URL}", schema: {place.name}}}
+            entities: [t]
+        """)
+    pq.write_table(pa.table({"id": pa.array(range(10), pa.int64())}), tmp_path / "in" / "t.parquet")
+    run_hygge("go", cwd=tmp_path, check=0)
+    mysql_sql(f"CREATE TABLE `{place.name}`.`_hygge_old_t` (id BIGINT)")  # what the killed swap left
+    pq.write_table(pa.table({"id": pa.array(range(20), pa.int64())}), tmp_path / "in" / "t.parquet")
+    run_hygge("go", cwd=tmp_path, check=0)
+    assert mysql_sql(f"SELECT COUNT(*) FROM `{place.name}`.t")[0][0] == 20
+    tables = mysql_sql(f"SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{place.name}'")
+    assert sorted(str(name) for (name,) in tables) == ["_hygge_runs", "_hygge_state", "t"]

@@ -31,16 +31,30 @@ def seed(place: Place, sql: str) -> None:
             postgres_sql(statement.replace("S.", f'"{place.name}".'))
 
 
-def go_terminating_copy(project: Path, query_like: str, timeout: float) -> tuple[int, str, str]:
+def own_url(place: Place) -> str:
+    """The server's URL with an application name no other run shares: what a test may terminate is its own."""
+    return f"{POSTGRES_URL}?application_name={own_application(place)}"
+
+
+def own_application(place: Place) -> str:
+    return f"hygge_{place.name}"[:63]  # the server keeps 63 characters of it
+
+
+def go_terminating_copy(project: Path, place: Place, query_like: str, timeout: float) -> tuple[int, str, str]:
     """`hygge go --json` in a child process while its first session running a query ILIKE ``query_like`` is
-    terminated from outside; returns how many sessions were terminated, and the child's stdout and stderr."""
+    terminated from outside; returns how many sessions were terminated, and the child's stdout and stderr.
+
+    The project must connect with ``own_url(place)``: only sessions of that application, in this database,
+    whose query names the test's own schema are terminated; the server is shared with other runs."""
     proc = subprocess.Popen([sys.executable, "-m", "hygge", "go", "--json"], cwd=project, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     killed = 0
     deadline = time.monotonic() + 60
     while not killed and time.monotonic() < deadline and proc.poll() is None:
-        killed = len(postgres_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                  f"WHERE application_name = 'hygge' AND query ILIKE '{query_like}'"))
+        killed = len(postgres_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE application_name = '{own_application(place)}' AND datname = current_database() "
+            f"AND query ILIKE '{query_like}' AND strpos(query, '{place.name}') > 0"))
         time.sleep(0.02)
     out, err = proc.communicate(timeout=timeout)
     return killed, out, err
@@ -183,13 +197,13 @@ def test_a_connection_dropped_mid_load_leaves_the_target_unchanged_and_is_retrie
         flows:
           f:
             home: {{type: parquet, path: in}}
-            store: {{type: postgres, url: "{POSTGRES_URL}", schema: {place.name}}}
+            store: {{type: postgres, url: "{own_url(place)}", schema: {place.name}}}
             entities: [t]
         """)
     run_hygge("go", cwd=tmp_path, check=0)
     big = pa.table({"id": pa.array(range(3_000_000), pa.int64())})
     pq.write_table(big, tmp_path / "in" / "t.parquet")
-    killed, out, err = go_terminating_copy(tmp_path, "COPY%", timeout=120)
+    killed, out, err = go_terminating_copy(tmp_path, place, "COPY%", timeout=120)
     assert killed, "the load must have been caught mid-COPY"
     report = json.loads(out)
     move = report["moves"][0]
@@ -225,11 +239,11 @@ def test_a_connection_dropped_mid_read_is_retried(tmp_path: Path, place: Place) 
         options: {{retries: 1, retry_backoff: 0.1, batch_bytes: 256KiB}}
         flows:
           f:
-            home: {{type: postgres, url: "{POSTGRES_URL}", schema: {place.name}}}
+            home: {{type: postgres, url: "{own_url(place)}", schema: {place.name}}}
             store: {{type: parquet, path: out}}
             entities: [big]
         """)
-    killed, out, err = go_terminating_copy(tmp_path, "COPY (SELECT%", timeout=180)
+    killed, out, err = go_terminating_copy(tmp_path, place, "COPY (SELECT%", timeout=180)
     assert killed, "the read must have been caught mid-COPY"
     move = json.loads(out)["moves"][0]
     assert move["status"] == "ok" and move["attempts"] == 2, err

@@ -1,7 +1,7 @@
 """The `hygge` command: argument parsing, rendering and exit codes. The work happens elsewhere.
 
 Exit codes: 0 every entity moved, 1 some entity failed, 2 configuration or
-usage error, 130 interrupted.
+usage error, 130 interrupted by Ctrl-C (SIGINT), 143 stopped by SIGTERM.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from hygge.errors import ConfigError, HyggeError
 if TYPE_CHECKING:
     from rich.console import Console
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 # pydantic looks for plugins in the metadata of every installed distribution the first time a model is built
 # (13 ms here, more in a big environment); none is meant for hygge's own config models, built by this process.
@@ -61,9 +61,12 @@ def guarded(verbose: bool, work: Callable[[], int]) -> NoReturn:
     except click.exceptions.Abort:
         _console(stderr=True).print("nothing was changed")
         sys.exit(EXIT_FAILED)
-    except KeyboardInterrupt:
-        _console(stderr=True).print("[yellow]interrupted[/]")
-        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt as stop:  # before or after the moves ran: the Coordinator handles one during them
+        from hygge.core import signals
+
+        signum = signals.signum_of(stop)
+        _console(stderr=True).print(f"[yellow]interrupted by {signals.name(signum)}[/]")
+        sys.exit(signals.exit_code(signum))
     except Exception as exc:  # noqa: BLE001 - the CLI never shows a bare traceback
         fail(exc, verbose)
     sys.exit(code)
@@ -79,6 +82,9 @@ project_option = click.option(
 @click.version_option(__version__, "--version", "-V", prog_name="hygge")
 def main() -> None:
     """hygge moves tables from where data lives (a Home) to where it should settle (a Store)."""
+    from hygge.core.signals import stop_on_signals
+
+    stop_on_signals()  # SIGTERM rolls back running moves like Ctrl-C, instead of ending the process on the spot
     if hasattr(signal, "SIGXFSZ"):
         # Past a file size limit, fail the write with EFBIG (and say so) instead of dying silently.
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -91,10 +97,12 @@ def init(name: Path) -> None:
     from hygge.scaffold import init_project
 
     def work() -> int:
+        from rich.text import Text
+
         files = init_project(name)
         out = _console()
-        out.print(f"[green]created[/] {name}/ with {len(files)} files")
-        out.print(f"next:  cd {name} && hygge go")
+        out.print(Text.assemble(("created", "green"), f" {name}/ with {len(files)} files"))
+        out.print(Text(f"next:  cd {name} && hygge go"))
         return EXIT_OK
 
     guarded(False, work)
@@ -189,13 +197,14 @@ def _dry_run(ws: Any, selection: Any, as_json: bool) -> int:
         from rich.text import Text
 
         out = _console()
-        table = Table(title=f"hygge: {ws.name} (dry run: nothing is moved)", title_justify="left")
+        table = Table(title=Text(f"hygge: {ws.name} (dry run: nothing is moved)"), title_justify="left")
         for column in ("entity", "run type", "from", "to", "columns", "rows in source"):
             table.add_column(column)
         for p in planned:
             columns = ", ".join(p.columns[:6]) + (f", … ({len(p.columns)})" if len(p.columns) > 6 else "")
-            table.add_row(p.plan.key, p.plan.run_type, p.source or p.plan.source, p.target,
-                          Text("error", style="red") if p.error else columns,
+            # Text, not str: a cell given as str is read as markup, and names in brackets would vanish.
+            table.add_row(Text(p.plan.key), Text(p.plan.run_type), Text(p.source or p.plan.source), Text(p.target),
+                          Text("error", style="red") if p.error else Text(columns),
                           "" if p.estimated_rows is None else f"{p.estimated_rows:,}")
         out.print(table)
         for p in planned:
@@ -242,6 +251,8 @@ def reset(project: Path | None, entity: str, yes: bool) -> None:
     """Forget ENTITY's watermark and loaded files (FLOW.ENTITY); the data stays, the next run reloads it."""
 
     def work() -> int:
+        from rich.text import Text
+
         from hygge.core.history import forget
         from hygge.core.workspace import load_workspace
 
@@ -250,7 +261,8 @@ def reset(project: Path | None, entity: str, yes: bool) -> None:
             question = f"Forget what {entity} has loaded? Its next incremental run reads everything again"
             click.confirm(question, abort=True)
         done = forget(ws, entity)
-        _console().print(f"[green]{entity}: state forgotten[/]" if done else f"{entity} has no state to forget")
+        _console().print(Text(f"{entity}: state forgotten", style="green") if done else
+                         Text(f"{entity} has no state to forget"))
         return EXIT_OK
 
     guarded(False, work)
@@ -263,6 +275,8 @@ def debug(project: Path | None, verbose: bool) -> None:
     """Check the configuration, paths and connections, and say how to fix what is wrong."""
 
     def work() -> int:
+        from rich.text import Text
+
         from hygge.core.doctor import diagnose
         from hygge.core.workspace import load_workspace
 
@@ -271,13 +285,14 @@ def debug(project: Path | None, verbose: bool) -> None:
         bad = 0
         for finding in diagnose(ws):
             check = finding.check
-            mark = "[green]✓[/]" if check.ok else "[bold red]✗[/]"
-            out.print(f"{mark} {finding.section}: {check.name}: {check.detail}", highlight=False)
+            mark = ("✓", "green") if check.ok else ("✗", "bold red")
+            # Text, not markup: paths, messages and hints hold brackets (`pip install "hygge[postgres]"`).
+            out.print(Text.assemble(mark, f" {finding.section}: {check.name}: {check.detail}"))
             if not check.ok:
                 bad += 1
                 if check.hint:
-                    out.print(f"    next step: {check.hint}", highlight=False)
-        out.print("[green]all checks passed[/]" if not bad else f"[red]{bad} check(s) failed[/]")
+                    out.print(Text(f"    next step: {check.hint}"))
+        out.print(Text("all checks passed", style="green") if not bad else Text(f"{bad} check(s) failed", style="red"))
         return EXIT_OK if not bad else EXIT_FAILED
 
     guarded(verbose, work)

@@ -5,6 +5,7 @@ Each test leaves the target either untouched or fully committed, and checks the 
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shutil
@@ -84,6 +85,95 @@ def test_a_file_size_limit_fails_the_move_cleanly(tmp_path: Path) -> None:
     assert "a file grew past the size this system allows" in proc.stdout
     assert "lower `target_file_size`" in proc.stdout
     assert read_target_csv_rows(root / "lake" / "orders") == 1000
+
+
+def rows_of(folder: Path, fmt: str) -> int:
+    import pyarrow.json as pjson
+
+    if fmt == "parquet":
+        return read_target(folder).num_rows
+    if fmt == "csv":
+        return read_target_csv_rows(folder)
+    return sum(pjson.read_json(p).num_rows for p in folder.glob("part-*.jsonl"))
+
+
+# Every way a file store writes bytes: its own part writers (parquet, csv, jsonl), a parquet file copied whole,
+# parquet re-encoded by polars (which hands back to hygge's writer when it fails), partitions staged side by side.
+FILE_WRITES = {
+    "parquet": ("parquet", "", ""),
+    "parquet-copied": ("parquet", "", ""),
+    "parquet-polars": ("parquet", "compression: zstd", ""),
+    "parquet-partitions": ("parquet", "copy_unchanged: false", "partitions: 2"),
+    "csv": ("csv", "", ""),
+    "jsonl": ("jsonl", "", ""),
+}
+
+
+def committed_then_grown(tmp: Path, lake: Path | str, way: str, rows: int) -> str:
+    """A project writing ``way`` into ``lake``, committed once with 1,000 rows, its source then grown to two
+    files of ``rows`` rows; returns the store's format."""
+    fmt, store_extra, home_extra = FILE_WRITES[way]
+    if way == "parquet":
+        store_extra = "copy_unchanged: false"
+    write_project(tmp, "name: faults\noptions: {retries: 0}\n", flows={"f": f"""\
+        home: {{type: parquet, path: in, {home_extra}}}
+        store: {{type: {fmt}, path: "{lake}", {store_extra}}}
+        entities: [{{name: orders, source: "orders*"}}]
+        """})
+    (tmp / "in").mkdir()
+    pq.write_table(orders(1000), tmp / "in" / "orders.parquet", compression="none")
+    run_hygge("go", cwd=tmp, check=0)
+    for index in range(2):
+        pq.write_table(orders(rows), tmp / "in" / f"orders{index}.parquet", compression="none")
+    (tmp / "in" / "orders.parquet").unlink()
+    return fmt
+
+
+def the_error(stdout: str) -> dict[str, str]:
+    """The failed move's error, from `hygge go --json` (the summary wraps long paths)."""
+    (move,) = json.loads(stdout)["moves"]
+    assert move["status"] == "failed"
+    return dict(move["error"])
+
+
+def names_a_staged_file(error: dict[str, str], lake: Path, fmt: str) -> bool:
+    return error["path"].startswith(str(lake / ".hygge" / "staging" / "orders")) and error["path"].endswith(f".{fmt}")
+
+
+@pytest.mark.parametrize("way", FILE_WRITES)
+def test_a_full_disk_says_what_ran_out_where_and_what_to_do(tmp_path: Path, small_disk: Path, way: str) -> None:
+    lake = small_disk / "lake"
+    fmt = committed_then_grown(tmp_path, lake, way, 300_000)  # two files of about 9 MB for a 4 MB disk
+    error = the_error(run_hygge("go", "--json", cwd=tmp_path, check=1).stdout)
+    assert "unexpected" not in error["message"] and "report it" not in error["hint"], error
+    assert error["message"].endswith("the disk is full; the target was left as it was"), error
+    assert names_a_staged_file(error, lake, fmt), error
+    assert error["hint"] == "free space on that disk, or point the store elsewhere"
+    assert rows_of(lake / "orders", fmt) == 1000
+    assert staging_debris(lake) == []
+
+
+@pytest.mark.parametrize("way", FILE_WRITES)
+def test_a_file_size_limit_says_what_ran_out_where_and_what_to_do(tmp_path: Path, way: str) -> None:
+    # two files of about 3 MB: past a limit of 1 MiB whichever way they are written
+    fmt = committed_then_grown(tmp_path, "lake", way, 100_000)
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+
+    env = {k: v for k, v in os.environ.items() if k != "HYGGE_KILL_AT"}
+    proc = subprocess.run([sys.executable, "-m", "hygge", "go", "--json"], cwd=tmp_path, capture_output=True,
+                          text=True, preexec_fn=limit, env=env, timeout=120)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    error = the_error(proc.stdout)
+    assert "unexpected" not in error["message"] and "report it" not in error["hint"], error
+    assert error["message"].endswith("a file grew past the size this system allows (this process's file size "
+                                     "limit, ulimit -f: 1.0 MB); the target was left as it was"), error
+    assert names_a_staged_file(error, tmp_path / "lake", fmt), error
+    assert "raise the file size limit (`ulimit -f`" in error["hint"] and "lower `target_file_size`" in error["hint"]
+    assert "the target was left as it was" in proc.stderr, "the summary says it too"
+    assert rows_of(tmp_path / "lake" / "orders", fmt) == 1000
+    assert staging_debris(tmp_path / "lake") == []
 
 
 def read_target_csv_rows(folder: Path) -> int:

@@ -25,7 +25,7 @@ def collect(ws: Workspace, flows: list[str], entity: str | None, limit: int | No
             continue
         seen.add(where)
         names = {f.name for f in chosen}
-        records += [r for r in store.history(None, entity_name or None) if r.flow in names]
+        records += [r for r in store.history(ws.name, None, entity_name or None) if r.flow in names]
     records.sort(key=lambda r: r.started_at)
     return records[-limit:] if limit else records
 

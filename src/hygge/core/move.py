@@ -35,6 +35,9 @@ def as_hygge_error(exc: BaseException, plan: MovePlan) -> HyggeError:
     """Every failure leaves a Move as a HyggeError that names the flow and entity."""
     if isinstance(exc, HyggeError):
         return exc.located(flow=plan.flow, entity=plan.entity)
+    if isinstance(exc, KeyboardInterrupt):
+        return Cancelled(f"stopped by {exc or 'Ctrl-C'} while moving; what it staged was rolled back",
+                         flow=plan.flow, entity=plan.entity)
     if isinstance(exc, TRANSIENT_OS_ERRORS):
         return HyggeError(f"connection problem: {exc}", flow=plan.flow, entity=plan.entity, transient=True,
                           hint="hygge retried it; check the network and the server, then run again")
@@ -64,6 +67,7 @@ class Move:
             entity=plan.entity,
             run_type=plan.run_type,
             started_at=self.started.isoformat(),
+            project=plan.project,
         )
         self.result = MoveResult(flow=plan.flow, entity=plan.entity, run_type=plan.run_type, run_id=self.record.run_id)
         self.rows_read = 0
@@ -100,6 +104,7 @@ class Move:
                                 entity=self.plan.entity)
             self.mode = landing_run_type(self.plan, previous)
             landing = self.store.landing(replace(self.plan, run_type=self.mode), self.record)
+            self.result.warnings += landing.found
             schema, self.drift = self.drift_check(landing, polisher.schema)
             landing.begin(schema, self.drift)
             if not (self.copy_whole(source, landing, polisher) or self.transfer_parts(source, landing, schema)):
@@ -111,14 +116,16 @@ class Move:
             if not isinstance(exc, Exception):
                 raise
         finally:
-            if landing is not None:
-                landing.close()
-            if source is not None:
-                source.close()
-            for slot in self.held:
-                slot.release()
+            try:
+                self.log()  # before the landing lets go of the entity: its records are written by the lock's holder
+            finally:
+                if landing is not None:
+                    landing.close()
+                if source is not None:
+                    source.close()
+                for slot in self.held:
+                    slot.release()
             self.result.seconds = time.perf_counter() - clock
-            self.log()
             self._event("done", rows=self.result.rows_written, bytes=self.result.bytes_written,
                         detail={"result": self.result})
         return self.result
@@ -276,6 +283,7 @@ class Move:
         record.watermark_after = state.watermark
         state.last_run = record.to_dict()
         committed = landing.commit(record, state)
+        self.result.committed = True
         record.rows_in_target = committed.rows_in_target
         record.bytes_written = committed.bytes_written
         result = self.result
@@ -321,13 +329,16 @@ class Move:
             )
 
     def fail(self, exc: BaseException, landing: Landing | None) -> None:
+        stopped = isinstance(exc, KeyboardInterrupt)  # Ctrl-C or SIGTERM, in this thread (the inline executor)
+        if stopped and self.result.committed:
+            return  # it came after the commit: the move is done, and says so
         if landing is not None:
             try:
                 landing.abort()
             except Exception:  # noqa: BLE001 - the original error matters more
                 pass
         error = as_hygge_error(exc, self.plan)
-        self.result.status = "cancelled" if isinstance(exc, Cancelled) else "failed"
+        self.result.status = "cancelled" if isinstance(exc, Cancelled) or stopped else "failed"
         self.result.error = error
         self.result.rows_read = self.rows_read
         self.result.traceback = "".join(traceback.format_exception(exc))
@@ -338,7 +349,7 @@ class Move:
 
     def log(self) -> None:
         if self.store is not None and self.record.status in ("failed", "cancelled", "ok", "empty"):
-            self.store.log_run(self.record)
+            self.store.log_run(self.record, self.plan)
 
 
 def read_state(plan: MovePlan, previous: EntityState | None) -> ReadState | None:

@@ -68,9 +68,13 @@ class Pipe:
 
     def get(self) -> pa.RecordBatch | None:
         with self._cond:
-            while not self._items:
+            # Asked before every batch, not only when the queue is empty: a reader that has finished leaves
+            # the whole rest of the move queued, and a stop (Ctrl-C, SIGTERM, fail-fast) must not wait for it.
+            while True:
                 if self.cancel.is_set():
                     raise Cancelled("the move was stopped")
+                if self._items:
+                    break
                 self._cond.wait(0.1)
             item = self._items.popleft()
             if item is _END:

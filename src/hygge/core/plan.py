@@ -32,6 +32,8 @@ class MovePlan:
     connections: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Backfill window (hygge go --from/--to), as text in the watermark's type.
     window: tuple[str | None, str | None] = (None, None)
+    # The project (hygge.yml `name:`): a store's journal keeps each project's state and runs apart.
+    project: str = ""
 
     @property
     def key(self) -> str:

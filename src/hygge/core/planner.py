@@ -150,6 +150,7 @@ def _plan_one(ws: Workspace, flow: Flow, entity: EntityConfig, source: str | Non
         lock_wait=options.lock_wait,
         connections=ws.config.connections,
         window=selection.window,
+        project=ws.name,
     )
     check_run_type(result)
     return result

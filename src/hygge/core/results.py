@@ -8,6 +8,8 @@ from typing import Any
 from hygge.errors import HyggeError
 
 OK_STATUSES = ("ok", "empty")
+# What happened to a move's target, said when a run was interrupted (see RunResult.outcomes).
+OUTCOMES = ("committed", "rolled back", "failed", "not started")
 
 
 @dataclass
@@ -29,6 +31,8 @@ class MoveResult:
     traceback: str | None = None
     warnings: list[str] = field(default_factory=list)
     watermark: Any = None
+    started: bool = True  # False for a move the run never began (stopped, or not even planned)
+    committed: bool = False  # its landing published: the target holds this run's rows, whatever came after
 
     @property
     def key(self) -> str:
@@ -37,6 +41,15 @@ class MoveResult:
     @property
     def ok(self) -> bool:
         return self.status in OK_STATUSES
+
+    @property
+    def outcome(self) -> str:
+        """What this run did to the target: committed, rolled back (stopped), failed (unchanged), not started."""
+        if self.committed or self.ok:
+            return "committed"
+        if not self.started:
+            return "not started"
+        return "rolled back" if self.status == "cancelled" else "failed"
 
     @property
     def rows_per_second(self) -> float:
@@ -48,6 +61,7 @@ class MoveResult:
             "entity": self.entity,
             "run_type": self.run_type,
             "status": self.status,
+            "outcome": self.outcome,
             "run_id": self.run_id,
             "rows_read": self.rows_read,
             "rows_written": self.rows_written,
@@ -70,10 +84,24 @@ class RunResult:
     moves: list[MoveResult] = field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False
+    signum: int | None = None  # the signal that interrupted the run (SIGINT for Ctrl-C, SIGTERM)
 
     @property
     def ok(self) -> bool:
         return not self.interrupted and all(m.ok for m in self.moves)
+
+    @property
+    def signal(self) -> str | None:
+        from hygge.core import signals
+
+        return signals.name(self.signum) if self.interrupted else None
+
+    def outcomes(self) -> dict[str, list[str]]:
+        """The moves by what happened to their targets, in run order; outcomes no move had are left out."""
+        found: dict[str, list[str]] = {}
+        for move in self.moves:
+            found.setdefault(move.outcome, []).append(move.key)
+        return {outcome: found[outcome] for outcome in OUTCOMES if outcome in found}
 
     @property
     def failed(self) -> list[MoveResult]:
@@ -82,7 +110,9 @@ class RunResult:
     @property
     def exit_code(self) -> int:
         if self.interrupted:
-            return 130
+            from hygge.core import signals
+
+            return signals.exit_code(self.signum)
         return 0 if self.ok else 1
 
     def move(self, key: str) -> MoveResult:
@@ -96,6 +126,8 @@ class RunResult:
             "project": self.project,
             "ok": self.ok,
             "exit_code": self.exit_code,
+            "interrupted": self.interrupted,
+            "signal": self.signal,
             "seconds": round(self.seconds, 3),
             "rows_written": sum(m.rows_written for m in self.moves),
             "moves": [m.to_dict() for m in self.moves],

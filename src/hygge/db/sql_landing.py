@@ -39,6 +39,11 @@ from hygge.state.journal import EntityState, RunRecord
 from hygge.stores.base import CommitResult, Landing
 
 
+def old_name(table: str) -> str:
+    """The name a swap gives the table it replaces, until it drops it."""
+    return f"_hygge_old_{table}"[:60]
+
+
 class SqlLanding(Landing):
     def __init__(self, store: SqlStore, plan: MovePlan, record: RunRecord):
         self.store = store
@@ -68,7 +73,9 @@ class SqlLanding(Landing):
             # short transaction of their own, one move at a time, before the move's own transaction.
             d.begin(conn)
             d.setup_lock(conn, self.schema)
-            self._ensure_tables()
+            healed = self._ensure_tables()
+            # Recorded as running once it holds the table, in this short transaction: never in the data's.
+            self.found = self.journal.start(conn, self.record, healed)
             d.commit(conn)
             d.begin(conn)
             self.exists = d.table_exists(conn, self.schema, self.table)
@@ -77,15 +84,22 @@ class SqlLanding(Landing):
         except Exception as exc:
             raise d.explain(exc, "preparing the target", self.target) from exc
 
-    def _ensure_tables(self) -> None:
+    def _ensure_tables(self) -> str:
+        """Create the schema and journal; drop what a killed run left. Says what that was."""
         if self.store.config.create_schema and self.schema:
             self.d.ensure_schema(self.conn, self.schema)
         self.journal.ensure(self.conn)
-        # Staging and partition tables of a run that was killed: we hold the lock, so they are ours to drop.
-        prefixes = (staging_name(self.table), part_prefix(self.table))
+        # Staging and partition tables of a run that was killed, and the replaced table a swap that could not
+        # be one transaction (MySQL) had not dropped yet: we hold the lock, so they are ours to drop.
+        leftovers = (staging_name(self.table), old_name(self.table))
+        dropped = []
         for name in self.d.list_tables(self.conn, self.schema):
-            if name == prefixes[0] or name.startswith(prefixes[1]):
+            if name in leftovers or name.startswith(part_prefix(self.table)):
                 self.d.execute(self.conn, f"DROP TABLE {self.d.table_ref(self.schema, name)}")
+                dropped.append(name)
+        if dropped:
+            return f"dropped the table(s) it left, {', '.join(dropped)}"
+        return "found nothing of it to undo: its transaction rolled back when its session ended"
 
     def target_schema(self) -> pa.Schema | None:
         if not self.exists:
@@ -371,7 +385,7 @@ class SqlLanding(Landing):
             d.insert_select(conn, self.schema, self.table, self.arrow_schema, self.staging)
             self.drop_after.append(self.staging)
         else:
-            old = d.table_ref(self.schema, f"_hygge_old_{self.table}"[:60])
+            old = d.table_ref(self.schema, old_name(self.table))
             d.publish_swap(conn, self.target, self.staging, self.table, old)
 
     def notes(self) -> list[str]:

@@ -13,7 +13,7 @@ from pydantic import Field
 from hygge.core.plan import MovePlan
 from hygge.db.connections import ConnectionSpec, SessionLimits, spec_for
 from hygge.db.dialect import Dialect
-from hygge.db.journal import Journal
+from hygge.db.journal import STATE, Journal
 from hygge.db.merge import SEQ
 from hygge.homes.base import Check
 from hygge.state.journal import EntityState, RunRecord
@@ -97,7 +97,7 @@ class SqlStore(Store):
         schema, _ = self.split(plan)
 
         def work(d: Dialect, conn: Any) -> EntityState | None:
-            return self.journal(d, schema).read(conn, plan.key)
+            return self.journal(d, schema).read(conn, plan.project, plan.key)
 
         return self._with_conn(work, write=False)
 
@@ -111,10 +111,10 @@ class SqlStore(Store):
 
         return self._with_conn(work, write=False)
 
-    def log_run(self, record: RunRecord) -> None:
+    def log_run(self, record: RunRecord, plan: MovePlan | None = None) -> None:
         if record.status in ("ok", "empty"):
             return  # committed runs were journaled in their own transaction
-        schema = self.schema
+        schema = self.split(plan)[0] if plan is not None else self.schema  # where its running row and state are
 
         def work(d: Dialect, conn: Any) -> None:
             journal = self.journal(d, schema)
@@ -127,14 +127,20 @@ class SqlStore(Store):
         except Exception:  # noqa: BLE001 - the run already failed; its history line is best effort
             pass
 
-    def history(self, flow: str | None = None, entity: str | None = None) -> list[RunRecord]:
-        return self._with_conn(lambda d, c: self.journal(d, self.schema).history(c, flow, entity), write=False)
+    def history(self, project: str = "", flow: str | None = None, entity: str | None = None) -> list[RunRecord]:
+        return self._with_conn(lambda d, c: self.journal(d, self.schema).history(c, project, flow, entity),
+                               write=False)
 
     def forget(self, plan: MovePlan) -> bool:
         schema, _ = self.split(plan)
 
         def work(d: Dialect, conn: Any) -> bool:
-            done = self.journal(d, schema).forget(conn, plan.key)
+            journal = self.journal(d, schema)
+            if not d.table_exists(conn, schema, STATE):
+                return False
+            d.setup_lock(conn, schema)
+            journal.ensure(conn)  # a journal older hygge wrote gains its project column
+            done = journal.forget(conn, plan.project, plan.flow, plan.entity)
             d.commit(conn)
             return done
 

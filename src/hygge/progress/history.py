@@ -13,13 +13,19 @@ from hygge.progress.summary import STATUS_STYLE
 from hygge.state import watermark
 from hygge.state.journal import RunRecord
 
+UNFINISHED = ("running", "interrupted")  # no counts or end were recorded: shown blank, not as zero
 
-def _seconds(record: RunRecord) -> float:
+
+def _time(record: RunRecord) -> str:
     try:
         ended = datetime.fromisoformat(record.ended_at or "")
-        return (ended - datetime.fromisoformat(record.started_at)).total_seconds()
+        return human.duration((ended - datetime.fromisoformat(record.started_at)).total_seconds())
     except ValueError:
-        return 0.0
+        return ""
+
+
+def _count(record: RunRecord, value: int | None) -> str:
+    return "" if value is None or record.status in UNFINISHED else f"{value:,}"
 
 
 def print_history(console: Console, records: list[RunRecord]) -> None:
@@ -32,12 +38,14 @@ def print_history(console: Console, records: list[RunRecord]) -> None:
         table.add_column(column, no_wrap=True)
     table.add_column("run id", overflow="fold")
     for r in records:
-        table.add_row(r.started_at[:19].replace("T", " "), f"{r.flow}.{r.entity}", r.run_type,
-                      Text(r.status, style=STATUS_STYLE.get(r.status, "")), f"{r.rows_read:,}", f"{r.rows_written:,}",
-                      "" if r.rows_in_target is None else f"{r.rows_in_target:,}", human.duration(_seconds(r)),
-                      watermark.display(r.watermark_after), r.run_id)
+        # Text, not str: a str cell is read as markup, and names or values in brackets would vanish.
+        table.add_row(r.started_at[:19].replace("T", " "), Text(f"{r.flow}.{r.entity}"), Text(r.run_type),
+                      Text(r.status, style=STATUS_STYLE.get(r.status, "")), _count(r, r.rows_read),
+                      _count(r, r.rows_written), _count(r, r.rows_in_target), _time(r),
+                      Text(watermark.display(r.watermark_after)), Text(r.run_id))
     console.print(table)
     for r in records:
         if r.error:
-            console.print(Text(f"{r.started_at[:19]} {r.flow}.{r.entity} ({r.run_id}) failed:", style="bold red"))
+            said = {"interrupted": "was interrupted", "cancelled": "was stopped"}.get(r.status, r.status)
+            console.print(Text(f"{r.started_at[:19]} {r.flow}.{r.entity} ({r.run_id}) {said}:", style="bold red"))
             console.print(Text("  " + r.error.replace("\n", "\n  "), style="red"))

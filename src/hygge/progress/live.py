@@ -23,7 +23,7 @@ class LiveRenderer:
     def __init__(self, console: Console):
         self.progress = Progress(
             SpinnerColumn(finished_text=" "),
-            TextColumn("[bold]{task.description}"),
+            TextColumn("{task.description}", style="bold", markup=False),  # an entity's name is not markup
             BarColumn(bar_width=24),
             TextColumn("{task.fields[rows]:>14}"),
             TextColumn("{task.fields[rate]:>16}"),

@@ -9,25 +9,28 @@ from rich.text import Text
 from hygge.core.results import RunResult
 from hygge.progress import human
 
-STATUS_STYLE = {"ok": "green", "empty": "yellow", "failed": "bold red", "cancelled": "yellow"}
+STATUS_STYLE = {"ok": "green", "empty": "yellow", "failed": "bold red", "cancelled": "yellow",
+                "interrupted": "bold red", "running": "cyan"}
 
 
 def summary_table(run: RunResult) -> Table:
-    table = Table(title=f"hygge: {run.project}", title_justify="left", show_lines=False)
+    table = Table(title=Text(f"hygge: {run.project}"), title_justify="left", show_lines=False)
     for column, justify in (("entity", "left"), ("status", "left"), ("rows", "right"), ("in target", "right"),
                             ("time", "right"), ("rate", "right"), ("size", "right"), ("target", "left")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for move in run.moves:
-        status = move.status + (f" ({move.attempts} tries)" if move.attempts > 1 else "")
+        status = "not started" if move.outcome == "not started" and move.status == "cancelled" else move.status
+        status += f" ({move.attempts} tries)" if move.attempts > 1 else ""
+        # Names and places as Text: a str cell is read as markup, and "data[bold]" would lose its brackets.
         table.add_row(
-            move.key,
+            Text(move.key),
             Text(status, style=STATUS_STYLE.get(move.status, "")),
             f"{move.rows_written:,}",
             "" if move.rows_in_target is None else f"{move.rows_in_target:,}",
             human.duration(move.seconds),
             human.rate(move.rows_written, move.seconds),
             human.size(move.bytes_written) if move.bytes_written else "",
-            move.location,
+            Text(move.location),
         )
     return table
 
@@ -69,5 +72,23 @@ def print_summary(console: Console, run: RunResult, verbose: bool = False) -> No
         if verbose and move.traceback:
             console.print(Text(move.traceback, style="dim"))
     if run.interrupted:
-        console.print(Text("interrupted: running moves were rolled back; their targets are unchanged",
-                           style="bold yellow"))
+        for line in interrupted_lines(run):
+            console.print(Text(line, style="bold yellow"))
+
+
+SAID = {
+    "committed": "committed (the target holds this run's rows)",
+    "rolled back": "rolled back (the target is unchanged)",
+    "failed": "failed (the target is unchanged)",
+    "not started": "not started",
+}
+
+
+def interrupted_lines(run: RunResult) -> list[str]:
+    """What an interrupted run did to each target: a stop that came after a commit does not undo it."""
+    lines = [f"interrupted by {run.signal}: moves still running were stopped"]
+    for outcome, keys in run.outcomes().items():
+        named = ", ".join(keys[:SHOWN_APART * 3]) + (f" and {len(keys) - SHOWN_APART * 3} more"
+                                                     if len(keys) > SHOWN_APART * 3 else "")
+        lines.append(f"  {SAID[outcome]}: {named}")
+    return lines

@@ -1,8 +1,10 @@
 """One writer per entity: an advisory file lock that dies with its process.
 
 ``flock`` is released by the kernel when the holder exits, however it exits,
-so a lock left by a killed run is never stale. The lock file's text only
-tells the next run who holds it.
+so a lock left by a killed run is never stale. The lock file's text tells the
+next run who holds it, and is emptied when the holder lets go: text found by
+the one who takes the lock next (``previous``) was left by a holder that never
+let go, a run that was killed while it held the entity.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ except ImportError:  # pragma: no cover - Windows
 
 
 class EntityLock:
-    def __init__(self, path: Path, entity: str, run_id: str):
+    def __init__(self, path: Path, entity: str, run_id: str, about: dict[str, Any] | None = None):
         self.path = path
         self.entity = entity
         self.run_id = run_id
+        self.about = about  # the holder's run record, for the next holder should this one never let go
+        self.previous: dict[str, Any] | None = None
         self._fd: int | None = None
 
     def acquire(self, wait: float = 0.0) -> EntityLock:
@@ -51,17 +55,26 @@ class EntityLock:
                         hint="wait for it to finish, or set `options: lock_wait: SECONDS` to queue behind it",
                     ) from None
                 time.sleep(min(0.2, max(0.01, deadline - time.monotonic())))
-        info = {"run_id": self.run_id, "pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
+        self.previous = self._text(fd)
+        info = {"run_id": self.run_id, "pid": os.getpid(), "host": socket.gethostname(), "since": time.time(),
+                **({"record": self.about} if self.about is not None else {})}
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)
         self._fd = fd
         return self
 
     @staticmethod
-    def _holder(fd: int) -> str:
+    def _text(fd: int) -> dict[str, Any] | None:
         try:
-            info: dict[str, Any] = json.loads(os.pread(fd, 4096, 0) or b"{}")
+            found = json.loads(os.pread(fd, os.fstat(fd).st_size, 0) or b"null")
         except (OSError, ValueError):
+            return None
+        return found if isinstance(found, dict) else None
+
+    @classmethod
+    def _holder(cls, fd: int) -> str:
+        info = cls._text(fd)
+        if info is None:
             return "a run that did not say who it is"
         since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.get("since", 0)))
         return f"run {info.get('run_id')} (pid {info.get('pid')} on {info.get('host')}, since {since})"
@@ -69,6 +82,10 @@ class EntityLock:
     def release(self) -> None:
         if self._fd is not None:
             try:
+                try:
+                    os.ftruncate(self._fd, 0)  # let go on purpose: the next holder finds nothing to report
+                except OSError:
+                    pass
                 if fcntl is not None:
                     fcntl.flock(self._fd, fcntl.LOCK_UN)
             finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -36,6 +36,8 @@ class Landing(ABC):
 
     rows_written: int = 0
     bytes_written: int = 0
+    # What the run says about what it found when it took the entity (a run interrupted before it, cleaned up).
+    found: Sequence[str] = ()
 
     @abstractmethod
     def begin(self, schema: pa.Schema, drift: Drift | None = None) -> None:
@@ -128,14 +130,16 @@ class Store(ABC):
     def location(self, plan: MovePlan) -> str:
         """Where the entity settles, for people: a folder or a table name."""
 
-    def log_run(self, record: RunRecord) -> None:
-        """Keep a finished run (committed or failed) in the store's run history."""
+    def log_run(self, record: RunRecord, plan: MovePlan | None = None) -> None:
+        """Keep a finished run (committed or failed) in the store's run history, beside the journal ``plan``'s
+        state lives in; it replaces the run's ``running`` record, written when its landing opened."""
 
     def target_schema(self, plan: MovePlan) -> pa.Schema | None:
         """The columns of the entity's target as it stands, for dry runs; None when there is none."""
         return None
 
-    def history(self, flow: str | None = None, entity: str | None = None) -> list[RunRecord]:
+    def history(self, project: str = "", flow: str | None = None, entity: str | None = None) -> list[RunRecord]:
+        """The runs ``project`` sees (its own, and those of no project), oldest first, each by its last record."""
         return []
 
     def forget(self, plan: MovePlan) -> bool:

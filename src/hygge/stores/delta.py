@@ -116,7 +116,7 @@ class DeltaStore(Store):
             return [base]
         return sorted(p for p in base.iterdir() if p.is_dir() and (is_table(p) or (p / HYGGE_DIR).is_dir()))
 
-    def log_run(self, record: RunRecord) -> None:
+    def log_run(self, record: RunRecord, plan: MovePlan | None = None) -> None:
         """Every finished run, beside its table; the log, not this file, is what state is read from."""
         try:
             location = self.tables_of.get((record.flow, record.entity)) or table_location(
@@ -128,13 +128,14 @@ class DeltaStore(Store):
         except Exception:  # noqa: BLE001 - history is a convenience, never a failure of the run
             pass
 
-    def history(self, flow: str | None = None, entity: str | None = None) -> list[RunRecord]:
+    def history(self, project: str = "", flow: str | None = None, entity: str | None = None) -> list[RunRecord]:
         from hygge.stores.delta_history import table_history
 
         records: list[RunRecord] = []
         for folder in self._tables():
             records += table_history(folder, self.root)
-        return [r for r in records if (flow is None or r.flow == flow) and (entity is None or r.entity == entity)]
+        return [r for r in records if r.seen_by(project) and (flow is None or r.flow == flow)
+                and (entity is None or r.entity == entity)]
 
     def forget(self, plan: MovePlan) -> bool:
         """Commit the entity's state without its watermark and files: the data stays, the next run starts over."""

@@ -7,7 +7,7 @@ Layout of a store folder::
     <path>/.hygge/staging/<entity>/<run>/    one run's staged entity folder
     <path>/.hygge/locks/<entity>.lock        one writer per entity
     <path>/.hygge/trash/<entity>/<run>/      replaced versions, kept `keep_replaced` seconds
-    <path>/.hygge/history.jsonl              every run, committed or failed
+    <path>/.hygge/history.jsonl              every run: running when it takes the entity, then its end
 
 A run builds a complete new entity folder in staging (new parts, plus hard
 links to the parts it keeps when appending, plus the manifest) and publishes
@@ -42,7 +42,6 @@ from hygge.state.fsops import (
     remove_tree,
 )
 from hygge.state.journal import EntityState, RunRecord, utc_now
-from hygge.state.lock import EntityLock
 from hygge.state.manifest import MANIFEST, Manifest, Part
 from hygge.stores.base import CommitResult, Landing
 from hygge.stores.files import explain_os_error
@@ -52,10 +51,11 @@ if TYPE_CHECKING:
     from hygge.stores.files import FileStore
 
 
-def heal(staging_root: Path, target: Path) -> None:
-    """Finish or undo what a killed run left behind. Call with the entity lock held."""
+def heal(staging_root: Path, target: Path) -> str:
+    """Finish or undo what a killed run left behind, and say what that was. Call with the entity lock held."""
     if not staging_root.is_dir():
-        return
+        return "found nothing of it to undo"
+    done = None
     if not target.exists():
         # Killed between the two renames of the fallback publish: the old
         # version sits in "<run>.old" and the complete new one in "<run>".
@@ -63,10 +63,14 @@ def heal(staging_root: Path, target: Path) -> None:
         # one is somehow incomplete.
         for old in sorted(p for p in staging_root.iterdir() if p.name.endswith(".old")):
             staged = old.with_name(old.name[: -len(".old")])
-            os.rename(staged if (staged / MANIFEST).is_file() else old, target)
+            forward = (staged / MANIFEST).is_file()
+            os.rename(staged if forward else old, target)
+            done = "finished publishing its new version" if forward else "put back the version it was replacing"
             break
-    for leftover in staging_root.iterdir():
+    leftovers = list(staging_root.iterdir())
+    for leftover in leftovers:
         remove_tree(leftover)
+    return done or ("removed what it had staged" if leftovers else "found nothing of it to undo")
 
 
 def merge_tables(old: list[Path], new: list[Path], schema: pa.Schema, plan: MovePlan) -> pa.Table:
@@ -128,13 +132,13 @@ class FileLanding(Landing):
         self.record = record
         self.target = store.entity_dir(plan)
         self.staging_root = store.internal / "staging" / plan.target
-        self.lock = EntityLock(store.internal / "locks" / f"{plan.target}.lock", plan.entity, record.run_id)
         try:
-            self.lock.acquire(plan.lock_wait)
+            self.lock = store.lock(plan, record)
         except OSError as exc:
             raise explain_os_error(exc, store.internal, "create the store's lock file") from exc
         try:
-            heal(self.staging_root, self.target)
+            # Recorded as running once it holds the entity: a kill from here on leaves a trace in the history.
+            self.found = store.opened(self.lock, record, heal(self.staging_root, self.target))
             self.previous = self._previous()
             self.staging = self.staging_root / record.run_id
             self.staging.mkdir(parents=True)
@@ -253,8 +257,8 @@ class FileLanding(Landing):
     def commit(self, record: RunRecord, state: EntityState) -> CommitResult:
         try:
             return self._commit(record, state)
-        except OSError as exc:
-            raise explain_os_error(exc, self.target, "publish the entity") from exc
+        except OSError as exc:  # parts are explained where they are written (PartSeries); this is the rest
+            raise explain_os_error(exc, self.staging, "publish the entity") from exc
 
     def finish(self) -> None:
         if self.series is not None:
@@ -294,7 +298,10 @@ class FileLanding(Landing):
             next_part=self.part_no,
             state=state,
         )
-        manifest.write(self.staging, durable=durable)
+        try:
+            manifest.write(self.staging, durable=durable)
+        except OSError as exc:
+            raise explain_os_error(exc, self.staging / MANIFEST, "write the entity's manifest") from exc
         if durable:
             fsync_dir(self.staging)
         faults.point("before-publish")

@@ -18,7 +18,7 @@ from hygge.core.plan import MovePlan
 from hygge.errors import HyggeError, WriteError
 from hygge.formats.base import PartWriter
 from hygge.homes.base import Check
-from hygge.state.journal import EntityState, RunRecord
+from hygge.state.journal import EntityState, RunRecord, interrupted, interrupted_note, settled
 from hygge.state.lock import EntityLock
 from hygge.state.manifest import Manifest
 from hygge.stores.base import Landing, Store, StoreConfig
@@ -35,19 +35,58 @@ class FileStoreConfig(StoreConfig):
     )
 
 
-def explain_os_error(exc: OSError, path: Path, doing: str) -> HyggeError:
+_ERRNO_IN_TEXT = re.compile(r"\[errno (\d+)\]|\(os error (\d+)\)|errno[ =:]+(\d+)", re.IGNORECASE)
+
+
+def os_errno(exc: OSError) -> int:
+    """The errno of an OSError; writers in other languages (Arrow's C++, polars' Rust) leave it only in the text."""
+    if exc.errno:
+        return exc.errno
+    found = _ERRNO_IN_TEXT.search(str(exc))
+    return int(next(g for g in found.groups() if g)) if found else 0
+
+
+def _file_size_limit() -> int | None:
+    """This process's file size limit (`ulimit -f`) in bytes, or None when it has none."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    except (ImportError, OSError, ValueError):
+        return None
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def _too_large() -> tuple[str, str]:
+    limit = _file_size_limit()
+    if limit is not None:
+        from hygge.progress.human import size
+
+        return (f"a file grew past the size this system allows (this process's file size limit, ulimit -f: "
+                f"{size(limit)})",
+                "raise the file size limit (`ulimit -f`, LimitFSIZE= in systemd) of whoever runs hygge, or lower "
+                f"`target_file_size` on the store below {size(limit)}")
+    return ("a file grew past the size this system allows (the largest file its file system holds)",
+            "lower `target_file_size` on the store, or point the store at a file system that holds larger files")
+
+
+def explain_os_error(exc: OSError, path: Path | str, doing: str) -> HyggeError:
+    """What ran out or refused (disk space, quota, file size limit, permission), at which path, and what to do.
+
+    ``path`` is the file or folder being written when the caller knows it; the error's own file name wins."""
     reasons = {
         errno.ENOSPC: ("the disk is full", "free space on that disk, or point the store elsewhere"),
         errno.EDQUOT: ("the disk quota is exhausted", "free space or raise the quota"),
-        errno.EFBIG: ("a file grew past the size this system allows", "lower `target_file_size` on the store"),
         errno.EACCES: ("permission denied", "give this user write access to the store folder"),
         errno.EPERM: ("operation not permitted", "give this user write access to the store folder"),
         errno.EROFS: ("the file system is read-only", "point the store at a writable folder"),
     }
-    what, hint = reasons.get(exc.errno or 0, (exc.strerror or str(exc), "check the store folder"))
+    code = os_errno(exc)
+    what, hint = _too_large() if code == errno.EFBIG else reasons.get(
+        code, (exc.strerror or str(exc), "check the store folder"))
     return WriteError(
         f"could not {doing}: {what}; the target was left as it was",
-        path=str(path),
+        path=str(exc.filename2 or exc.filename or path),  # a copy or rename names its destination second
         found=f"{type(exc).__name__}: {exc}",
         hint=hint,
     )
@@ -111,32 +150,73 @@ class FileStore(Store):
             return pa.schema([(c["name"], parse_type(c["type"])) for c in manifest.state.columns])
         return None
 
-    def log_run(self, record: RunRecord) -> None:
+    def log_run(self, record: RunRecord, plan: MovePlan | None = None) -> None:
         """Append to the store's run history; the manifest, not this log, is the source of truth."""
+        self._append([record])
+
+    def _append(self, records: list[RunRecord]) -> None:
+        text = "".join(json.dumps(r.to_dict(), default=str) + "\n" for r in records).encode()
         try:
             self.internal.mkdir(parents=True, exist_ok=True)
-            with open(self.internal / "history.jsonl", "a", encoding="utf-8") as handle:
-                handle.write(json.dumps(record.to_dict(), default=str) + "\n")
-        except OSError:
-            pass
-
-    def history(self, flow: str | None = None, entity: str | None = None) -> list[RunRecord]:
-        path = self.internal / "history.jsonl"
-        if not path.is_file():
-            return []
-        records = []
-        for line in path.read_text(encoding="utf-8").splitlines():
+            fd = os.open(self.internal / "history.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                record = RunRecord.from_dict(json.loads(line))
+                os.write(fd, text)  # one append: the lines of runs writing at the same moment never interleave
+            finally:
+                os.close(fd)
+        except OSError:
+            pass  # the history is best effort; the manifest holds what the data needs
+
+    def lock(self, plan: MovePlan, record: RunRecord | None) -> EntityLock:
+        """Take the entity's lock for ``record``'s run (None: for `hygge reset`)."""
+        path = self.internal / "locks" / f"{plan.target}.lock"
+        about = record.to_dict() if record is not None else None
+        return EntityLock(path, plan.entity, record.run_id if record else "reset", about).acquire(plan.lock_wait)
+
+    def opened(self, lock: EntityLock, record: RunRecord | None, healed: str) -> list[str]:
+        """A run holds the entity (its lock taken, what was left healed): record it as ``running``, after the
+        run the lock's text names if any: that one held the lock and never let go, it was interrupted.
+        Returns the notes the run says about it."""
+        found = lock.previous.get("record") if lock.previous else None
+        records, notes = [], []
+        if isinstance(found, dict) and found.get("run_id") != (record.run_id if record else None) and \
+                not self._ended(str(found.get("run_id"))):
+            dead = RunRecord.from_dict(found)
+            finder = f"run {record.run_id}" if record else "`hygge reset`"
+            records.append(interrupted(dead, finder, healed))
+            notes.append(interrupted_note(dead, healed))
+        if record is not None:
+            records.append(record)
+        if records:
+            self._append(records)
+        return notes
+
+    def _ended(self, run_id: str) -> bool:
+        """Whether the run's end is in the history: killed after writing it, it only failed to let go of the lock.
+        Read only when a holder died, so the history is not read on every run."""
+        return any(r.run_id == run_id and r.status != "running" for r in self.history_lines())
+
+    def history_lines(self) -> list[RunRecord]:
+        path = self.internal / "history.jsonl"
+        records = []
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        for line in lines:
+            try:
+                records.append(RunRecord.from_dict(json.loads(line)))
             except (ValueError, TypeError):
                 continue  # a line cut short by a kill
-            if (flow is None or record.flow == flow) and (entity is None or record.entity == entity):
-                records.append(record)
         return records
+
+    def history(self, project: str = "", flow: str | None = None, entity: str | None = None) -> list[RunRecord]:
+        return settled(r for r in self.history_lines() if r.seen_by(project) and (flow is None or r.flow == flow)
+                       and (entity is None or r.entity == entity))
 
     def forget(self, plan: MovePlan) -> bool:
         folder = self.entity_dir(plan)
-        lock = EntityLock(self.internal / "locks" / f"{plan.target}.lock", plan.entity, "reset").acquire(plan.lock_wait)
+        lock = self.lock(plan, None)
+        self.opened(lock, None, "left what it staged for the next run to remove")
         try:
             manifest = Manifest.read(folder)
             if manifest is None:

@@ -100,7 +100,7 @@ class IcebergStore(Store):
             return None
         return exact_schema(read_schema(table.schema()), table.properties, table.format_version)
 
-    def log_run(self, record: RunRecord) -> None:
+    def log_run(self, record: RunRecord, plan: MovePlan | None = None) -> None:
         if record.status in ("ok", "empty"):
             return  # committed runs are in their snapshots
         plan = self._planned.get(record.entity)
@@ -132,14 +132,15 @@ class IcebergStore(Store):
                     out.append(table)
         return out
 
-    def history(self, flow: str | None = None, entity: str | None = None) -> list[RunRecord]:
+    def history(self, project: str = "", flow: str | None = None, entity: str | None = None) -> list[RunRecord]:
         records: list[RunRecord] = []
         for table in self._tables():
             found = [r for s in table.metadata.snapshots if (r := record_of(s)) is not None]
             if found or any(s.summary is not None and KEY in s.summary for s in table.metadata.snapshots):
                 found += failures(table.location())
             records += [r for r in found
-                        if (flow is None or r.flow == flow) and (entity is None or r.entity == entity)]
+                        if r.seen_by(project) and (flow is None or r.flow == flow)
+                        and (entity is None or r.entity == entity)]
         return sorted(records, key=lambda r: r.started_at)
 
     def forget(self, plan: MovePlan) -> bool:

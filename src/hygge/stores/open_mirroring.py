@@ -125,7 +125,7 @@ class OpenMirroringStore(Store):
         found = self.latest(self.table_dir(plan))[1]
         return found[2] if found else None
 
-    def log_run(self, record: RunRecord) -> None:
+    def log_run(self, record: RunRecord, plan: MovePlan | None = None) -> None:
         try:
             folder = self.tables_of.get((record.flow, record.entity))
             if folder is None:
@@ -136,7 +136,7 @@ class OpenMirroringStore(Store):
         except OSError:
             pass
 
-    def history(self, flow: str | None = None, entity: str | None = None) -> list[RunRecord]:
+    def history(self, project: str = "", flow: str | None = None, entity: str | None = None) -> list[RunRecord]:
         records = []
         base = self.base
         for path in sorted(base.glob("*/_hygge/history.jsonl")) + sorted(base.glob("*.schema/*/_hygge/history.jsonl")):
@@ -145,7 +145,8 @@ class OpenMirroringStore(Store):
                     record = RunRecord.from_dict(json.loads(line))
                 except (ValueError, TypeError):
                     continue
-                if (flow is None or record.flow == flow) and (entity is None or record.entity == entity):
+                if record.seen_by(project) and (flow is None or record.flow == flow) and (
+                        entity is None or record.entity == entity):
                     records.append(record)
         return records
 

@@ -25,6 +25,7 @@ from hygge.state.fsops import start_writeback
 from hygge.state.manifest import Part
 from hygge.storage.blob import Blob, FilePath
 from hygge.stores.file_landing import FileLanding
+from hygge.stores.files import explain_os_error
 
 if TYPE_CHECKING:
     from hygge.stores.parquet import ParquetStore
@@ -57,10 +58,13 @@ class ParquetLanding(FileLanding):
             checks: list[tuple[FilePath, Path, Future[None]]] = []
             for source in whole.files:
                 path = self._new_part()
-                if isinstance(source, Blob):
-                    source.storage.download(source.key, path)
-                else:
-                    shutil.copyfile(source, path)  # copy_file_range on Linux: no bytes through Python
+                try:
+                    if isinstance(source, Blob):
+                        source.storage.download(source.key, path)
+                    else:
+                        shutil.copyfile(source, path)  # copy_file_range on Linux: no bytes through Python
+                except OSError as exc:
+                    raise explain_os_error(exc, path, "copy a source file into staging") from exc
                 checks.append((source, path, checker.submit(check_pages, path, whole.show(source), batch_bytes)))
             for source, path, checked in checks:
                 checked.result()
