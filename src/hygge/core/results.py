@@ -113,7 +113,12 @@ class RunResult:
             from hygge.core import signals
 
             return signals.exit_code(self.signum)
-        return 0 if self.ok else 1
+        if self.ok:
+            return 0
+        # A move stopped by its configuration (a URL hygge cannot serve, a missing driver, a bad --from) is a
+        # usage error, whether the plan found it or the move did when it started.
+        configured = any(m.error is not None and m.error.kind == "config" for m in self.moves if not m.ok)
+        return 2 if configured else 1
 
     def move(self, key: str) -> MoveResult:
         for result in self.moves:

@@ -12,10 +12,10 @@ __all__ = ["is_url", "open_storage"]
 def open_storage(path: str, connection: str | dict[str, Any] | None,
                  connections: dict[str, dict[str, Any]]) -> tuple[Any, str]:
     """The storage of a bucket URL, rooted at the bucket, and the prefix the URL names inside it."""
-    from hygge.storage.remote import RemoteStorage
+    from hygge.storage.remote import storage_for
     from hygge.storage.settings import settings_for
 
     address = parse(path)
     settings = settings_for(address, connection, connections)
     root = Address(address.family, address.bucket, "", address.account, address.domain, address.text)
-    return RemoteStorage(root, settings), address.prefix
+    return storage_for(root, settings), address.prefix

@@ -7,7 +7,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -21,13 +21,19 @@ from hygge.homes.base import Check
 from hygge.state.journal import EntityState, RunRecord, interrupted, interrupted_note, settled
 from hygge.state.lock import EntityLock
 from hygge.state.manifest import Manifest
+from hygge.storage.address import is_url, parse
+from hygge.storage.base import Storage
+from hygge.stores import bucket_store
 from hygge.stores.base import Landing, Store, StoreConfig
 
 _SAFE_NAME = re.compile(r"^[^/\\\x00]+$")
 
 
 class FileStoreConfig(StoreConfig):
-    path: str = Field(description="the folder entities settle in, relative to the project")
+    path: str = Field(description="the folder entities settle in, relative to the project; or an s3://, gs://, "
+                                  "az:// or abfss:// URL")
+    connection: str | dict[str, Any] | None = Field(
+        None, description="for a bucket: a name from `connections:` (type s3, gcs or azure), or a mapping")
     target_file_size: ByteSize = Field(ByteSize(512 * 2**20), description="start a new part file past this size")
     durable: bool = Field(True, description="fsync files before publishing, so a power cut cannot lose a commit")
     keep_replaced: float = Field(
@@ -100,6 +106,17 @@ class FileStore(Store):
     config: FileStoreConfig
     local_parts = True
 
+    def __init__(self, config: StoreConfig, *, root: Path, connections: dict[str, dict[str, Any]] | None = None):
+        super().__init__(config, root=root, connections=connections)
+        # On a bucket the store works through the storage interface (stores/bucket_landing.py, bucket_store.py).
+        self.storage: Storage | None = None
+        if is_url(self.config.path):
+            from hygge.storage.remote import storage_for
+            from hygge.storage.settings import settings_for
+
+            address = parse(self.config.path)
+            self.storage = storage_for(address, settings_for(address, self.config.connection, self.connections))
+
     @property
     def base(self) -> Path:
         return self.root / os.path.expanduser(self.config.path)
@@ -108,7 +125,7 @@ class FileStore(Store):
     def internal(self) -> Path:
         return self.base / ".hygge"
 
-    def entity_dir(self, plan: MovePlan) -> Path:
+    def entity_dir_name(self, plan: MovePlan) -> str:
         if not _SAFE_NAME.match(plan.target) or plan.target in (".", "..", ".hygge"):
             raise WriteError(
                 f"'{plan.target}' cannot be a folder name in a file store",
@@ -116,9 +133,14 @@ class FileStore(Store):
                 expected="a name without slashes",
                 hint="set `target:` on the entity",
             )
-        return self.base / plan.target
+        return plan.target
+
+    def entity_dir(self, plan: MovePlan) -> Path:
+        return self.base / self.entity_dir_name(plan)
 
     def location(self, plan: MovePlan) -> str:
+        if self.storage is not None:
+            return self.storage.show(self.entity_dir_name(plan))
         return str(Path(self.config.path) / plan.target)
 
     def slice_bytes(self) -> int:
@@ -129,17 +151,34 @@ class FileStore(Store):
         return f"part-{number:05d}{self.extension}"
 
     def landing(self, plan: MovePlan, record: RunRecord) -> Landing:
+        if self.storage is not None:
+            from hygge.stores.bucket_landing import BucketLanding
+
+            return BucketLanding(self, plan, record)
+        return self.local_landing(plan, record)
+
+    def local_landing(self, plan: MovePlan, record: RunRecord) -> Landing:
         from hygge.stores.file_landing import FileLanding
 
         return FileLanding(self, plan, record)
 
     def state(self, plan: MovePlan) -> EntityState | None:
+        if self.storage is not None:
+            published = bucket_store.manifest_of(self.storage, self.entity_dir_name(plan))
+            return published.state if published else None
         manifest = Manifest.read(self.entity_dir(plan))
         return manifest.state if manifest else None
 
     def target_schema(self, plan: MovePlan) -> pa.Schema | None:
+        if self.storage is not None:
+            entity = self.entity_dir_name(plan)
+            return self.manifest_schema_of(entity, bucket_store.manifest_of(self.storage, entity))
         folder = self.entity_dir(plan)
         return self.manifest_schema(folder, Manifest.read(folder) if folder.is_dir() else None)
+
+    def manifest_schema_of(self, entity: str, manifest: Manifest | None) -> pa.Schema | None:
+        assert self.storage is not None
+        return bucket_store.schema_of(self, self.storage, entity, manifest)
 
     def manifest_schema(self, folder: Path, manifest: Manifest | None) -> pa.Schema | None:
         if manifest is None or not manifest.parts:
@@ -152,6 +191,9 @@ class FileStore(Store):
 
     def log_run(self, record: RunRecord, plan: MovePlan | None = None) -> None:
         """Append to the store's run history; the manifest, not this log, is the source of truth."""
+        if self.storage is not None:
+            bucket_store.log_run(self.storage, record)
+            return
         self._append([record])
 
     def _append(self, records: list[RunRecord]) -> None:
@@ -210,10 +252,14 @@ class FileStore(Store):
         return records
 
     def history(self, project: str = "", flow: str | None = None, entity: str | None = None) -> list[RunRecord]:
+        if self.storage is not None:
+            return settled(r for r in bucket_store.history(self.storage, flow, entity) if r.seen_by(project))
         return settled(r for r in self.history_lines() if r.seen_by(project) and (flow is None or r.flow == flow)
                        and (entity is None or r.entity == entity))
 
     def forget(self, plan: MovePlan) -> bool:
+        if self.storage is not None:
+            return bucket_store.forget(self.storage, self.entity_dir_name(plan), plan.entity, plan.lock_wait)
         folder = self.entity_dir(plan)
         lock = self.lock(plan, None)
         self.opened(lock, None, "left what it staged for the next run to remove")
@@ -231,6 +277,8 @@ class FileStore(Store):
         return f"{self.type_name} files in {self.config.path}"
 
     def check(self) -> list[Check]:
+        if self.storage is not None:
+            return bucket_store.check(self.storage, self.config.path)
         base = self.base
         probe = base
         while not probe.exists() and probe != probe.parent:

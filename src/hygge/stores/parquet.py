@@ -51,7 +51,7 @@ class ParquetStore(FileStore):
     def slice_bytes(self) -> int:
         return int(self.config.row_group_bytes)
 
-    def landing(self, plan: MovePlan, record: RunRecord) -> Landing:
+    def local_landing(self, plan: MovePlan, record: RunRecord) -> Landing:
         from hygge.stores.parquet_landing import ParquetLanding
 
         return ParquetLanding(self, plan, record)
