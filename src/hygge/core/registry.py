@@ -44,7 +44,7 @@ ALIASES = {"postgresql": "postgres", "pg": "postgres", "mariadb": "mysql", "ndjs
 # Which extra brings the driver a module needs (for the install hint).
 EXTRAS = {"duckdb": "duckdb", "adbc_driver_postgresql": "postgres", "psycopg": "postgres", "pymysql": "mysql",
           "connectorx": "mysql", "adbc_driver_sqlite": "sqlite", "distributed": "dask", "dask": "dask",
-          "deltalake": "delta", "pyiceberg": "iceberg"}
+          "deltalake": "delta", "pyiceberg": "iceberg", "obstore": "s3", "google": "gcs"}
 
 
 # Types registered from Python (notebooks, tests, applications embedding hygge).

@@ -26,6 +26,10 @@ def _google() -> Any:
 
 
 class GcsStorage(RemoteStorage):
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        _google()  # the install hint before anything starts
+
     @cached_property
     def client(self) -> Any:
         storage = _google()

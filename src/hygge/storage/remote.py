@@ -42,6 +42,10 @@ def _obstore() -> Any:
 
 class RemoteStorage(Storage):
     def __init__(self, address: Address, settings: BucketSettings):
+        import importlib.util
+
+        if importlib.util.find_spec("obstore") is None:  # said before anything starts, with the family's extra
+            raise MissingDriver("obstore", address.family, needed_for=f"files on {address.family} buckets")
         self.address = address
         self.settings = settings
         self.url = address.url
