@@ -116,6 +116,9 @@ def journal_sql(engine: Engine, place: Place, statement: str) -> None:
         mysql_sql(statement.replace("_hygge_", f"`{place.name}`._hygge_"))
 
 
+NEW_STORES = {"delta", "iceberg"}
+
+
 def as_older_hygge_wrote_it(engine: Engine, place: Place) -> None:
     """The journal as hygge wrote it before projects were kept apart: no project column, keys FLOW.ENTITY;
     in a file store, history lines without a project (the state is in each target's manifest)."""
@@ -132,6 +135,8 @@ def as_older_hygge_wrote_it(engine: Engine, place: Place) -> None:
 
 def test_a_journal_older_hygge_wrote_keeps_working_and_the_first_project_to_commit_adopts_it(
         engine: Engine, place: Place) -> None:
+    if engine.name in NEW_STORES:
+        pytest.skip(f"{engine.name} stores are new in this release: no older hygge wrote their journal")
     a, b = project(engine, place, "a"), project(engine, place, "b")
     source(a, range(100))
     go(a)

@@ -57,6 +57,17 @@ def drop_intent(folder: Path, run_id: str) -> None:
     remove_tree(staging_dir(folder, run_id))
 
 
+def only_leftovers(folder: Path) -> bool:
+    """Whether everything beside hygge's own folder is files of runs recorded there as started: a first run
+    killed before its first commit, whose files the next run removes (not someone else's table)."""
+    runs = intents_dir(folder)
+    tags = [run_tag(p.stem) for p in runs.glob("*.json")] if runs.is_dir() else []
+    if not tags:
+        return False
+    others = [p for p in folder.rglob("*") if p.is_file() and HYGGE_DIR not in p.relative_to(folder).parts]
+    return all(any(tag in p.name for tag in tags) for p in others)
+
+
 def _data_files(folder: Path) -> list[Path]:
     found = []
     for dirpath, dirnames, filenames in os.walk(folder):

@@ -38,6 +38,7 @@ from hygge.lake.table import (
     committed_anyway,
     count_rows,
     guarded,
+    is_table,
     open_table,
     physical_schema,
     refuse_unsupported,
@@ -65,10 +66,16 @@ class DeltaLanding(Landing):
         except OSError as exc:
             raise explain_os_error(exc, self.folder, "create the table's lock file") from exc
         try:
+            # A first run killed before its first commit left data files and no log: what it left is healed before
+            # the folder is judged, or the next run would take hygge's own leftovers for someone else's files.
+            healed_first = [] if is_table(self.folder) else heal(self.folder, None, record.run_id)
             self.table = open_table(self.location, plan.entity)
             if self.table is not None:
                 refuse_unsupported(self.table, self.location, plan.entity, reading=False)
-            self.healed = heal(self.folder, self.table, record.run_id)
+            self.healed = healed_first + heal(self.folder, self.table, record.run_id)
+            from hygge.stores.delta_history import record_start
+
+            self.found = record_start(self.folder, record, self.healed)
             self.read_version = self.table.version() if self.table is not None else None
             committed = (self.table.transaction_version(self.app) or 0) if self.table is not None else 0
             seen = store.counters.get((plan.flow, plan.entity))
