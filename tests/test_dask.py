@@ -186,3 +186,99 @@ def test_an_unreachable_scheduler_is_explained(tmp_path: Path) -> None:
     assert proc.returncode in (1, 2)
     assert "cannot reach the Dask scheduler" in proc.stdout + proc.stderr
     assert "dask scheduler" in proc.stdout + proc.stderr
+
+
+def test_workers_that_share_nothing_but_the_bucket_stage_partitions_there(tmp_path: Path) -> None:
+    """The workers run where the coordinator's folder cannot be seen (a mount namespace lays an empty tmpfs over
+    it): they read their partitions from the bucket and upload their parts there; the coordinator publishes."""
+    from tests.buckets import make_bucket
+
+    bucket = make_bucket("s3", "dask-shared-nothing")
+    storage = bucket.storage()
+    expected = big_files(tmp_path / "src", count=4, rows=20_000)
+    for path in sorted((tmp_path / "src").iterdir()):
+        storage.upload(path, f"in/orders/{path.name}")
+    project = tmp_path / "project"
+    write_project(project, f"""\
+        name: nothing-shared
+        flows:
+          f:
+            home: {{type: parquet, path: "{bucket.url('in')}", partitions: 4}}
+            store: {{type: parquet, path: "{bucket.url('lake')}"}}
+            entities: [orders]
+        """)
+    hidden = Cluster(0, env=bucket.env)
+    try:
+        elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+        elsewhere.mkdir()
+        for _ in range(2):
+            script = (f"mount -t tmpfs none {tmp_path} && cd {elsewhere} && exec {BIN / 'dask'} worker "
+                      f"{hidden.address} --nthreads 1 --no-dashboard --name w{time.monotonic_ns()}")
+            hidden.workers.append(subprocess.Popen(["unshare", "-m", "sh", "-c", script], env=hidden.env,
+                                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        hidden.wait_for(2)
+        proc = run_hygge("go", "--json", "--scheduler", hidden.address, cwd=project, env=bucket.env, check=0)
+    finally:
+        hidden.stop()
+    report = json.loads(proc.stdout)
+    assert report["moves"][0]["rows_in_target"] == expected.num_rows
+    manifest = json.loads(storage.read("lake/orders/.hygge-manifest.json")[0])
+    staged = [part["file"] for part in manifest["parts"]]
+    assert len(staged) == 4 and all(name.startswith("part-p000") for name in staged), staged
+    back = tmp_path / "back"
+    write_project(back, f"""\
+        name: back
+        flows:
+          b:
+            home: {{type: parquet, path: "{bucket.url('lake')}"}}
+            store: {{type: parquet, path: out}}
+            entities: [orders]
+        """)
+    run_hygge("go", cwd=back, env=bucket.env, check=0)
+    assert read_target(back / "out" / "orders").sort_by("order_id").equals(expected)
+
+
+def test_a_worker_dying_during_an_unsplit_move_is_told_and_the_move_lands_once(tmp_path: Path) -> None:
+    expected = big_files(tmp_path / "in", count=2)
+    write_project(tmp_path, "name: p\n", flows={"f": """\
+        home: {type: parquet, path: in}
+        store: {type: parquet, path: out, copy_unchanged: false}
+        entities: [{name: orders, source: "*.parquet"}]
+        """})
+    one = Cluster(1, env={"HYGGE_PAUSE_AT": "read:1:4"})
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "hygge", "go", "--json", "--scheduler", one.address],
+                                cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(3)
+        one.workers[0].send_signal(signal.SIGKILL)  # the only worker dies in the middle of the move
+        one.workers.append(one.start_worker())
+        out, err = proc.communicate(timeout=180)
+    finally:
+        one.stop()
+    move = json.loads(out)["moves"][0]
+    assert move["status"] == "ok", err
+    assert any("Dask ran the move again on another worker" in w for w in move["warnings"]), move["warnings"]
+    assert read_target(tmp_path / "out" / "orders").sort_by("order_id").equals(expected)
+
+
+def test_what_runs_on_the_machine_running_hygge_go_is_said_and_a_local_cluster_warns_of_no_port(
+        tmp_path: Path) -> None:
+    big_files(tmp_path / "in", count=2)
+    write_project(tmp_path, "name: p\n", flows={"f": """\
+        home: {type: parquet, path: in, partitions: 2}
+        store: {type: duckdb, path: lake.duckdb}
+        entities: [{name: orders, source: "*.parquet"}]
+        """})
+    taken = socket.socket()
+    try:
+        taken.bind(("127.0.0.1", 8787))  # the port Dask's dashboard wants, held as another program would
+        taken.listen()
+    except OSError:
+        pass  # already in use by someone else: just as good
+    try:
+        proc = run_hygge("go", "--json", "--executor", "dask", "--workers", "2", cwd=tmp_path, check=0)
+    finally:
+        taken.close()
+    assert "8787" not in proc.stderr + proc.stdout
+    warnings = json.loads(proc.stdout)["moves"][0]["warnings"]
+    assert any("on the machine running hygge go, not" in w for w in warnings), warnings

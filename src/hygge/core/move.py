@@ -227,6 +227,9 @@ class Move:
             self.rows_read = before  # what a landing gave back is read again, batch by batch
             return False
         source.taken_whole(whole.files)
+        if self.submit is not None:
+            self.result.warnings.append("the files were taken whole by the machine running hygge go, not by the "
+                                        "cluster: nothing about their rows needed a worker")
         return True
 
     def transfer_parts(self, source: Source, landing: Landing, schema: pa.Schema) -> bool:
@@ -238,8 +241,11 @@ class Move:
             return False
         try:
             targets = landing.part_targets(len(parts))
-        except NotSplittable:
-            return False  # e.g. an embedded database: one process must do all the writing
+        except NotSplittable as exc:
+            # e.g. an embedded database: one process must do all the writing. Said, so nobody expects the cluster.
+            self.result.warnings.append(f"a {exc} store is written by one process: its {len(parts)} partitions "
+                                        "were read on the machine running hygge go, not on the cluster")
+            return False
         staged = 0
 
         def done(part: PartResult) -> None:

@@ -93,7 +93,33 @@ def remote_move(plan: MovePlan, retries: int, backoff: float, run_key: str) -> M
         last[event.key] = now
         worker.log_event(f"hygge-{run_key}", event_message(event))
 
-    return attempt_move(plan, retries, backoff, emit, DaskCancel(f"hygge-stop-{run_key}"))
+    again = _ran_before(run_key, plan, worker.address)  # asked first: an attempt that dies says nothing after
+    result = attempt_move(plan, retries, backoff, emit, DaskCancel(f"hygge-stop-{run_key}"))
+    if again:
+        result.warnings.append("a Dask worker running this move stopped before it ended (its process died or was "
+                               "lost); Dask ran the move again on another worker, and what the first attempt "
+                               "staged was rolled back")
+    return result
+
+
+def _ran_before(run_key: str, plan: MovePlan, here: str) -> bool:
+    """Whether another worker started this move of this run before: Dask runs a task again when the worker
+    running it dies, and says nothing about it."""
+    distributed = _distributed()
+    try:
+        started = distributed.Variable(f"hygge-{run_key}-{plan.key}")
+        before = _value(started)
+        started.set(here)
+    except Exception:  # noqa: BLE001 - a scheduler that does not answer cannot tell; the move stands
+        return False
+    return before is not None and before != here
+
+
+def _value(variable: Any) -> Any:
+    try:
+        return variable.get(timeout=0.1)
+    except Exception:  # noqa: BLE001 - no value yet: distributed raises a timeout
+        return None
 
 
 class DaskRunner(Runner):
@@ -112,8 +138,10 @@ class DaskRunner(Runner):
             if options.scheduler:
                 self.client = distributed.Client(options.scheduler, timeout="15s")
             else:
+                # The scheduler serves HTTP whatever the dashboard setting; on port 0 it takes a free one
+                # instead of warning that 8787 is taken (by another cluster, or a notebook's).
                 self.cluster = distributed.LocalCluster(n_workers=options.workers or 2, threads_per_worker=1,
-                                                        processes=True, dashboard_address=None)
+                                                        processes=True, dashboard_address=":0")
                 self.client = distributed.Client(self.cluster)
         except OSError as exc:
             raise HyggeConnectionError(

@@ -50,6 +50,10 @@ class RemoteStorage(Storage):
         self.settings = settings
         self.url = address.url
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Clients are made again where the storage arrives (a Dask worker): they hold sockets and threads.
+        return {k: v for k, v in self.__dict__.items() if k in ("address", "settings", "url")}
+
     # -- clients ---------------------------------------------------------------------------------
 
     @cached_property

@@ -170,6 +170,20 @@ class BucketLanding(Landing):
         local.unlink()
         return entry
 
+    def part_targets(self, count: int) -> list[Any]:
+        from hygge.stores.bucket_parts import BucketPartTarget
+
+        return [BucketPartTarget(self.plan.store, self.plan.root, self.plan.connections, self.entity,
+                                 self.record.run_id, i) for i in range(count)]
+
+    def adopt(self, results: list[Any]) -> None:
+        """Reference the parts the workers uploaded; nothing is moved on the bucket."""
+        for result in results:
+            for name, rows, size in result.outputs:
+                self.parts.append(Part(name, rows, size, self.record.run_id))
+                self.bytes_written += size
+            self.rows_written += result.rows_written
+
     def write(self, batch: pa.RecordBatch) -> None:
         assert self.series is not None
         self.series.write(batch)
@@ -207,6 +221,7 @@ class BucketLanding(Landing):
         self.held.publish(manifest)
         self.published = True
         faults.point("after-publish")
+        self._drop_unadopted(manifest)
         return CommitResult(rows_in_target=manifest.rows, bytes_written=sum(p.bytes for p in self.parts),
                             files=[p.file for p in self.parts], location=self.store.location(self.plan))
 
@@ -231,6 +246,17 @@ class BucketLanding(Landing):
         if sum(p.rows for p in self.parts) != merged.num_rows:
             raise StateError("the merged entity lost rows while being written; nothing was published",
                              entity=self.plan.entity, path=self.storage.show(self.entity))
+
+    def _drop_unadopted(self, manifest: Manifest) -> None:
+        """Objects of this run that the published version does not reference: partition attempts whose result
+        never arrived. A later run would remove them anyway; doing it now keeps the prefix tidy."""
+        tag = self.record.run_id[-8:]
+        referenced = {p.file for p in manifest.parts}
+        try:
+            self.storage.delete([e.key for e in self.storage.entries(self.entity)
+                                 if tag in e.name and e.name not in referenced and e.key != self.manifest_key])
+        except Exception:  # noqa: BLE001 - committed; the next run removes what is left
+            pass
 
     def abort(self) -> None:
         if self.series is not None:

@@ -180,15 +180,22 @@ class FileLanding(Landing):
         self.part_no += 1
         return path
 
+    @property
+    def attempts(self) -> Path:
+        """Where partitions staged by other processes write, beside (never inside) the folder that is published:
+        an attempt that finishes late cannot end up inside the target."""
+        return self.staging_root / f"{self.record.run_id}.parts"
+
     def part_targets(self, count: int) -> list[Any]:
         from hygge.stores.file_parts import FilePartTarget
 
-        return [FilePartTarget(self.plan.store, self.plan.root, str(self.staging / f"p{i:04d}")) for i in range(count)]
+        return [FilePartTarget(self.plan.store, self.plan.root, str(self.attempts / f"p{i:04d}")) for i in range(count)]
 
     def adopt(self, results: list[Any]) -> None:
         for result in results:
-            folder = self.staging / f"p{result.index:04d}"
-            for name, rows, size in result.outputs:
+            folder_name, files = result.outputs
+            folder = self.attempts / folder_name  # the attempt whose result arrived; others are left alone
+            for name, rows, size in files:
                 part = self.store.part_name(self.part_no)
                 self.part_no += 1
                 os.rename(folder / name, self.staging / part)
@@ -395,6 +402,7 @@ class FileLanding(Landing):
 
     def _tidy(self) -> None:
         remove_tree(self.staging)
+        remove_tree(self.attempts)
         empty_trash(self.store.internal / "trash" / self.plan.target, self.store.config.keep_replaced)
         # The entity's own staging folder is ours (we hold its lock); the shared `.hygge/staging`
         # above it is not: another move may be creating its folder in it right now.

@@ -1,13 +1,15 @@
 """Partitions of a file entity staged by other processes (Dask workers), then adopted by the landing.
 
-Each partition writes part files into its own folder inside the run's staging
-folder (on storage every worker shares); the landing renames them into the
-run's sequence of part numbers and publishes them with everything else.
+Each attempt of a partition writes part files into a folder of its own beside
+the run's staging folder (on storage every worker shares); the landing renames
+the files of the attempt whose result it got into the run's sequence of part
+numbers and publishes them with everything else.
 """
 
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,6 @@ from typing import Any
 import pyarrow as pa
 
 from hygge.core.split import PartSink
-from hygge.state.fsops import remove_tree
 from hygge.stores.part_series import PartSeries
 
 
@@ -34,8 +35,11 @@ class FilePartTarget:
 
 class FilePartSink(PartSink):
     def __init__(self, store: Any, folder: Path, schema: pa.Schema):
-        remove_tree(folder)  # what an earlier attempt of this partition left
+        # Each attempt of a partition writes a folder of its own: a rerun (Dask ran it again after a worker died)
+        # never touches the output of another attempt, which the landing may be adopting at that moment.
+        folder = folder.with_name(f"{folder.name}-{uuid.uuid4().hex[:8]}")
         folder.mkdir(parents=True)
+        self.folder = folder
         self.files: list[tuple[str, int, int]] = []
         # Numbered from 0 in the partition's own folder; the landing renumbers them when it adopts them.
         self.series = PartSeries(store, folder, schema, itertools.count().__next__, self._add_part)
@@ -51,4 +55,4 @@ class FilePartSink(PartSink):
 
     def finish(self) -> Any:
         self.series.close()
-        return self.files
+        return self.folder.name, self.files
