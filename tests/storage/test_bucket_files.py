@@ -137,3 +137,13 @@ def test_a_url_hygge_cannot_serve_is_refused_not_written_as_a_folder(tmp_path: P
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "ftp://" in proc.stdout + proc.stderr and "s3://" in proc.stdout + proc.stderr
     assert not (tmp_path / "ftp:").exists()
+
+
+def test_quarantine_of_bad_csv_rows_is_refused_on_a_bucket_with_what_to_do(tmp_path: Path, bucket: Bucket) -> None:
+    local = tmp_path / "x.csv"
+    local.write_text("a,b\n1,2\n3\n")
+    bucket.storage().upload(local, "exports/x.csv")
+    result = hygge.move({"type": "csv", "path": bucket.url("exports"), "on_bad_rows": "quarantine"},
+                        {"type": "parquet", "path": "out"}, "x", root=tmp_path)
+    assert result.status == "failed" and result.error is not None and result.error.kind == "config"
+    assert "on_bad_rows: fail" in str(result.error)

@@ -54,6 +54,13 @@ class CsvHome(FileHome):
 
     def reader(self, plan: MovePlan) -> FormatReader:
         reader = super().reader(plan)
+        if self.config.on_bad_rows == "quarantine" and self.remote:
+            from hygge.errors import ConfigError, ConfigProblem
+
+            raise ConfigError([ConfigProblem(
+                "on_bad_rows: quarantine reads the bad rows back from a local file; this home is on a bucket",
+                key="on_bad_rows", expected="a local path for a quarantining csv home", found=self.config.path,
+                hint="use on_bad_rows: fail here, or copy the files to a local folder first")])
         if self.config.on_bad_rows == "quarantine":
             assert isinstance(reader, CsvReader)
             folder = self.root / ".hygge" / "quarantine" / plan.flow / plan.entity
