@@ -105,6 +105,7 @@ class Move:
             self.mode = landing_run_type(self.plan, previous)
             landing = self.store.landing(replace(self.plan, run_type=self.mode), self.record)
             self.result.warnings += landing.found
+            self.check_state_unchanged(previous)
             schema, self.drift = self.drift_check(landing, polisher.schema)
             landing.begin(schema, self.drift)
             if not (self.copy_whole(source, landing, polisher) or self.transfer_parts(source, landing, schema)):
@@ -129,6 +130,17 @@ class Move:
             self._event("done", rows=self.result.rows_written, bytes=self.result.bytes_written,
                         detail={"result": self.result})
         return self.result
+
+    def check_state_unchanged(self, previous: EntityState | None) -> None:
+        """The state was read before the landing took the entity's lock: a run that committed in between (this one
+        queued behind it with `lock_wait`) moved it, and reading from the old state would load its rows again."""
+        assert self.store is not None
+        if _last_run(self.store.state(self.plan)) != _last_run(previous):
+            raise StateError(
+                "another run committed this entity after this one read its state; nothing was written",
+                flow=self.plan.flow, entity=self.plan.entity, path=self.result.location,
+                expected="the state this run planned from", found="the state another run committed meanwhile",
+                hint="hygge retries the move, which then starts from the state that run committed", transient=True)
 
     def take_sessions(self, home: Home, store: Store) -> list[threading.BoundedSemaphore]:
         """One session per connection this move uses, taken in a fixed order so moves never deadlock."""
@@ -356,6 +368,10 @@ class Move:
     def log(self) -> None:
         if self.store is not None and self.record.status in ("failed", "cancelled", "ok", "empty"):
             self.store.log_run(self.record, self.plan)
+
+
+def _last_run(state: EntityState | None) -> Any:
+    return (state.last_run or {}).get("run_id") if state is not None else None
 
 
 def read_state(plan: MovePlan, previous: EntityState | None) -> ReadState | None:
