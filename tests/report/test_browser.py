@@ -108,6 +108,7 @@ def week(root: Path) -> None:
     """Four real runs: a schema change on the second, a source damaged before the third."""
     write_project(root, """\
         name: week
+        options: {concurrency: 1}  # two moves opening a new SQLite file at once can find it locked
         flows:
           lake:
             home: {type: parquet, path: data/source}

@@ -18,12 +18,15 @@ from hygge.core.workspace import load_workspace
 from hygge.errors import ConfigError
 from hygge.report import gather, render
 from tests.contract.suite import Engine, Place, files_place
+from tests.contract.test_delta import ENGINE as DELTA
+from tests.contract.test_iceberg import ENGINE as ICEBERG
 from tests.contract.test_parquet import ENGINE as PARQUET
 from tests.contract.test_postgres import ENGINE as POSTGRES
 from tests.contract.test_sqlite import ENGINE as SQLITE
 
 T0 = datetime(2024, 5, 1, tzinfo=timezone.utc)
-STORES = {"parquet": PARQUET, "sqlite": SQLITE, "postgres": POSTGRES}
+# Each way a journal is kept: history lines, a database's tables, a Delta log, Iceberg snapshots.
+STORES = {"parquet": PARQUET, "sqlite": SQLITE, "postgres": POSTGRES, "delta": DELTA, "iceberg": ICEBERG}
 
 
 def items(ids: range, extra: bool = False) -> pa.Table:
@@ -50,6 +53,7 @@ def project(place: Place, engine: Engine) -> Path:
     store = json.dumps(engine.store(place))
     (root / "hygge.yml").write_text(textwrap.dedent(f"""\
         name: gathered
+        options: {{concurrency: 1}}  # two moves opening a new SQLite file at once can find it locked
         flows:
           shop:
             home: {{type: parquet, path: src}}
@@ -127,7 +131,7 @@ def test_expect_every_takes_a_duration_and_says_what_it_expected(tmp_path: Path)
     with pytest.raises(ConfigError) as caught:
         load_workspace(root)
     message = str(caught.value)
-    assert "hygge.yml:10" in message and "expect_every" in message and "'hourly'" in message
+    assert "hygge.yml:11" in message and "expect_every" in message and "'hourly'" in message
     assert "30m, 2h, 1d" in message
     for good, seconds in (("30m", 1800), ("2d", 172800), ("45", 45), ("1.5h", 5400)):
         (root / "hygge.yml").write_text(text.replace("expect_every: 1h", f"expect_every: {good}"), encoding="utf-8")
@@ -158,3 +162,19 @@ def test_column_changes_say_what_a_commit_did_to_the_columns() -> None:
         "column id is now int64 (was int32)"]
     assert column_changes(before, before) == []
     assert column_changes(None, after) == [] and column_changes([], after) == [], "a first load changes nothing"
+
+
+def test_a_store_that_cannot_be_read_is_named_and_the_others_are_still_reported(tmp_path: Path) -> None:
+    root = project(Place(tmp_path, "files"), PARQUET)
+    pq.write_table(items(range(4)), root / "src" / "items.parquet")
+    with open(root / "hygge.yml", "a", encoding="utf-8") as handle:
+        handle.write("  away:\n    home: {type: parquet, path: src}\n"
+                     "    store: {type: postgres, url: 'postgresql://postgres@127.0.0.1:9/nowhere'}\n"
+                     "    entities: [items]\n")
+    hygge.run(root, flows=["shop"])
+    report = gather(load_workspace(root))
+    assert [r.record.rows_written for r in report.entity("shop.items").runs] == [4]
+    assert any(p.startswith("flow away: its store's history could not be read") for p in report.problems), report
+    away = report.entity("away.items")
+    assert away.runs == [] and away.problem and "its state could not be read" in away.problem
+    assert "away.items" in render(report) and "could not be read" in render(report)

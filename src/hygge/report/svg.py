@@ -63,7 +63,7 @@ def _frame(kind: str, label: str, points: list[Point], top: float, body: str) ->
 
 
 def _mark(point: Point, text: str) -> str:
-    return (f'data-value="{point.value:g}" data-at="{escape(point.at)}" data-status="{escape(point.status)}">'
+    return (f'data-value="{point.value:.15g}" data-at="{escape(point.at)}" data-status="{escape(point.status)}">'
             f'<title>{escape(_when(point.at))} {escape(point.status)}: {escape(text)}</title>')
 
 
