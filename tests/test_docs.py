@@ -94,7 +94,10 @@ def test_readme_examples_run(tmp_path: Path, name: str) -> None:
         for command in commands:
             proc = run_hygge(*command, cwd=tmp_path, env=env)
             assert proc.returncode == 0, proc.stdout + proc.stderr
-            assert "entities moved" in proc.stdout and "failed" not in proc.stdout
+            if command[0] == "report":
+                assert "wrote" in proc.stdout and "0 failing" in proc.stdout, proc.stdout
+            else:
+                assert "entities moved" in proc.stdout and "failed" not in proc.stdout
     finally:
         if name in servers:
             servers[name][1]()

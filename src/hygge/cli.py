@@ -298,5 +298,36 @@ def debug(project: Path | None, verbose: bool) -> None:
     guarded(verbose, work)
 
 
+@main.command()
+@project_option
+@click.option("--out", "-o", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="the HTML file to write (default: hygge-report.html in the project folder)")
+@click.option("--open", "open_page", is_flag=True, help="open the report in the default browser")
+def report(project: Path | None, out: Path | None, open_page: bool) -> None:
+    """Write one HTML page of every entity's recent runs, freshness, failures, schema changes and watermarks."""
+
+    def work() -> int:
+        import webbrowser
+
+        from rich.text import Text
+
+        from hygge.core.workspace import load_workspace
+        from hygge.report import write_report
+
+        written = write_report(load_workspace(project), out)
+        made = written.report
+        console = _console()
+        count = len(made.entities)
+        console.print(Text(f"wrote {written.path}: {count} {'entity' if count == 1 else 'entities'}, "
+                           f"{len(made.failing())} failing, {len(made.overdue())} overdue"))
+        for problem in made.problems:
+            console.print(Text(problem, style="red"))
+        if open_page and not webbrowser.open(written.path.as_uri()):
+            console.print(Text(f"no browser could be started; open {written.path} yourself", style="yellow"))
+        return EXIT_OK
+
+    guarded(False, work)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ByteSize, ConfigDict, Field, field_validator
 
+from hygge.core import durations
+
 RunType = Literal["full_drop", "append", "incremental", "merge"]
 RUN_TYPES: tuple[str, ...] = ("full_drop", "append", "incremental", "merge")
 ExecutorName = Literal["threads", "inline", "dask"]
@@ -82,6 +84,18 @@ class Defaults(Strict):
     schema_policy: SchemaPolicy | None = None
     home: dict[str, Any] | None = None
     store: dict[str, Any] | None = None
+    expect_every: str | int | float | None = Field(
+        None, description="how often a successful load is expected (30m, 1h, 2d); `hygge report` flags older ones")
+
+    @field_validator("expect_every")
+    @classmethod
+    def _duration(cls, value: str | int | float | None) -> str | int | float | None:
+        if value is None:
+            return None
+        found = durations.seconds(value)
+        if found is None or found <= 0:
+            raise ValueError(f"expect_every must be a positive duration: {durations.EXAMPLES}")
+        return value
 
 
 class EntityConfig(Defaults):

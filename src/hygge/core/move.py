@@ -20,6 +20,7 @@ from hygge.core.plan import MovePlan
 from hygge.core.planner import open_home, open_store
 from hygge.core.polish import Polisher
 from hygge.core.results import MoveResult
+from hygge.core.schema_changes import column_changes
 from hygge.core.split import NotSplittable, PartResult, Submit, merged_state, stage_partitions
 from hygge.errors import Cancelled, ConfigError, ConfigProblem, HyggeError, ReadError, StateError
 from hygge.homes.base import Home, ReadState, Source
@@ -299,6 +300,7 @@ class Move:
         record.watermark_before = previous.watermark if previous else None
         state = self.next_state(source, schema, previous)
         record.watermark_after = state.watermark
+        record.schema_changes = column_changes(previous.columns if previous else None, state.columns)
         state.last_run = record.to_dict()
         committed = landing.commit(record, state)
         self.result.committed = True

@@ -55,6 +55,8 @@ class RunRecord:
     watermark_before: Any = None
     watermark_after: Any = None
     error: str | None = None
+    # How the rows differed from the target, as the run said it (new column, widened type); [] in older records.
+    schema_changes: list[str] = field(default_factory=list)
     host: str = field(default_factory=socket.gethostname)
     pid: int = field(default_factory=os.getpid)
     # The project (hygge.yml `name:`) whose run this is; "" in records older hygge wrote, and in hygge.move().

@@ -9,20 +9,17 @@ read to catch late rows: a duration for dates and timestamps (``2h``,
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
 
+from hygge.core import durations
 from hygge.core.arrowtypes import parse_type, type_name
 from hygge.errors import ConfigError, ConfigProblem
 
 # pyarrow.compute is imported where it is used: it takes 30-50 ms to import, and many moves never need it.
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$")
-_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
 
 
 def supported(dtype: pa.DataType) -> bool:
@@ -83,17 +80,11 @@ def parse_lookback(lookback: Any, dtype: pa.DataType, column: str) -> pa.Scalar 
     if lookback in (None, 0, "0", ""):
         return None
     if pa.types.is_timestamp(dtype) or pa.types.is_date(dtype):
-        seconds: float
-        if isinstance(lookback, (int, float)):
-            seconds = float(lookback)
-        else:
-            match = _DURATION.match(str(lookback))
-            if not match:
-                raise ConfigError([ConfigProblem(
-                    f"lookback '{lookback}' is not a duration", key="lookback",
-                    expected="a number of seconds, or a duration such as 30m, 2h, 1d",
-                    found=str(lookback), hint="write it like `lookback: 2h`")])
-            seconds = float(match.group(1)) * _SECONDS[match.group(2)]
+        seconds = durations.seconds(lookback if isinstance(lookback, (int, float)) else str(lookback))
+        if seconds is None:
+            raise ConfigError([ConfigProblem(
+                f"lookback '{lookback}' is not a duration", key="lookback", expected=durations.EXAMPLES,
+                found=str(lookback), hint="write it like `lookback: 2h`")])
         if pa.types.is_date(dtype):
             return pa.scalar(timedelta(days=int(seconds // 86400)), pa.duration("s"))
         return pa.scalar(timedelta(seconds=seconds), pa.duration("us"))
