@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.contract.suite import Engine, Place, files_place
+from tests.contract.suite import Engine, files_place
 from tests.engines import MERGE_ENGINES
 from tests.helpers import run_hygge, write_project
 
