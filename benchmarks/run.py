@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from harness import buckets, machine, report
 from harness import lanes as lane_table
-from harness import machine, report
 from harness.bench import LaneRun, Limits
 from harness.lanes import TOOLS, Lane
 from harness.settings import BENCH, HYGGE_PYTHON, PEERS, REPO, parse_rows, rows_label
@@ -115,10 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     }
     limits = Limits(runs=args.runs, timeout=args.timeout, budget=args.budget, keep=args.keep)
     fresh: list[dict[str, Any]] = []
-    for lane, rows in plan(lanes, args.sizes):
+    planned = plan(lanes, args.sizes)
+    for index, (lane, rows) in enumerate(planned):
         fresh.append(LaneRun(lane, rows, limits).run(lane.contenders(args.tool_list)))
         data["lanes"] = merged(json_path, fresh) if args.merge else fresh
         report.write(data, args.out, json_path)
+        if not any("s3" in later.servers for later, _ in planned[index + 1:]):
+            buckets.stop()  # an idle S3 server would still take a little CPU during the lanes that follow
     print(f"wrote {args.out} and {json_path}")
     return 0
 

@@ -67,6 +67,11 @@ class Entry:
             server_cpu = [r["server_cpu_seconds"] for r in good if r.get("server_cpu_seconds") is not None]
             if server_cpu:
                 row["server_cpu_s"] = statistics.median(server_cpu)
+                names = {name for r in good for name in r.get("server_cpu_by_server", {})}
+                row["server_cpu_by_server"] = {
+                    name: statistics.median(v) if (v := [r["server_cpu_by_server"][name] for r in good
+                                                          if r["server_cpu_by_server"].get(name) is not None])
+                    else None for name in sorted(names)}
         return row
 
 

@@ -86,6 +86,15 @@ def _seconds_or_status(result: dict[str, Any] | None) -> str:
     return "n/a" if result["status"] != "FAILED" else "FAILED"
 
 
+def _server_cpu(result: dict[str, Any]) -> str:
+    """The total, and each server's share when there are several (e.g. "1.32 (postgres 1.25, s3 0.07)")."""
+    total = _num(result.get("server_cpu_s"))
+    shares = result.get("server_cpu_by_server") or {}
+    if len(shares) < 2:
+        return total
+    return f"{total} ({', '.join(f'{name} {_num(value)}' for name, value in shares.items())})"
+
+
 def lane_table(lane: dict[str, Any]) -> list[str]:
     per_entity = lane["entities"] > 1
     size = lane["input_bytes"]
@@ -101,7 +110,7 @@ def lane_table(lane: dict[str, Any]) -> list[str]:
         cells = [r["contender"], _num(r.get("median_s"), 3) if timed else r["status"], _rate(r.get("rows_per_s")),
                  _num(r.get("mb_per_s"), 1), _num(r.get("peak_rss_mb"), 0), _num(r.get("cpu_s"))]
         if servers:
-            cells.append(_num(r.get("server_cpu_s")))
+            cells.append(_server_cpu(r))
         if per_entity:
             cells.append(f"{r['s_per_entity'] * 1000:.1f} ms" if timed else "—")
         ok_runs = sum(run["ok"] for run in r["runs"])
