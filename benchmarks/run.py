@@ -49,9 +49,17 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def ensure_installed(tools: tuple[str, ...]) -> None:
+# The components of peers/setup.sh each contender needs (in the order they must be built).
+COMPONENTS = {"raw": ("raw", "rawextra", "scanners"), "dlt": ("dlt", "dltlake"), "ingestr": ("ingestr",),
+              "sling": ("sling",)}
+
+
+def ensure_installed(tools: tuple[str, ...], lanes: list[Lane]) -> None:
     """Run the setup script for the environments still missing; its failures become 'not available' later."""
-    missing = [t for t in TOOLS if t in tools and t != "hygge" and not (PEERS / f"{t}.ok").exists()]
+    wanted = [c for tool in TOOLS if tool in tools for c in COMPONENTS.get(tool, ())]
+    if any("s3" in lane.servers for lane in lanes):
+        wanted.append("seaweedfs")  # the bucket lanes' S3 server
+    missing = [c for c in wanted if not (PEERS / f"{c}.ok").exists()]
     if missing:
         print(f"setting up {', '.join(missing)} in {PEERS} (first use)", flush=True)
         subprocess.run(["bash", str(SETUP), str(PEERS), *missing], check=False)
@@ -103,7 +111,7 @@ def previous_commands(json_path: Path, merge: bool) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     lanes = lane_table.select(args.lanes)
-    ensure_installed((*args.tool_list, "raw"))  # the raw venv also generates the data (numpy)
+    ensure_installed((*args.tool_list, "raw"), lanes)  # the raw venv also generates the data (numpy)
     compile_hygge()
     json_path = args.out.with_name("results.json")
     data: dict[str, Any] = {

@@ -97,7 +97,7 @@ class LaneRun:
             self.seed = self.lane.seed(self.rows) if self.lane.seed else None
             self.clock = servers.ServerClock({name: SERVER_ROOTS[name] for name in self.lane.servers})
         except Exception as exc:  # noqa: BLE001 - a source that cannot be prepared makes the lane unavailable
-            reason = f"source not prepared: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
+            reason = f"source or server not prepared: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
             self.say(reason)
             return {**header, "rows": 0, "input_bytes": 0, "entities": 0,
                     "results": [Entry(c, None, UNAVAILABLE, reason).summary(None) for c in contenders]}
