@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import buckets, servers, targets
-from harness.lanes import Lane
+from harness.lanes import Lane, servers_for
 from harness.measure import Measurement, log_tail, run_process
 from harness.settings import WORK, rows_label
 from harness.sources import Source
@@ -90,12 +90,12 @@ class LaneRun:
         print(f"[{self.lane.key} {self.label}] {message}", flush=True)
 
     def run(self, contenders: list[Contender]) -> dict[str, Any]:
-        header = {"lane": self.lane.key, "title": self.lane.title, "size": self.label,
-                  "servers": list(self.lane.servers)}
+        header = {"lane": self.lane.key, "title": self.lane.title, "size": self.label, "servers": []}
         try:
             source = self.lane.source(self.rows)
             self.seed = self.lane.seed(self.rows) if self.lane.seed else None
-            self.clock = servers.ServerClock({name: SERVER_ROOTS[name] for name in self.lane.servers})
+            header["servers"] = list(servers_for(source.kind, self.lane.target))  # by the source as made
+            self.clock = servers.ServerClock({name: SERVER_ROOTS[name] for name in header["servers"]})
         except Exception as exc:  # noqa: BLE001 - a source that cannot be prepared makes the lane unavailable
             reason = f"source or server not prepared: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
             self.say(reason)

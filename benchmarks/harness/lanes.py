@@ -29,14 +29,12 @@ class Lane:
     seed: Callable[[int], Path] | None = None  # a table copied into every target before each run (the merge lane)
     hygge_flow: tuple[tuple[str, Any], ...] = ()    # flow options of hygge's project (run_type)
     hygge_entity: tuple[tuple[str, Any], ...] = ()  # entity options of hygge's project (keys)
-    source_kind: str = ""  # what the source is (postgres, mysql, s3parquet, ...): which servers the lane uses
+    source_kind: str = ""  # what the source is (postgres, mysql, s3parquet, ...), for planning before it is made
 
     @property
     def servers(self) -> tuple[str, ...]:
-        """The servers whose CPU time the lane reports: PostgreSQL, MariaDB, the S3 server."""
-        kinds = (self.source_kind, self.target)
-        found = [name for name, kind in (("postgres", "postgres"), ("mariadb", "mysql")) if kind in kinds]
-        return (*found, *(["s3"] if any(k.startswith("s3") for k in kinds) else []))
+        """The servers the lane uses, as planned (the runner starts and stops the S3 server by it)."""
+        return servers_for(self.source_kind, self.target)
 
     def contenders(self, tools: tuple[str, ...]) -> list[Contender]:
         by_tool = {"hygge": hygge.contenders(self.hygge_flow, self.hygge_entity),
@@ -45,6 +43,13 @@ class Lane:
         if not self.peers:
             tools = tuple(t for t in tools if t in ("hygge", "raw"))
         return [c for tool in TOOLS if tool in tools for c in by_tool[tool]]
+
+
+def servers_for(source_kind: str, target_kind: str) -> tuple[str, ...]:
+    """The servers whose CPU time a lane reports: PostgreSQL, MariaDB, the S3 server."""
+    kinds = (source_kind, target_kind)
+    found = [name for name, kind in (("postgres", "postgres"), ("mariadb", "mysql")) if kind in kinds]
+    return (*found, *(["s3"] if any(k.startswith("s3") for k in kinds) else []))
 
 
 PARQUET_COPIES = ("pq2pq_pyarrow", "pq2pq_polars", "pq2pq_duckdb")
