@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from harness import buckets, machine, report
 from harness import lanes as lane_table
-from harness import machine, report
 from harness.bench import LaneRun, Limits
 from harness.lanes import TOOLS, Lane
 from harness.settings import BENCH, HYGGE_PYTHON, PEERS, REPO, parse_rows, rows_label
@@ -49,9 +49,17 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def ensure_installed(tools: tuple[str, ...]) -> None:
+# The components of peers/setup.sh each contender needs (in the order they must be built).
+COMPONENTS = {"raw": ("raw", "rawextra", "scanners"), "dlt": ("dlt", "dltlake"), "ingestr": ("ingestr",),
+              "sling": ("sling",)}
+
+
+def ensure_installed(tools: tuple[str, ...], lanes: list[Lane]) -> None:
     """Run the setup script for the environments still missing; its failures become 'not available' later."""
-    missing = [t for t in TOOLS if t in tools and t != "hygge" and not (PEERS / f"{t}.ok").exists()]
+    wanted = [c for tool in TOOLS if tool in tools for c in COMPONENTS.get(tool, ())]
+    if any("s3" in lane.servers for lane in lanes):
+        wanted.append("seaweedfs")  # the bucket lanes' S3 server
+    missing = [c for c in wanted if not (PEERS / f"{c}.ok").exists()]
     if missing:
         print(f"setting up {', '.join(missing)} in {PEERS} (first use)", flush=True)
         subprocess.run(["bash", str(SETUP), str(PEERS), *missing], check=False)
@@ -103,7 +111,7 @@ def previous_commands(json_path: Path, merge: bool) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     lanes = lane_table.select(args.lanes)
-    ensure_installed((*args.tool_list, "raw"))  # the raw venv also generates the data (numpy)
+    ensure_installed((*args.tool_list, "raw"), lanes)  # the raw venv also generates the data (numpy)
     compile_hygge()
     json_path = args.out.with_name("results.json")
     data: dict[str, Any] = {
@@ -115,10 +123,13 @@ def main(argv: list[str] | None = None) -> int:
     }
     limits = Limits(runs=args.runs, timeout=args.timeout, budget=args.budget, keep=args.keep)
     fresh: list[dict[str, Any]] = []
-    for lane, rows in plan(lanes, args.sizes):
+    planned = plan(lanes, args.sizes)
+    for index, (lane, rows) in enumerate(planned):
         fresh.append(LaneRun(lane, rows, limits).run(lane.contenders(args.tool_list)))
         data["lanes"] = merged(json_path, fresh) if args.merge else fresh
         report.write(data, args.out, json_path)
+        if not any("s3" in later.servers for later, _ in planned[index + 1:]):
+            buckets.stop()  # an idle S3 server would still take a little CPU during the lanes that follow
     print(f"wrote {args.out} and {json_path}")
     return 0
 

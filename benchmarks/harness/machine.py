@@ -13,12 +13,18 @@ from harness import dbs
 from harness.settings import HYGGE_PYTHON, PEERS, RAW_PYTHON, REPO, WORK
 
 HYGGE_LIBRARIES = ("hygge", "pyarrow", "polars", "duckdb", "adbc-driver-postgresql", "adbc-driver-sqlite", "psycopg",
-                   "pymysql", "numpy")
+                   "pymysql", "numpy", "deltalake", "pyiceberg", "obstore")
 PEER_VERSIONS = {
     "dlt": [str(PEERS / "dlt-venv" / "bin" / "python"), "-c", "import dlt; print(dlt.__version__)"],
     "ingestr": [str(PEERS / "ingestr-venv" / "bin" / "ingestr"), "--version"],
     "sling": [str(PEERS / "sling-venv" / "bin" / "sling-binary"), "--version"],
     "connectorx (raw venv)": [str(RAW_PYTHON), "-c", "import connectorx; print(connectorx.__version__)"],
+    "duckdb (scanners venv)": [str(PEERS / "scanners-venv" / "bin" / "python"), "-c",
+                               "import duckdb; print(duckdb.__version__)"],
+    "dlt, deltalake, pyiceberg (dltlake venv)": [
+        str(PEERS / "dltlake-venv" / "bin" / "python"), "-c",
+        "import dlt, deltalake, pyiceberg; print(dlt.__version__, deltalake.__version__, pyiceberg.__version__)"],
+    "seaweedfs": [str(PEERS / "seaweedfs-venv" / "bin" / "weed"), "version"],
 }
 
 

@@ -86,18 +86,31 @@ def _seconds_or_status(result: dict[str, Any] | None) -> str:
     return "n/a" if result["status"] != "FAILED" else "FAILED"
 
 
+def _server_cpu(result: dict[str, Any]) -> str:
+    """The total, and each server's share when there are several (e.g. "1.32 (postgres 1.25, s3 0.07)")."""
+    total = _num(result.get("server_cpu_s"))
+    shares = result.get("server_cpu_by_server") or {}
+    if len(shares) < 2:
+        return total
+    return f"{total} ({', '.join(f'{name} {_num(value)}' for name, value in shares.items())})"
+
+
 def lane_table(lane: dict[str, Any]) -> list[str]:
     per_entity = lane["entities"] > 1
     size = lane["input_bytes"]
     shown = f"{size / 1e6:,.1f} MB" if size >= 1e5 else f"{size / 1e3:,.1f} kB"
     title = f"### {lane['title']} — {lane['size']} ({lane['rows']:,} row{'s' * (lane['rows'] != 1)}, {shown} input)"
-    head = "| contender | median s | rows/s | MB/s | peak RSS MB | CPU s |" + (" s/entity |" if per_entity else "")
+    servers = lane.get("servers", [])
+    head = ("| contender | median s | rows/s | MB/s | peak RSS MB | client CPU s |"
+            + (f" server CPU s ({', '.join(servers)}) |" if servers else "") + (" s/entity |" if per_entity else ""))
     lines = [title, "", head + " ÷ best raw | ÷ dlt | runs | note |",
-             "| --- |" + " ---: |" * (7 + per_entity) + " ---: | --- |"]
+             "| --- |" + " ---: |" * (7 + bool(servers) + per_entity) + " ---: | --- |"]
     for r in lane["results"]:
         timed = "median_s" in r
         cells = [r["contender"], _num(r.get("median_s"), 3) if timed else r["status"], _rate(r.get("rows_per_s")),
                  _num(r.get("mb_per_s"), 1), _num(r.get("peak_rss_mb"), 0), _num(r.get("cpu_s"))]
+        if servers:
+            cells.append(_server_cpu(r))
         if per_entity:
             cells.append(f"{r['s_per_entity'] * 1000:.1f} ms" if timed else "—")
         ok_runs = sum(run["ok"] for run in r["runs"])
@@ -120,7 +133,10 @@ column), interleaved with the other contenders; the tables show the median wall 
 - **rows/s** and **MB/s**: source rows and source bytes (file size on disk, or the table's size in the server) per
   second of median wall time.
 - **peak RSS**: the child's `ru_maxrss` from `os.wait4` (for tools that spawn helpers: the largest of them).
-- **CPU s**: user + system CPU time of the process and its children; above the wall time means parallel work.
+- **client CPU s**: user + system CPU time of the contender's process and its children; above the wall time means
+  parallel work. **server CPU s**: user + system CPU time the lane's servers (PostgreSQL, MariaDB, the S3 server, all
+  local processes) spent during the run, read from /proc before and after it; it covers the whole server, so other
+  clients of a shared server count too.
 - **÷ best raw**, **÷ dlt**: this contender's median time divided by the fastest raw-library path's (or dlt's).
   Below 1.00× is faster.
 

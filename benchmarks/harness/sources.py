@@ -41,12 +41,19 @@ SQLITE_COLUMNS = ("id INTEGER, qty INTEGER, price REAL, amount NUMERIC(12,2), na
 
 @dataclass(frozen=True)
 class Source:
-    kind: str            # parquet | csv | sqlite | postgres | mysql | folder
+    kind: str            # parquet | csv | sqlite | postgres | mysql | folder | s3parquet | s3csv
     rows: int
     bytes: int           # input size: file(s) on disk, or the table's size inside the server
     path: Path | None = None
     table: str = ""      # database sources: the table (postgres schema / mariadb database is SOURCE_SCHEMA)
     entities: int = 1
+    key: str = ""        # bucket sources: the object's key (path is the local file it was uploaded from)
+    expected: int | None = None  # rows the target must hold afterwards, when not `rows` (a merge into a table)
+    marked: int = 0      # rows with qty = -1 the target must hold afterwards (a merge's updated and inserted rows)
+
+    @property
+    def target_rows(self) -> int:
+        return self.rows if self.expected is None else self.expected
 
 
 def _cached(path: Path, build: Callable[[Path], None]) -> Path:
@@ -226,3 +233,23 @@ def lineitem(rows: int) -> Source:
 
     path = _cached(DATA / f"lineitem_{rows_label(rows)}.parquet", build)
     return Source("parquet", pq.ParquetFile(path).metadata.num_rows, path.stat().st_size, path)
+
+
+def s3parquet(rows: int) -> Source:
+    """The mixed parquet file on the bucket lanes' S3 server (uploaded once per server, untimed)."""
+    local = parquet(rows)
+    return _on_bucket(local, "s3parquet")
+
+
+def s3csv(rows: int) -> Source:
+    local = csv(rows)
+    return _on_bucket(local, "s3csv")
+
+
+def _on_bucket(local: Source, kind: str) -> Source:
+    from harness import buckets
+
+    assert local.path is not None
+    key = f"source/{local.path.name}"
+    buckets.upload(local.path, key)
+    return Source(kind, local.rows, local.bytes, local.path, key=key)

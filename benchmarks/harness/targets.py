@@ -1,7 +1,8 @@
 """Where a contender writes, how to empty it before a timed run, and how many rows it holds afterwards.
 
-Every contender gets its own target: a folder (file stores, DuckDB file) or a PostgreSQL schema / MariaDB database
-named hygge_bench_out_<contender>. Counting is independent of what the tool reports about itself."""
+Every contender gets its own target: a folder (file stores, DuckDB and SQLite files, Delta and Iceberg tables), a
+PostgreSQL schema / MariaDB database named hygge_bench_out_<contender>, or a prefix <lane>/<contender> on the bucket
+lanes' S3 server. Counting is independent of what the tool reports about itself."""
 
 from __future__ import annotations
 
@@ -10,41 +11,67 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import dbs
+from harness import buckets, dbs, lakes
 from harness.settings import DUCKDB_SCHEMA, OUT, TABLE, TARGET_PREFIX
 
 
 @dataclass(frozen=True)
 class Target:
-    kind: str            # parquet | csv | duckdb | postgres | mysql
+    kind: str            # parquet | csv | duckdb | sqlite | postgres | mysql | s3parquet | delta | iceberg
     folder: Path         # scratch folder of this contender (file targets are written inside it)
-    schema: str = ""     # postgres schema / mariadb database / duckdb schema
+    schema: str = ""     # postgres schema / mariadb database / duckdb schema / iceberg namespace
     table: str = TABLE
     options: tuple[tuple[str, Any], ...] = ()  # extra store options (only hygge's project uses them)
+    prefix: str = ""     # s3parquet: the key prefix on the bucket
+    seed: Path | None = None  # delta: the table copied to delta_table before every run (the merge lane)
 
     @property
     def duckdb_file(self) -> Path:
         return self.folder / "out.duckdb"
 
     @property
+    def sqlite_file(self) -> Path:
+        return self.folder / "out.sqlite"
+
+    @property
+    def delta_table(self) -> Path:
+        """Where hygge's delta store puts the entity's table, and where the raw paths write theirs."""
+        return self.folder / self.table
+
+    @property
+    def iceberg_catalog(self) -> Path:
+        return self.folder / "catalog.db"
+
+    @property
+    def iceberg_warehouse(self) -> Path:
+        return self.folder / "warehouse"
+
+    @property
     def qualified(self) -> str:
         return f"{self.schema}.{self.table}"
 
 
-def target_for(kind: str, lane: str, contender: str, options: tuple[tuple[str, Any], ...] = ()) -> Target:
+def target_for(kind: str, lane: str, contender: str, options: tuple[tuple[str, Any], ...] = (),
+               seed: Path | None = None) -> Target:
     folder = OUT / lane / contender
     if kind in ("postgres", "mysql"):
         return Target(kind, folder, schema=f"{TARGET_PREFIX}{contender}", options=options)
-    if kind == "duckdb":
+    if kind in ("duckdb", "iceberg"):
         return Target(kind, folder, schema=DUCKDB_SCHEMA, options=options)
-    return Target(kind, folder, options=options)
+    if kind == "s3parquet":
+        return Target(kind, folder, options=options, prefix=f"{lane}/{contender}")
+    return Target(kind, folder, options=options, seed=seed)
 
 
 def reset(target: Target) -> None:
     """Empty the target, so every timed run starts from the same state (and DB tools find their schema)."""
     shutil.rmtree(target.folder, ignore_errors=True)
     target.folder.mkdir(parents=True)
-    if target.kind == "postgres":
+    if target.seed is not None:
+        lakes.copy_seed(target.seed, target.delta_table)
+    if target.kind == "s3parquet":
+        buckets.empty(target.prefix)
+    elif target.kind == "postgres":
         with dbs.postgres() as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {target.schema} CASCADE")
             conn.execute(f"CREATE SCHEMA {target.schema}")
@@ -57,7 +84,9 @@ def reset(target: Target) -> None:
 def drop(target: Target) -> None:
     """Remove what a contender left behind, once its lane is done (keeps the disk and the servers tidy)."""
     shutil.rmtree(target.folder, ignore_errors=True)
-    if target.kind == "postgres":
+    if target.kind == "s3parquet":
+        buckets.empty(target.prefix)
+    elif target.kind == "postgres":
         with dbs.postgres() as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {target.schema} CASCADE")
     elif target.kind == "mysql":
@@ -72,9 +101,22 @@ def count(target: Target) -> int:
         return sum(_csv_rows(f) for f in data_files(target.folder, ".csv"))
     if target.kind == "duckdb":
         return _duckdb_rows(target)
+    if target.kind == "sqlite":
+        return _sqlite_rows(target)
+    if target.kind == "s3parquet":
+        return buckets.parquet_rows(target.prefix)
+    if target.kind == "delta":
+        return lakes.delta_rows(target.folder)
+    if target.kind == "iceberg":
+        return lakes.iceberg_rows(target.folder)
     if target.kind == "postgres":
         return int(dbs.pg_scalar(f"SELECT count(*) FROM {target.qualified}"))
     return int(dbs.my_scalar(f"SELECT COUNT(*) FROM {target.qualified}"))
+
+
+def count_marked(target: Target) -> int:
+    """Rows a merge updated or inserted (qty = -1): only the merge lane's Delta targets are asked."""
+    return lakes.delta_marked(target.folder)
 
 
 def data_files(folder: Path, suffix: str) -> list[Path]:
@@ -105,3 +147,10 @@ def _duckdb_rows(target: Target) -> int:
 
     with duckdb.connect(str(target.duckdb_file), read_only=True) as conn:
         return int(conn.execute(f"SELECT count(*) FROM {target.qualified}").fetchone()[0])
+
+
+def _sqlite_rows(target: Target) -> int:
+    import sqlite3
+
+    with sqlite3.connect(f"file:{target.sqlite_file}?mode=ro", uri=True) as conn:
+        return int(conn.execute(f"SELECT count(*) FROM {target.table}").fetchone()[0])

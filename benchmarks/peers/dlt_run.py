@@ -2,9 +2,11 @@
 
     dlt_run.py SRC DST [--format F] [--backend B] [--dataset D] [--table T] [--workdir W] [--many]
 
-SRC: a .parquet or .csv file | a folder of parquet files with --many (one table per file) |
+SRC: a .parquet or .csv file, local or s3://bucket/key | a folder of parquet files with --many (one table per file) |
      postgresql://user:pw@host/db#schema.table | mysql+pymysql://host/db#table | sqlite:////abs.db#table
-DST: a folder (filesystem destination) | a path ending in .duckdb | postgresql://... | mysql+pymysql://...
+DST: a folder or s3://bucket/prefix (filesystem destination; --table-format delta or iceberg for lake tables) |
+     a path ending in .duckdb | postgresql://... | mysql+pymysql://...
+S3 endpoint and keys come from the AWS_* variables (the lake and bucket lanes run this with the dltlake venv).
 """
 
 from __future__ import annotations
@@ -23,18 +25,31 @@ from dlt.sources.sql_database import sql_table
 CHUNK = 100_000
 
 
-def file_resource(path: Path, table: str):
-    files = filesystem(bucket_url=path.parent.resolve().as_uri(), file_glob=path.name)
-    if path.suffix == ".csv":
+def s3_credentials():
+    from dlt.common.configuration.specs import AwsCredentials
+
+    return AwsCredentials(aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+                          aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],
+                          region_name=os.environ.get("AWS_REGION", "us-east-1"),
+                          endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+
+
+def file_resource(path: str, table: str):
+    if path.startswith("s3://"):
+        folder, _, name = path.rpartition("/")
+        files = filesystem(bucket_url=folder, file_glob=name, credentials=s3_credentials())
+    else:
+        files = filesystem(bucket_url=Path(path).parent.resolve().as_uri(), file_glob=Path(path).name)
+    if path.endswith(".csv"):
         return (files | read_csv_duckdb(use_pyarrow=True, chunk_size=CHUNK)).with_name(table)
     return (files | read_parquet(use_pyarrow=True, chunksize=CHUNK)).with_name(table)
 
 
 def resources(args: argparse.Namespace) -> list:
     if args.many:
-        return [file_resource(p, p.stem) for p in sorted(Path(args.src).glob("*.parquet"))]
+        return [file_resource(str(p), p.stem) for p in sorted(Path(args.src).glob("*.parquet"))]
     if "#" not in args.src:
-        return [file_resource(Path(args.src), args.table)]
+        return [file_resource(args.src, args.table)]
     url, _, qualified = args.src.partition("#")
     schema, _, table = qualified.rpartition(".")
     return [sql_table(credentials=url, table=table, schema=schema or None, backend=args.backend,
@@ -48,6 +63,8 @@ def destination(dst: str):
         return dlt.destinations.sqlalchemy(credentials=dst)
     if dst.endswith(".duckdb"):
         return dlt.destinations.duckdb(credentials=str(Path(dst).resolve()))
+    if dst.startswith("s3://"):
+        return dlt.destinations.filesystem(bucket_url=dst, credentials=s3_credentials())
     return dlt.destinations.filesystem(bucket_url=Path(dst).resolve().as_uri())
 
 
@@ -61,10 +78,12 @@ def main() -> None:
     parser.add_argument("--table", default="mixed")
     parser.add_argument("--workdir", default="/tmp/dlt_bench", help="pipelines_dir (pipeline state and packages)")
     parser.add_argument("--many", action="store_true", help="SRC is a folder: one table per parquet file")
+    parser.add_argument("--table-format", default=None, help="filesystem destination: delta or iceberg")
     args = parser.parse_args()
     pipeline = dlt.pipeline(pipeline_name=f"bench_{os.getpid()}", destination=destination(args.dst),
                             dataset_name=args.dataset, pipelines_dir=args.workdir)
-    print(pipeline.run(resources(args), write_disposition="replace", loader_file_format=args.format))
+    print(pipeline.run(resources(args), write_disposition="replace", loader_file_format=args.format,
+                       table_format=args.table_format))
 
 
 if __name__ == "__main__":

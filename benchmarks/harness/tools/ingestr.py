@@ -12,7 +12,12 @@ ENV = {"INGESTR_DISABLE_TELEMETRY": "true",
        "ADBC_DRIVER_PATH": str(PEERS / "ingestr-venv" / "etc" / "adbc" / "drivers")}  # duckdb.toml from setup.sh
 
 
+NOT_WIRED = ("s3parquet", "s3csv", "delta", "iceberg")
+
+
 def source_uri(source: Source) -> tuple[str, str]:
+    if source.kind in NOT_WIRED:
+        raise Unavailable("not wired into the bucket and lake-table lanes (dlt is the peer measured there)")
     if source.kind in ("parquet", "csv"):
         return f"{source.kind}://{source.path}", TABLE
     if source.kind == "sqlite":
@@ -25,6 +30,10 @@ def source_uri(source: Source) -> tuple[str, str]:
 
 
 def dest_uri(target: Target) -> tuple[str, str]:
+    if target.kind in NOT_WIRED:
+        raise Unavailable("not wired into the bucket and lake-table lanes (dlt is the peer measured there)")
+    if target.kind == "sqlite":
+        return f"sqlite:///{target.sqlite_file}", f"main.{target.table}"
     if target.kind in ("parquet", "csv"):
         return f"{target.kind}://{target.folder / ('out.' + target.kind)}", TABLE
     if target.kind == "duckdb":
@@ -44,6 +53,7 @@ def build(source: Source, target: Target) -> Command:
 def check(source: Source, target: Target) -> None:
     require_installed("ingestr")
     source_uri(source)
+    dest_uri(target)
 
 
 def contenders() -> list[Contender]:

@@ -9,7 +9,7 @@ from urllib.parse import urlparse, urlunparse
 from harness.settings import MY_URL, PEERS, PG_URL, SOURCE_SCHEMA
 from harness.sources import Source
 from harness.targets import Target
-from harness.tools.base import Command, Contender, require_installed
+from harness.tools.base import Command, Contender, Unavailable, require_installed
 
 BINARY = PEERS / "sling-venv" / "bin" / "sling-binary"
 HOME = PEERS / "sling-home"
@@ -44,7 +44,12 @@ def source_args(source: Source) -> list[str]:
 PARQUET_OPTIONS = json.dumps({"format": "parquet", "file_max_rows": 200_000})
 
 
+NOT_WIRED = ("s3parquet", "s3csv", "delta", "iceberg")
+
+
 def target_args(target: Target) -> list[str]:
+    if target.kind == "sqlite":
+        return ["--tgt-conn", f"sqlite://{target.sqlite_file}", "--tgt-object", f"main.{target.table}"]
     if target.kind == "parquet":
         return ["--tgt-object", f"file://{target.folder / 'sling'}/", "--tgt-options", PARQUET_OPTIONS]
     if target.kind == "csv":
@@ -72,5 +77,11 @@ def build(source: Source, target: Target) -> Command:
     return Command([str(BINARY), "run", *source_args(source), *target_args(target), "--mode", "full-refresh"], ENV)
 
 
+def check(source: Source, target: Target) -> None:
+    if source.kind in NOT_WIRED or target.kind in NOT_WIRED:
+        raise Unavailable("not wired into the bucket and lake-table lanes (dlt is the peer measured there)")
+    require_installed("sling")
+
+
 def contenders() -> list[Contender]:
-    return [Contender("sling", "sling", "sling", build, lambda source, target: require_installed("sling"))]
+    return [Contender("sling", "sling", "sling", build, check)]
