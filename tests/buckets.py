@@ -13,8 +13,10 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from tests import objectstores
@@ -72,6 +74,22 @@ class Bucket:
             return {"type": "azure", "account_name": s.account_name, "account_key": s.account_key,
                     "endpoint": s.endpoint}
         return {"type": "gcs", "endpoint": f"http://{s.authority}", "anonymous": True}
+
+    def read_back(self, root: Path, entity: str, key: str = "id") -> pa.Table:
+        """The entity under ``lake/`` read back by `hygge go` into a local parquet folder below ``root``."""
+        from tests.helpers import read_target, run_hygge, write_project
+
+        back = root / f"back-{uuid.uuid4().hex[:6]}"
+        write_project(back, f"""\
+            name: back
+            flows:
+              b:
+                home: {{type: parquet, path: "{self.url('lake')}"}}
+                store: {{type: parquet, path: out}}
+                entities: [{entity}]
+            """)
+        run_hygge("go", cwd=back, env=self.env, check=0)
+        return read_target(back / "out" / entity).sort_by(key)
 
     def storage(self) -> Any:
         """hygge's own view of the prefix, for checking what landed."""

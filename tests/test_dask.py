@@ -225,17 +225,7 @@ def test_workers_that_share_nothing_but_the_bucket_stage_partitions_there(tmp_pa
     manifest = json.loads(storage.read("lake/orders/.hygge-manifest.json")[0])
     staged = [part["file"] for part in manifest["parts"]]
     assert len(staged) == 4 and all(name.startswith("part-p000") for name in staged), staged
-    back = tmp_path / "back"
-    write_project(back, f"""\
-        name: back
-        flows:
-          b:
-            home: {{type: parquet, path: "{bucket.url('lake')}"}}
-            store: {{type: parquet, path: out}}
-            entities: [orders]
-        """)
-    run_hygge("go", cwd=back, env=bucket.env, check=0)
-    assert read_target(back / "out" / "orders").sort_by("order_id").equals(expected)
+    assert bucket.read_back(tmp_path, "orders", key="order_id").equals(expected)
 
 
 def test_a_worker_dying_during_an_unsplit_move_is_told_and_the_move_lands_once(tmp_path: Path) -> None:

@@ -215,3 +215,12 @@ def first_line(exc: BaseException) -> str:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     return Suggestion(word, sorted(set(choices))).hint()
+
+
+class StateMoved(HyggeError):
+    """The entity's state changed between the move reading it and taking the entity: another run committed, or
+    the landing rolled forward a publish a killed run had begun. The move starts over at once, from the state as it
+    is now; this is not a failure, and it does not use up `retries`."""
+
+    kind = "state"
+    transient = True

@@ -23,7 +23,7 @@ from hygge.errors import StateError
 from hygge.state.manifest import Manifest
 from hygge.storage.manifest_object import HeldManifest, read_published
 from tests.buckets import Bucket
-from tests.helpers import read_target, run_hygge, write_project
+from tests.helpers import run_hygge, write_project
 
 
 def project(tmp_path: Path, bucket: Bucket, **options: object) -> Path:
@@ -48,17 +48,7 @@ def source(tmp_path: Path, rows: int, version: int) -> pa.Table:
 
 
 def landed(tmp_path: Path, bucket: Bucket) -> pa.Table:
-    back = tmp_path / "back"
-    write_project(back, f"""\
-        name: back
-        flows:
-          b:
-            home: {{type: parquet, path: "{bucket.url('lake')}"}}
-            store: {{type: parquet, path: out}}
-            entities: [t]
-        """)
-    run_hygge("go", "--full-drop", cwd=back, check=0)
-    return read_target(back / "out" / "t").sort_by("id")
+    return bucket.read_back(tmp_path, "t")
 
 
 @pytest.mark.parametrize("point", ["write:3", "before-publish", "after-publish"])

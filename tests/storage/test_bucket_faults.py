@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tests.buckets import make_bucket
-from tests.helpers import read_target, run_hygge, write_project
+from tests.helpers import run_hygge, write_project
 
 
 class CuttingProxy:
@@ -97,14 +97,4 @@ def test_a_connection_cut_mid_upload_is_retried_and_the_rows_land_once(tmp_path:
         assert proxy.cut == 3, "the proxy cut connections in the middle of the upload"
     finally:
         proxy.close()
-    back = tmp_path / "back"
-    write_project(back, f"""\
-        name: back
-        flows:
-          b:
-            home: {{type: parquet, path: "{bucket.url('lake')}"}}
-            store: {{type: parquet, path: out}}
-            entities: [t]
-        """)
-    run_hygge("go", cwd=back, env=bucket.env, check=0)
-    assert read_target(back / "out" / "t").sort_by("id").equals(table)
+    assert bucket.read_back(tmp_path, "t").equals(table)

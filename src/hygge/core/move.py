@@ -21,8 +21,8 @@ from hygge.core.planner import open_home, open_store
 from hygge.core.polish import Polisher
 from hygge.core.results import MoveResult
 from hygge.core.schema_changes import column_changes
-from hygge.core.split import NotSplittable, PartResult, Submit, merged_state, stage_partitions
-from hygge.errors import Cancelled, ConfigError, ConfigProblem, HyggeError, ReadError, StateError
+from hygge.core.split import ClusterSubmit, NotSplittable, PartResult, Submit, merged_state, stage_partitions
+from hygge.errors import Cancelled, ConfigError, ConfigProblem, HyggeError, ReadError, StateError, StateMoved
 from hygge.homes.base import Home, ReadState, Source
 from hygge.progress.events import Emit, Event, ignore
 from hygge.state import watermark
@@ -137,11 +137,11 @@ class Move:
         queued behind it with `lock_wait`) moved it, and reading from the old state would load its rows again."""
         assert self.store is not None
         if _last_run(self.store.state(self.plan)) != _last_run(previous):
-            raise StateError(
-                "another run committed this entity after this one read its state; nothing was written",
-                flow=self.plan.flow, entity=self.plan.entity, path=self.result.location,
-                expected="the state this run planned from", found="the state another run committed meanwhile",
-                hint="hygge retries the move, which then starts from the state that run committed", transient=True)
+            raise StateMoved(
+                "the entity's state changed after this run read it (another run committed, or a publish a killed run "
+                "had begun was finished); nothing was written", flow=self.plan.flow, entity=self.plan.entity,
+                path=self.result.location, expected="the state this run planned from", found="a newer state",
+                hint="hygge starts the move over from the state as it is now")
 
     def take_sessions(self, home: Home, store: Store) -> list[threading.BoundedSemaphore]:
         """One session per connection this move uses, taken in a fixed order so moves never deadlock."""
@@ -240,7 +240,7 @@ class Move:
             self.rows_read = before  # what a landing gave back is read again, batch by batch
             return False
         source.taken_whole(whole.files)
-        if self.submit is not None:
+        if isinstance(self.submit, ClusterSubmit):
             self.result.warnings.append("the files were taken whole by the machine running hygge go, not by the "
                                         "cluster: nothing about their rows needed a worker")
         return True
@@ -256,8 +256,9 @@ class Move:
             targets = landing.part_targets(len(parts))
         except NotSplittable as exc:
             # e.g. an embedded database: one process must do all the writing. Said, so nobody expects the cluster.
-            self.result.warnings.append(f"a {exc} store is written by one process: its {len(parts)} partitions "
-                                        "were read on the machine running hygge go, not on the cluster")
+            if isinstance(self.submit, ClusterSubmit):
+                self.result.warnings.append(f"a {exc} store is written by one process: its {len(parts)} partitions "
+                                            "were read on the machine running hygge go, not on the cluster")
             return False
         staged = 0
 
@@ -362,13 +363,14 @@ class Move:
         self.result.error = error
         self.result.rows_read = self.rows_read
         self.result.traceback = "".join(traceback.format_exception(exc))
-        self.record.status = self.result.status
+        # A run that starts over (StateMoved) ended without doing anything: its record says so, not "failed".
+        self.record.status = "restarted" if isinstance(exc, StateMoved) else self.result.status
         self.record.error = str(error)
         self.record.rows_read = self.rows_read
         self.record.ended_at = utc_now().isoformat()
 
     def log(self) -> None:
-        if self.store is not None and self.record.status in ("failed", "cancelled", "ok", "empty"):
+        if self.store is not None and self.record.status in ("failed", "cancelled", "ok", "empty", "restarted"):
             self.store.log_run(self.record, self.plan)
 
 

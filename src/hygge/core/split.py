@@ -96,6 +96,17 @@ def land_partition(plan: MovePlan, index: int, source: Source, target: Any, sche
 Submit = Callable[..., "Future[PartResult]"]
 
 
+class ClusterSubmit:
+    """A ``Submit`` that sends partitions to other machines (Dask workers), as opposed to this one's threads:
+    a move says so when it does something on this machine instead (core/move.py)."""
+
+    def __init__(self, submit: Submit):
+        self.submit = submit
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Future[PartResult]:
+        return self.submit(*args, **kwargs)
+
+
 def stage_partitions(plan: MovePlan, parts: list[Source], targets: list[Any], schema: pa.Schema,
                      loaded_at: datetime, drift: Drift | None, target_schema: pa.Schema | None,
                      submit: Submit, on_done: Callable[[PartResult], None]) -> list[PartResult]:

@@ -20,7 +20,7 @@ from hygge.core.attempts import attempt_move
 from hygge.core.config import Options
 from hygge.core.plan import MovePlan
 from hygge.core.results import MoveResult
-from hygge.core.split import cluster_error
+from hygge.core.split import ClusterSubmit, cluster_error
 from hygge.errors import HyggeConnectionError, HyggeError, MissingDriver
 from hygge.executors import Runner
 from hygge.progress.events import Emit, Event
@@ -170,7 +170,7 @@ class DaskRunner(Runner):
             # A big entity: this process holds its landing, the workers read and stage its partitions. ("auto"
             # means this machine's cores; across a cluster the number is the person's to choose.)
             return self.local.submit(attempt_move, plan, self.options.retries, self.options.retry_backoff,
-                                     self._not_done, self.cancel, self.executor.submit)
+                                     self._not_done, self.cancel, ClusterSubmit(self.executor.submit))
         return self.executor.submit(remote_move, plan, self.options.retries, self.options.retry_backoff,
                                     self.run_key)
 

@@ -46,6 +46,7 @@ def print_history(console: Console, records: list[RunRecord]) -> None:
     console.print(table)
     for r in records:
         if r.error:
-            said = {"interrupted": "was interrupted", "cancelled": "was stopped"}.get(r.status, r.status)
+            said = {"interrupted": "was interrupted", "cancelled": "was stopped",
+                    "restarted": "started over"}.get(r.status, r.status)
             console.print(Text(f"{r.started_at[:19]} {r.flow}.{r.entity} ({r.run_id}) {said}:", style="bold red"))
             console.print(Text("  " + r.error.replace("\n", "\n  "), style="red"))

@@ -10,7 +10,7 @@ from hygge.core.results import RunResult
 from hygge.progress import human
 
 STATUS_STYLE = {"ok": "green", "empty": "yellow", "failed": "bold red", "cancelled": "yellow",
-                "interrupted": "bold red", "running": "cyan"}
+                "interrupted": "bold red", "running": "cyan", "restarted": "cyan"}
 
 
 def summary_table(run: RunResult) -> Table:

@@ -16,6 +16,9 @@ from hygge.errors import HyggeError
 from hygge.state.journal import EntityState, RunRecord
 
 RUNS_SHOWN = 50  # per entity: a week of a few runs a day, or two days of hourly ones
+# Records that are neither a success nor a failure: a run still going, or one that started over at once because
+# another run committed the entity first (StateMoved); the run after it says how it ended.
+NOT_ENDED = ("running", "restarted")
 
 
 def moment(text: str | None) -> datetime | None:
@@ -108,7 +111,7 @@ class EntityReport:
 
     @property
     def failures(self) -> list[Run]:
-        return [r for r in reversed(self.runs) if not r.ok and r.record.status != "running"]
+        return [r for r in reversed(self.runs) if not r.ok and r.record.status not in NOT_ENDED]
 
     @property
     def schema_changes(self) -> list[Run]:
@@ -129,7 +132,8 @@ class ProjectReport:
         return found[0]
 
     def failing(self) -> list[EntityReport]:
-        return [e for e in self.entities if e.last is not None and not e.last.ok and e.last.record.status != "running"]
+        return [e for e in self.entities
+                if e.last is not None and not e.last.ok and e.last.record.status not in NOT_ENDED]
 
     def overdue(self) -> list[EntityReport]:
         return [e for e in self.entities if e.overdue(self.generated_at)]
