@@ -65,12 +65,19 @@ class Drift:
     new: list[pa.Field] = field(default_factory=list)
     missing: list[pa.Field] = field(default_factory=list)
     widened: list[tuple[str, pa.DataType, pa.DataType]] = field(default_factory=list)  # target grows
-    narrowed: list[tuple[str, pa.DataType, pa.DataType]] = field(default_factory=list)  # rows cast up
+    # Rows cast up into the target's type, losslessly: the target does not change, so this is no change to report
+    # or refuse (a .tsv inferred as timestamp[s] into a parquet target that can only hold timestamp[ms]).
+    narrowed: list[tuple[str, pa.DataType, pa.DataType]] = field(default_factory=list)
     lossy: list[tuple[str, pa.DataType, pa.DataType]] = field(default_factory=list)
 
     @property
     def any(self) -> bool:
         return bool(self.new or self.missing or self.widened or self.narrowed or self.lossy)
+
+    @property
+    def changes_target(self) -> bool:
+        """Whether the target's columns change, or the move stops: what a person is told about."""
+        return bool(self.new or self.missing or self.widened or self.lossy)
 
     def lines(self, policy: SchemaPolicy) -> list[str]:
         out = []
@@ -83,9 +90,6 @@ class Drift:
         for name, old, new in self.widened:
             action = "the target will be widened" if policy.type_changes == "widen" else "fails the move"
             out.append(f"column {name} changed from {type_name(old)} to {type_name(new)}: {action}")
-        for name, old, new in self.narrowed:
-            action = "rows are cast to the target's type" if policy.type_changes == "widen" else "fails the move"
-            out.append(f"column {name} is now {type_name(new)}, the target holds {type_name(old)}: {action}")
         for name, old, new in self.lossy:
             out.append(f"column {name} changed from {type_name(old)} to {type_name(new)}, which could lose values")
         return out
@@ -117,8 +121,8 @@ def check(drift: Drift, policy: SchemaPolicy, *, flow: str, entity: str, where: 
         refused += [f"new column {f.name}" for f in drift.new]
     if drift.missing and policy.missing_columns == "fail":
         refused += [f"missing column {f.name}" for f in drift.missing]
-    if (drift.widened or drift.narrowed) and policy.type_changes == "fail":
-        refused += [f"{n}: {type_name(a)} -> {type_name(b)}" for n, a, b in drift.widened + drift.narrowed]
+    if drift.widened and policy.type_changes == "fail":
+        refused += [f"{n}: {type_name(a)} -> {type_name(b)}" for n, a, b in drift.widened]
     refused += [f"{n}: {type_name(a)} -> {type_name(b)} (could lose values)" for n, a, b in drift.lossy]
     if refused:
         raise SchemaDriftError(

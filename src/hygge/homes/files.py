@@ -434,6 +434,14 @@ class FileSource(Source):
             out.append(part)
         return out
 
+    def nothing_new(self) -> bool:
+        return bool(self.state is not None and self.state.loaded_files and self.all_files and not self.files)
+
+    def changed_since_loaded(self, loaded: dict[str, dict[str, Any]]) -> list[str]:
+        # The same test as the skip in __init__: whatever an incremental run would read again is named here.
+        return [shown for path, key in self.file_keys.items()
+                if (shown := self.home.show(path)) in loaded and loaded[shown] != key]
+
     def taken_whole(self, files: list[FilePath]) -> None:
         """Files a store took without reading them through this source (copied, re-encoded by polars, loaded by
         DuckDB) count as read, as they were when the move opened them: an incremental run skips them next time."""
