@@ -141,3 +141,26 @@ def test_an_unchanged_file_run_again_by_append_is_not_named(engine: Engine, plac
     load(place, engine, "append")
     again = load(place, engine, "append")
     assert not [w for w in again.warnings if "changed after" in w]
+
+
+@pytest.mark.parametrize("run_type", ["append", "merge"])
+def test_seconds_into_a_target_made_with_microseconds_are_no_schema_change(engine: Engine, place: Place,
+                                                                          run_type: str) -> None:
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (place.root / "made").mkdir()
+    pq.write_table(pa.table({"id": pa.array([0], pa.int64()), "name": ["zed"],
+                             "seen_at": pa.array([dt.datetime(2024, 1, 1)], pa.timestamp("us"))}),
+                   place.root / "made" / "events.parquet")
+    keys = {"keys": ["id"]} if run_type == "merge" else {}
+    made = hygge.move({"type": "parquet", "path": str(place.root / "made")}, engine.store(place), "events",
+                      root=place.root, run_type=run_type, **keys)
+    assert made.ok, made.error
+    tsv(place)
+    for _ in range(2):
+        again = load(place, engine, run_type, **keys)
+        assert schema_talk(again.warnings) == []
+    assert [r["id"] for r in landed(place, engine)] == ([0, 1, 1, 2, 2] if run_type == "append" else [0, 1, 2])

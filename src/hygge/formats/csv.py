@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,8 +13,9 @@ import pyarrow.csv as pcsv
 from hygge.core.arrowtypes import as_type, extension_name, type_name, utc_as_naive_text
 from hygge.errors import ReadError, WriteError
 from hygge.formats.base import FormatReader, PartWriter, streamed
+from hygge.formats.csv_errors import COLUMN, check_names, explain, header_moved
 from hygge.formats.datetimes import formatted_type, parse_formatted
-from hygge.formats.inferred import as_numbers, declaration_for, exact_schema
+from hygge.formats.inferred import as_numbers, exact_schema
 from hygge.formats.quarantine import Quarantine
 from hygge.formats.schemas import unify_inferred
 from hygge.storage.blob import FilePath, opened, stream
@@ -74,70 +74,6 @@ def _skip(row: Any) -> str:
     return "skip"
 
 
-_COLUMN = re.compile(r"In CSV column #(\d+): ")
-_VALUE = re.compile(r"invalid value '(.*)'$")
-
-
-def _explain(exc: Exception, path: FilePath, schema: pa.Schema | None) -> ReadError:
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
-    if isinstance(exc, UnicodeDecodeError) or "invalid utf8" in text.lower() or "codec" in text.lower():
-        return ReadError(
-            "this CSV file is not in the expected text encoding",
-            path=str(path),
-            expected="text in the home's `encoding`",
-            found=first,
-            hint="set `encoding:` on the home (for example latin-1 or cp1252)",
-        )
-    if "Expected" in text and "columns" in text:
-        return ReadError(
-            "this CSV file has rows with a different number of fields than its header (ragged rows)",
-            path=str(path),
-            expected="the same number of fields on every row",
-            found=first,
-            hint="fix the file, check `delimiter` and `quote`, or set `on_bad_rows: quarantine`",
-        )
-    match = _COLUMN.search(text)
-    if match:
-        return _bad_value(int(match.group(1)), first, path, schema)
-    # Only what is left is about the file's structure.
-    return ReadError("this CSV file could not be read", path=str(path), found=first,
-                     hint="check `delimiter`, `quote`, `header` and `encoding` on the home")
-
-
-_CONVERTING = re.compile(r"conversion error to ([^:]+):")
-
-
-def _bad_value(index: int, first: str, path: FilePath, schema: pa.Schema | None) -> ReadError:
-    """A value its column's type does not read: the fix is that column's type or format, not the file's dialect."""
-    known = schema is not None and index < len(schema.names)
-    column = schema.names[index] if schema is not None and known else f"#{index + 1}"
-    current = schema.field(index).type if schema is not None and known else None
-    converting = _CONVERTING.search(first)
-    expected = type_name(current) if current is not None else (converting.group(1) if converting else "its type")
-    found = _VALUE.search(first)
-    value = found.group(1) if found else ""
-    temporal = (current is not None and (pa.types.is_date(current) or pa.types.is_timestamp(current))) or (
-        current is None and converting is not None and converting.group(1).startswith(("date", "timestamp")))
-    if temporal:
-        hint = (f"if the dates are written another way, give column {column} its format, e.g. "
-                f"`formats: {{{column}: \"%d/%m/%Y\"}}`; or read it as text with `columns: {{{column}: string}}` "
-                f"and type it later with polish `cast:`")
-    else:
-        declared = declaration_for(column, value, current)
-        as_text = f"`columns: {{{column}: string}}`"
-        hint = (f"set column {column}'s type on the home, e.g. {declared}"
-                + (f", or read it as text ({as_text})" if declared != as_text else "")
-                + " and type it with polish `cast:`")
-    return ReadError(
-        f"column {column} has a value that is not {expected}",
-        path=str(path),
-        expected=f"{expected} (inferred from the start of the files, or set in `columns`)",
-        found=_COLUMN.sub("", first),
-        hint=hint,
-    )
-
-
 def _first_batch(reader: pcsv.CSVStreamingReader) -> pa.RecordBatch | None:
     try:
         return reader.read_next_batch()
@@ -145,38 +81,9 @@ def _first_batch(reader: pcsv.CSVStreamingReader) -> pa.RecordBatch | None:
         return None
 
 
-def _check_names(schema: pa.Schema, path: FilePath, header: bool) -> None:
-    """Two columns of one name would each stand for the other in `columns`, polish and every store: refuse them."""
-    names = schema.names
-    twice = sorted({name for name in names if names.count(name) > 1})
-    if not twice:
-        return
-    shown = ", ".join(f"'{name}'" for name in twice)
-    raise ReadError(
-        f"the header of this CSV file names {shown} more than once",
-        path=str(path),
-        expected="a different name for every column",
-        found=f"columns {', '.join(names)}" if len(names) <= 20 else f"{len(names)} columns",
-        hint="rename the duplicates in the file's header"
-        + (", or read it with `header: false`, `skip_rows: 1` and a name for each column in `column_names`"
-           if header else ", or fix `column_names` on the home"),
-    )
-
-
 def _as_text(field: pa.Field, fixed: dict[str, pa.DataType]) -> bool:
     """Whether a column is read as text and parsed by inferred.as_numbers rather than by the CSV reader."""
     return pa.types.is_decimal(field.type) or (pa.types.is_floating(field.type) and field.name not in fixed)
-
-
-def _header_moved(path: FilePath, schema: pa.Schema, found: pa.Schema) -> ReadError:
-    return ReadError(
-        "the header of this CSV file reads differently from when its columns were inferred",
-        path=str(path),
-        expected=f"columns {', '.join(schema.names)}",
-        found=f"columns {', '.join(found.names)}",
-        hint="in a file of one column every line is a row and an empty line a null: remove empty lines before "
-             "the header, or count them in `skip_rows`",
-    )
 
 
 class CsvReader(FormatReader):
@@ -215,7 +122,7 @@ class CsvReader(FormatReader):
         except FileNotFoundError as exc:
             raise ReadError("a file of this entity disappeared while it was being read", path=str(path)) from exc
         except (pa.ArrowException, UnicodeDecodeError, OSError) as exc:
-            raise _explain(exc, path, schema) from exc
+            raise explain(exc, path, schema) from exc
 
     def schema_of(self, path: FilePath) -> pa.Schema:
         fixed = self._fixed()
@@ -233,7 +140,7 @@ class CsvReader(FormatReader):
             schema = reader.schema
         finally:
             reader.close()
-        _check_names(schema, path, self.options.header)
+        check_names(schema, path, self.options.header)
         # pyarrow infers bytes that are not valid in the encoding as binary; text was meant.
         garbled = [f.name for f in schema if pa.types.is_binary(f.type) and f.name not in fixed]
         if garbled:
@@ -264,7 +171,7 @@ class CsvReader(FormatReader):
         """A declared type that a value of the sample does not read, said with the column's name: the header is
         read again without declared types (every value then reads as something)."""
         cause = error.__cause__
-        if not isinstance(cause, Exception) or not _COLUMN.search(str(cause)):
+        if not isinstance(cause, Exception) or not COLUMN.search(str(cause)):
             return error
         try:
             reader = self._open(path, {}, block, sample=True)
@@ -275,7 +182,7 @@ class CsvReader(FormatReader):
         finally:
             reader.close()
         schema = pa.schema([pa.field(f.name, fixed.get(f.name, f.type)) for f in header])
-        return _explain(cause, path, schema)
+        return explain(cause, path, schema)
 
     def unify(self, schemas: list[tuple[FilePath, pa.Schema]]) -> pa.Schema:
         fixed = self._fixed()
@@ -338,7 +245,7 @@ class CsvReader(FormatReader):
             reader = self._open(path, types, block, one_column=one_column, schema=schema)
             if reader.schema.names != schema.names:
                 reader.close()
-                raise _header_moved(path, schema, reader.schema)
+                raise header_moved(path, schema, reader.schema)
             return reader
 
         row = 1
@@ -349,7 +256,7 @@ class CsvReader(FormatReader):
                 row += batch.num_rows
                 yield as_numbers(batch, schema, path, text_ok=True) if exact else batch
         except (pa.ArrowException, UnicodeDecodeError, OSError) as exc:
-            raise _explain(exc, path, schema) from exc
+            raise explain(exc, path, schema) from exc
         finally:
             self._set_aside(path)
 
