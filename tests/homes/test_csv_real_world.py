@@ -314,3 +314,18 @@ def test_text_cast_into_a_zone_keeps_its_offset_and_takes_none_as_utc() -> None:
                        "at", pa.timestamp("us", tz="UTC"))
     assert cast.to_pylist() == [dt.datetime(2013, 2, 1, 8, 30, tzinfo=utc), dt.datetime(2013, 2, 1, 10, 30, tzinfo=utc),
                                 dt.datetime(2013, 2, 1, 10, 30, tzinfo=utc), None]
+
+
+def test_path_columns_follow_each_file_when_the_files_are_read_in_partitions(tmp_path: Path) -> None:
+    for key in (1, 2):
+        path = tmp_path / "in" / "ev" / f"k={key}" / "a.csv"
+        path.parent.mkdir(parents=True)
+        path.write_text("id,v\n" + "".join(f"{i},x{i}\n" for i in range(key * 1000, key * 1000 + 500)))
+    result = hygge.move({"type": "csv", "path": "in", "partitions": 2, "file_column": "f", "hive_columns": True},
+                        {"type": "parquet", "path": "out"}, "ev", root=tmp_path)
+    assert result.ok and result.rows_written == 1000, result.error
+    assert len(list((tmp_path / "out" / "ev").glob("*.parquet"))) == 2  # two writers, one part each
+    table = read_target(tmp_path / "out" / "ev")
+    counts = table.group_by(["k", "f"]).aggregate([("id", "min"), ("id", "count")]).sort_by("k").to_pylist()
+    assert counts == [{"k": "1", "f": "ev/k=1/a.csv", "id_min": 1000, "id_count": 500},
+                      {"k": "2", "f": "ev/k=2/a.csv", "id_min": 2000, "id_count": 500}]

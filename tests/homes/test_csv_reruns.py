@@ -164,3 +164,19 @@ def test_seconds_into_a_target_made_with_microseconds_are_no_schema_change(engin
         again = load(place, engine, run_type, **keys)
         assert schema_talk(again.warnings) == []
     assert [r["id"] for r in landed(place, engine)] == ([0, 1, 1, 2, 2] if run_type == "append" else [0, 1, 2])
+
+
+def test_an_object_changed_on_a_bucket_after_it_was_loaded_is_named(tmp_path: Path) -> None:
+    from tests.buckets import make_bucket
+
+    bucket = make_bucket("s3", "changed-object")
+    storage = bucket.storage()
+    storage.put("in/events.csv", b"id,name\n1,ann\n")
+    home = {"type": "csv", "path": bucket.url("in"), "connection": bucket.connection()}
+    store = {"type": "sqlite", "path": "db.sqlite"}
+    assert hygge.move(home, store, "events", root=tmp_path, run_type="incremental").ok
+    storage.put("in/events.csv", b"id,name\n1,ann\n2,bob\n")
+    again = hygge.move(home, store, "events", root=tmp_path, run_type="incremental")
+    assert again.ok and again.rows_written == 2, again.error
+    warned = [w for w in again.warnings if "changed after an earlier run loaded it" in w]
+    assert len(warned) == 1 and bucket.url("in", "events.csv") in warned[0]
