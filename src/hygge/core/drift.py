@@ -2,7 +2,8 @@
 
 Safe defaults: a new source column is added to the target (nullable), a column
 the source no longer has is filled with nulls, a type that became wider is
-widened in the target, a narrower one is cast up to the target's type, and
+widened in the target, a narrower one is cast up to the target's type (quietly: the target does not
+change, so that is no change to report or refuse), and
 anything that could lose a value stops the move.
 """
 
@@ -73,11 +74,6 @@ class Drift:
     @property
     def any(self) -> bool:
         return bool(self.new or self.missing or self.widened or self.narrowed or self.lossy)
-
-    @property
-    def changes_target(self) -> bool:
-        """Whether the target's columns change, or the move stops: what a person is told about."""
-        return bool(self.new or self.missing or self.widened or self.lossy)
 
     def lines(self, policy: SchemaPolicy) -> list[str]:
         out = []

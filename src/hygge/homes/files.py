@@ -432,7 +432,7 @@ class FileSource(Source):
                     hint="hygge retries the move; writers should write to a temporary name and rename when done",
                     transient=True,
                 )
-            self.read[self.home.show(path)] = before
+            self.read[shown] = before
             self.warnings.extend(self.reader.notes)
             self.reader.notes.clear()
 
