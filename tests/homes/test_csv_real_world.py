@@ -190,6 +190,8 @@ BAD_VALUES = [  # (home, bad row, column, fix, whether the row comes after the s
       for late in (0, 1)],
     ({}, "1,01/02/2013,,1,1", "order_date", DATE_HINT, True),  # inferred as date32 from the sample
     ({}, "1,2013-02-01,,1.5,1", "amount", "`columns: {amount: float64}`", True),  # inferred as int64
+    ({}, "1,2013-02-01,,n/a,1", "amount", "if 'n/a' stands for a missing value, add it to `null_values`", True),
+    ({"columns": {"amount": "float64"}}, "1,2013-02-01,,n/a,1", "amount", "`null_values`", False),
 ]
 
 
@@ -329,3 +331,16 @@ def test_path_columns_follow_each_file_when_the_files_are_read_in_partitions(tmp
     counts = table.group_by(["k", "f"]).aggregate([("id", "min"), ("id", "count")]).sort_by("k").to_pylist()
     assert counts == [{"k": "1", "f": "ev/k=1/a.csv", "id_min": 1000, "id_count": 500},
                       {"k": "2", "f": "ev/k=2/a.csv", "id_min": 2000, "id_count": 500}]
+
+
+def test_a_word_in_a_column_inferred_as_float_suggests_null_values(tmp_path: Path) -> None:
+    export(tmp_path, "id,amount\n" + "1,1.5\n" * 20000 + "2,n/a\n")
+    result = hygge.move({"type": "csv", "path": "in"}, {"type": "parquet", "path": "out"}, "orders", root=tmp_path,
+                        batch_bytes=64 << 10)
+    assert result.status == "failed" and result.error is not None
+    assert "column amount has a value that is not float64" in str(result.error)
+    assert "add it to `null_values`" in str(result.error.hint) and "cast:" in str(result.error.hint)
+    fixed = hygge.move({"type": "csv", "path": "in", "null_values": ["", "n/a"]}, {"type": "parquet", "path": "out"},
+                       "orders", root=tmp_path, batch_bytes=64 << 10)
+    assert fixed.ok, fixed.error
+    assert read_target(tmp_path / "out" / "orders").column("amount").to_pylist()[-1] is None

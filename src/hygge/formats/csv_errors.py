@@ -8,7 +8,7 @@ import pyarrow as pa
 
 from hygge.core.arrowtypes import type_name
 from hygge.errors import ReadError
-from hygge.formats.inferred import declaration_for
+from hygge.formats.inferred import declaration_for, text_hint
 from hygge.storage.blob import FilePath
 
 COLUMN = re.compile(r"In CSV column #(\d+): ")
@@ -62,10 +62,9 @@ def _bad_value(index: int, first: str, path: FilePath, schema: pa.Schema | None)
                 f"and type it later with polish `cast:`")
     else:
         declared = declaration_for(column, value, current)
-        as_text = f"`columns: {{{column}: string}}`"
-        hint = (f"set column {column}'s type on the home, e.g. {declared}"
-                + (f", or read it as text ({as_text})" if declared != as_text else "")
-                + " and type it with polish `cast:`")
+        hint = (text_hint(column, value) if declared == f"`columns: {{{column}: string}}`" else
+                f"set column {column}'s type on the home, e.g. {declared}, or read it as text "
+                f"(`columns: {{{column}: string}}`) and type it with polish `cast:`")
     return ReadError(
         f"column {column} has a value that is not {expected}",
         path=str(path),
