@@ -160,6 +160,10 @@ class ReadError(HyggeError):
     kind = "read"
 
 
+class CastError(ReadError):
+    """A polish `cast` met a value its type does not hold (the value is never made a null instead)."""
+
+
 class WriteError(HyggeError):
     """A Store could not take the data."""
 

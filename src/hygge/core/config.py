@@ -36,9 +36,20 @@ class Polish(Strict):
     rename: dict[str, str] = Field(default_factory=dict, description="old name: new name")
     constants: dict[str, Scalar] = Field(default_factory=dict, description="new column: constant value")
     load_timestamp: str | None = Field(None, description="name of a column set to the run's start time (UTC)")
+    cast: dict[str, str] = Field(default_factory=dict,
+                                 description="source column: type, e.g. amount: decimal(12,2); a value the type does "
+                                             "not hold fails the move")
+
+    @field_validator("cast")
+    @classmethod
+    def _cast_types(cls, value: dict[str, str]) -> dict[str, str]:
+        from hygge.core.arrowtypes import validate_column_types
+
+        return validate_column_types(value)
 
     def is_empty(self) -> bool:
-        return not (self.select is not None or self.drop or self.rename or self.constants or self.load_timestamp)
+        return not (self.select is not None or self.drop or self.rename or self.constants or self.load_timestamp
+                    or self.cast)
 
 
 class Options(Strict):

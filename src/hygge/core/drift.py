@@ -2,7 +2,8 @@
 
 Safe defaults: a new source column is added to the target (nullable), a column
 the source no longer has is filled with nulls, a type that became wider is
-widened in the target, a narrower one is cast up to the target's type, and
+widened in the target, a narrower one is cast up to the target's type (quietly: the target does not
+change, so that is no change to report or refuse), and
 anything that could lose a value stops the move.
 """
 
@@ -65,7 +66,9 @@ class Drift:
     new: list[pa.Field] = field(default_factory=list)
     missing: list[pa.Field] = field(default_factory=list)
     widened: list[tuple[str, pa.DataType, pa.DataType]] = field(default_factory=list)  # target grows
-    narrowed: list[tuple[str, pa.DataType, pa.DataType]] = field(default_factory=list)  # rows cast up
+    # Rows cast up into the target's type, losslessly: the target does not change, so this is no change to report
+    # or refuse (a .tsv inferred as timestamp[s] into a parquet target that can only hold timestamp[ms]).
+    narrowed: list[tuple[str, pa.DataType, pa.DataType]] = field(default_factory=list)
     lossy: list[tuple[str, pa.DataType, pa.DataType]] = field(default_factory=list)
 
     @property
@@ -83,9 +86,6 @@ class Drift:
         for name, old, new in self.widened:
             action = "the target will be widened" if policy.type_changes == "widen" else "fails the move"
             out.append(f"column {name} changed from {type_name(old)} to {type_name(new)}: {action}")
-        for name, old, new in self.narrowed:
-            action = "rows are cast to the target's type" if policy.type_changes == "widen" else "fails the move"
-            out.append(f"column {name} is now {type_name(new)}, the target holds {type_name(old)}: {action}")
         for name, old, new in self.lossy:
             out.append(f"column {name} changed from {type_name(old)} to {type_name(new)}, which could lose values")
         return out
@@ -117,8 +117,8 @@ def check(drift: Drift, policy: SchemaPolicy, *, flow: str, entity: str, where: 
         refused += [f"new column {f.name}" for f in drift.new]
     if drift.missing and policy.missing_columns == "fail":
         refused += [f"missing column {f.name}" for f in drift.missing]
-    if (drift.widened or drift.narrowed) and policy.type_changes == "fail":
-        refused += [f"{n}: {type_name(a)} -> {type_name(b)}" for n, a, b in drift.widened + drift.narrowed]
+    if drift.widened and policy.type_changes == "fail":
+        refused += [f"{n}: {type_name(a)} -> {type_name(b)}" for n, a, b in drift.widened]
     refused += [f"{n}: {type_name(a)} -> {type_name(b)} (could lose values)" for n, a, b in drift.lossy]
     if refused:
         raise SchemaDriftError(

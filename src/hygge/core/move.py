@@ -75,6 +75,7 @@ class Move:
         self.max_seen: pa.Scalar | None = None
         self.mode = plan.run_type
         self.drift: Drift | None = None
+        self.reloaded: list[str] = []
         self.store: Store | None = None
         self.held: list[threading.BoundedSemaphore] = []
 
@@ -98,6 +99,7 @@ class Move:
                     hint="add `watermark: updated_at` to the entity or the flow's defaults")])
             source = home.open(self.plan, self.read_state(previous))
             self.result.source = source.description
+            self.reloaded = self.files_loaded_again(source, previous)
             self._event("start", total_rows=source.estimated_rows,
                         detail={"source": source.description, "target": self.result.location,
                                 "run_type": self.plan.run_type})
@@ -166,6 +168,12 @@ class Move:
     def read_state(self, previous: EntityState | None) -> ReadState | None:
         return read_state(self.plan, previous)
 
+    def files_loaded_again(self, source: Source, previous: EntityState | None) -> list[str]:
+        """Files an earlier run loaded that changed since: without keys, all their rows are added once more."""
+        if self.plan.keys or self.plan.run_type not in ("append", "incremental") or not previous:
+            return []
+        return source.changed_since_loaded(previous.loaded_files or {})
+
     def transfer(self, source: Source, polisher: Polisher, landing: Landing) -> None:
         pipe = Pipe(self.plan.queue_bytes, self.cancel)
 
@@ -211,7 +219,9 @@ class Move:
         policy = SchemaPolicy.model_validate(self.plan.schema_policy)
         if self.mode == "full_drop":
             # The target is replaced, columns included: its old shape binds nothing but the policy's "fail".
-            found.widened += found.narrowed + found.lossy
+            # A lossless cast is dropped, not counted as widening: the rows keep their own type and the target
+            # holds them as it did before (a store that can only hold timestamp[ms] stores timestamp[s] as that).
+            found.widened += found.lossy
             found.narrowed, found.lossy = [], []
             if policy.missing_columns != "fail":
                 found.missing = []
@@ -313,8 +323,11 @@ class Move:
         result.watermark = state.watermark
         result.status = record.status
         result.warnings += source.warnings + committed.warnings + landing.notes()
+        if self.reloaded:
+            result.warnings.append(reloaded_warning(self.reloaded))
         if not self.rows_read:
-            result.warnings.append("the source had no rows")
+            result.warnings.append("no new files since the last run" if source.nothing_new()
+                                   else "the source had no rows")
         self.reconcile(landing)
 
     def next_state(self, source: Source, schema: pa.Schema, previous: EntityState | None) -> EntityState:
@@ -376,6 +389,14 @@ class Move:
 
 def _last_run(state: EntityState | None) -> Any:
     return (state.last_run or {}).get("run_id") if state is not None else None
+
+
+def reloaded_warning(names: list[str]) -> str:
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    return (f"{shown} changed after an earlier run loaded {'it' if len(names) == 1 else 'them'}: every row of "
+            f"{'that file' if len(names) == 1 else 'those files'} was loaded again, so the rows loaded before are "
+            "in the target twice; to avoid duplicates set `keys:` (incremental and merge then update rows by "
+            "them), or use run_type full_drop, or write each change to a new file")
 
 
 def read_state(plan: MovePlan, previous: EntityState | None) -> ReadState | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,9 @@ import pyarrow.csv as pcsv
 from hygge.core.arrowtypes import as_type, extension_name, type_name, utc_as_naive_text
 from hygge.errors import ReadError, WriteError
 from hygge.formats.base import FormatReader, PartWriter, streamed
-from hygge.formats.inferred import as_numbers, declaration_for, exact_schema
+from hygge.formats.csv_errors import COLUMN, check_names, explain, header_moved
+from hygge.formats.datetimes import formatted_type, parse_formatted
+from hygge.formats.inferred import as_numbers, exact_schema
 from hygge.formats.quarantine import Quarantine
 from hygge.formats.schemas import unify_inferred
 from hygge.storage.blob import FilePath, opened, stream
@@ -73,49 +74,6 @@ def _skip(row: Any) -> str:
     return "skip"
 
 
-_COLUMN = re.compile(r"In CSV column #(\d+): ")
-_VALUE = re.compile(r"invalid value '(.*)'$")
-
-
-def _explain(exc: Exception, path: FilePath, schema: pa.Schema | None) -> ReadError:
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
-    if isinstance(exc, UnicodeDecodeError) or "invalid utf8" in text.lower() or "codec" in text.lower():
-        return ReadError(
-            "this CSV file is not in the expected text encoding",
-            path=str(path),
-            expected="text in the home's `encoding`",
-            found=first,
-            hint="set `encoding:` on the home (for example latin-1 or cp1252)",
-        )
-    if "Expected" in text and "columns" in text:
-        return ReadError(
-            "this CSV file has rows with a different number of fields than its header (ragged rows)",
-            path=str(path),
-            expected="the same number of fields on every row",
-            found=first,
-            hint="fix the file, check `delimiter` and `quote`, or set `on_bad_rows: quarantine`",
-        )
-    match = _COLUMN.search(text)
-    if match and schema is not None:
-        index = int(match.group(1))
-        column = schema.names[index] if index < len(schema.names) else f"#{index}"
-        expected = type_name(schema.field(index).type) if index < len(schema.names) else "a value"
-        value = _VALUE.search(first)
-        current = schema.field(index).type if index < len(schema.names) else None
-        declared = declaration_for(column, value.group(1) if value else "", current)
-        hint = f"set the column's type on the home, e.g. {declared}"
-        return ReadError(
-            f"column {column} has a value that is not {expected}",
-            path=str(path),
-            expected=f"{expected} (inferred from the start of the files, or set in `columns`)",
-            found=_COLUMN.sub("", first),
-            hint=hint,
-        )
-    return ReadError("this CSV file could not be read", path=str(path), found=first,
-                     hint="check `delimiter`, `quote`, `header` and `encoding` on the home")
-
-
 def _first_batch(reader: pcsv.CSVStreamingReader) -> pa.RecordBatch | None:
     try:
         return reader.read_next_batch()
@@ -123,38 +81,9 @@ def _first_batch(reader: pcsv.CSVStreamingReader) -> pa.RecordBatch | None:
         return None
 
 
-def _check_names(schema: pa.Schema, path: FilePath, header: bool) -> None:
-    """Two columns of one name would each stand for the other in `columns`, polish and every store: refuse them."""
-    names = schema.names
-    twice = sorted({name for name in names if names.count(name) > 1})
-    if not twice:
-        return
-    shown = ", ".join(f"'{name}'" for name in twice)
-    raise ReadError(
-        f"the header of this CSV file names {shown} more than once",
-        path=str(path),
-        expected="a different name for every column",
-        found=f"columns {', '.join(names)}" if len(names) <= 20 else f"{len(names)} columns",
-        hint="rename the duplicates in the file's header"
-        + (", or read it with `header: false`, `skip_rows: 1` and a name for each column in `column_names`"
-           if header else ", or fix `column_names` on the home"),
-    )
-
-
 def _as_text(field: pa.Field, fixed: dict[str, pa.DataType]) -> bool:
     """Whether a column is read as text and parsed by inferred.as_numbers rather than by the CSV reader."""
     return pa.types.is_decimal(field.type) or (pa.types.is_floating(field.type) and field.name not in fixed)
-
-
-def _header_moved(path: FilePath, schema: pa.Schema, found: pa.Schema) -> ReadError:
-    return ReadError(
-        "the header of this CSV file reads differently from when its columns were inferred",
-        path=str(path),
-        expected=f"columns {', '.join(schema.names)}",
-        found=f"columns {', '.join(found.names)}",
-        hint="in a file of one column every line is a row and an empty line a null: remove empty lines before "
-             "the header, or count them in `skip_rows`",
-    )
 
 
 class CsvReader(FormatReader):
@@ -162,9 +91,16 @@ class CsvReader(FormatReader):
     quarantine: Quarantine | None = None
 
     def _fixed(self) -> dict[str, pa.DataType]:
+        """The declared types: `columns`, and the date or timestamp each of `formats` reads."""
         from hygge.core.arrowtypes import parse_type
 
-        return {name: parse_type(text) for name, text in self.options.columns.items()}
+        fixed = {name: parse_type(text) for name, text in self.options.columns.items()}
+        for name, fmt in self._formats().items():
+            fixed[name] = formatted_type(fmt, fixed.get(name))
+        return fixed
+
+    def _formats(self) -> dict[str, str]:
+        return dict(getattr(self.options, "formats", None) or {})
 
     def delimiter(self, path: FilePath) -> str:
         """The home's `delimiter`; a .tsv file left at the default is read with tabs, as its name says."""
@@ -173,7 +109,8 @@ class CsvReader(FormatReader):
         return str(self.options.delimiter)
 
     def _open(self, path: FilePath, column_types: dict[str, pa.DataType], block: int, sample: bool = False,
-              one_column: bool = False, include: list[str] | None = None) -> pcsv.CSVStreamingReader:
+              one_column: bool = False, include: list[str] | None = None,
+              schema: pa.Schema | None = None) -> pcsv.CSVStreamingReader:
         try:
             return pcsv.open_csv(
                 stream(path),
@@ -185,20 +122,25 @@ class CsvReader(FormatReader):
         except FileNotFoundError as exc:
             raise ReadError("a file of this entity disappeared while it was being read", path=str(path)) from exc
         except (pa.ArrowException, UnicodeDecodeError, OSError) as exc:
-            raise _explain(exc, path, None) from exc
+            raise explain(exc, path, schema) from exc
 
     def schema_of(self, path: FilePath) -> pa.Schema:
         fixed = self._fixed()
         # Types are inferred from the first block: a large one (up to 16 MB) samples more rows.
         block = min(self.batch_bytes, 16 << 20)
-        # Arrow's CSV reader parses no decimal256, and wraps 128-bit ones: declared decimals are read as text.
-        readable = {name: pa.string() if pa.types.is_decimal(t) else t for name, t in fixed.items()}
-        reader = self._open(path, readable, block, sample=True)
+        # Arrow's CSV reader parses no decimal256, and wraps 128-bit ones: declared decimals are read as text, and
+        # so are dates and times in a format of their own.
+        formats = self._formats()
+        readable = {name: pa.string() if pa.types.is_decimal(t) or name in formats else t for name, t in fixed.items()}
+        try:
+            reader = self._open(path, readable, block, sample=True)
+        except ReadError as exc:
+            raise self._named(exc, path, fixed, block) from exc.__cause__
         try:
             schema = reader.schema
         finally:
             reader.close()
-        _check_names(schema, path, self.options.header)
+        check_names(schema, path, self.options.header)
         # pyarrow infers bytes that are not valid in the encoding as binary; text was meant.
         garbled = [f.name for f in schema if pa.types.is_binary(f.type) and f.name not in fixed]
         if garbled:
@@ -225,18 +167,36 @@ class CsvReader(FormatReader):
         return pa.schema([pa.field(f.name, fixed[f.name]) if f.name in fixed else f for f in exact],
                          metadata=exact.metadata)
 
+    def _named(self, error: ReadError, path: FilePath, fixed: dict[str, pa.DataType], block: int) -> ReadError:
+        """A declared type that a value of the sample does not read, said with the column's name: the header is
+        read again without declared types (every value then reads as something)."""
+        cause = error.__cause__
+        if not isinstance(cause, Exception) or not COLUMN.search(str(cause)):
+            return error
+        try:
+            reader = self._open(path, {}, block, sample=True)
+        except ReadError:
+            return error
+        try:
+            header = reader.schema
+        finally:
+            reader.close()
+        schema = pa.schema([pa.field(f.name, fixed.get(f.name, f.type)) for f in header])
+        return explain(cause, path, schema)
+
     def unify(self, schemas: list[tuple[FilePath, pa.Schema]]) -> pa.Schema:
         fixed = self._fixed()
         unknown = [name for name in fixed if name not in schemas[0][1].names]
         if unknown:
             from hygge.errors import did_you_mean
 
+            key = "formats" if all(name in self._formats() for name in unknown) else "columns"
             raise ReadError(
-                f"`columns` names {', '.join(unknown)}, which the CSV header does not have",
+                f"`{key}` names {', '.join(unknown)}, which the CSV header does not have",
                 path=str(schemas[0][0]),
                 expected=f"one of {', '.join(schemas[0][1].names)}",
                 found=", ".join(unknown),
-                hint=did_you_mean(unknown[0], schemas[0][1].names) or "fix the names under `columns`",
+                hint=did_you_mean(unknown[0], schemas[0][1].names) or f"fix the names under `{key}`",
             )
         return unify_inferred(schemas, fixed, text_ok=True)
 
@@ -268,10 +228,11 @@ class CsvReader(FormatReader):
 
     def batches(self, path: FilePath, schema: pa.Schema, pieces: list[int] | None = None) -> Iterator[pa.RecordBatch]:
         self._check_quotes(path)
-        fixed = self._fixed()
+        fixed, formats = self._fixed(), self._formats()
         # Inferred float64 columns and every decimal are read as their text and parsed here (inferred.as_numbers):
         # no digit float64 would lose goes unnoticed, even in rows far past the sample, and no decimal wraps.
-        types = {f.name: pa.string() if _as_text(f, fixed) else f.type for f in schema}
+        # Columns of `formats` are read as text too, and parsed by their format (formats/datetimes.py).
+        types = {f.name: pa.string() if _as_text(f, fixed) or f.name in formats else f.type for f in schema}
         exact = any(_as_text(f, fixed) for f in schema)
         one_column = len(schema) == 1
         recorded = len(self.quarantine.rows) if self.quarantine else 0
@@ -281,19 +242,33 @@ class CsvReader(FormatReader):
                 del self.quarantine.rows[recorded:]
 
         def open_reader(block: int) -> pcsv.CSVStreamingReader:
-            reader = self._open(path, types, block, one_column=one_column)
+            reader = self._open(path, types, block, one_column=one_column, schema=schema)
             if reader.schema.names != schema.names:
                 reader.close()
-                raise _header_moved(path, schema, reader.schema)
+                raise header_moved(path, schema, reader.schema)
             return reader
 
+        row = 1
         try:
             for batch in streamed(open_reader, self.batch_bytes, forget):
+                if formats:
+                    batch = self._dated(batch, schema, formats, path, row)
+                row += batch.num_rows
                 yield as_numbers(batch, schema, path, text_ok=True) if exact else batch
         except (pa.ArrowException, UnicodeDecodeError, OSError) as exc:
-            raise _explain(exc, path, schema) from exc
+            raise explain(exc, path, schema) from exc
         finally:
             self._set_aside(path)
+
+    @staticmethod
+    def _dated(batch: pa.RecordBatch, schema: pa.Schema, formats: dict[str, str], path: FilePath,
+               row: int) -> pa.RecordBatch:
+        columns = list(batch.columns)
+        for name, fmt in formats.items():
+            index = schema.get_field_index(name)
+            columns[index] = parse_formatted(columns[index], name, fmt, schema.field(index).type, path, row)
+        fields = [pa.field(f.name, c.type) for f, c in zip(batch.schema, columns, strict=True)]
+        return pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields, metadata=batch.schema.metadata))
 
     def _set_aside(self, path: FilePath) -> None:
         if self.quarantine is None:

@@ -7,6 +7,8 @@ that the files of one entity unify into a type that holds all of them (formats/s
 
 from __future__ import annotations
 
+import re
+
 import pyarrow as pa
 
 from hygge.core.arrowtypes import type_name
@@ -90,17 +92,29 @@ def _as_float(text: pa.Array, name: str, path: FilePath) -> pa.Array:
     try:
         values = text.cast(pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        found = _PARSED.search(first_line(exc))
         raise ReadError(
             f"column {name} has a value that is not float64",
             path=str(path),
             expected="float64 (inferred from the start of the files, or set in `columns`)",
             found=first_line(exc),
-            hint=f"set the column's type on the home, e.g. `columns: {{{name}: string}}`",
+            hint=text_hint(name, found.group(1) if found else ""),
         ) from exc
     lost = numbers.rounded(text, values)
     if len(lost):
         raise rounding_error(name, lost, numbers.digits_of_text(text), path, text_ok=True)
     return values
+
+
+_PARSED = re.compile(r"Failed to parse string: '(.*)' as a scalar")
+
+
+def text_hint(name: str, value: str) -> str:
+    """The fix for text in a column of numbers: a word for "no value" is a null; otherwise the column is text."""
+    missing = (f"if '{value}' stands for a missing value, add it to `null_values` on the home; otherwise "
+               if value and not any(ch.isdigit() for ch in value) else "")
+    return (f"{missing}read column {name} as text with `columns: {{{name}: string}}` (and type it with polish "
+            "`cast:` where that is wanted)")
 
 
 def as_decimal(values: pa.Array, field: pa.Field, path: FilePath, text_ok: bool) -> pa.Array:

@@ -90,6 +90,14 @@ class Source(ABC):
     def taken_whole(self, files: list[FilePath]) -> None:
         """A Landing took these files of ``whole_parquet()`` without reading them through this source."""
 
+    def nothing_new(self) -> bool:
+        """Whether this read found nothing because every file was loaded by an earlier run (not an empty source)."""
+        return False
+
+    def changed_since_loaded(self, loaded: dict[str, dict[str, Any]]) -> list[str]:
+        """Files of this read that an earlier run loaded as another version: their rows are loaded again."""
+        return []
+
     def close(self) -> None:
         """Release handles; may be called from another thread to interrupt a read."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from hygge.core.arrowtypes import validate_column_types
 from hygge.core.plan import MovePlan
@@ -26,6 +26,8 @@ class CsvHomeConfig(FileHomeConfig):
     true_values: list[str] | None = None
     false_values: list[str] | None = None
     columns: dict[str, str] = Field(default_factory=dict, description="column: type, e.g. amount: decimal(12,2)")
+    formats: dict[str, str] = Field(
+        default_factory=dict, description='column: strptime format of its dates or times, e.g. order_date: "%d/%m/%Y"')
     skip_rows: int = Field(0, ge=0)
     newlines_in_values: bool = True
     on_bad_rows: Literal["fail", "quarantine"] = Field(
@@ -36,6 +38,18 @@ class CsvHomeConfig(FileHomeConfig):
     @classmethod
     def _types(cls, value: dict[str, str]) -> dict[str, str]:
         return validate_column_types(value)
+
+    @model_validator(mode="after")
+    def _formats(self) -> CsvHomeConfig:
+        from hygge.core.arrowtypes import parse_type
+        from hygge.formats.datetimes import check_format
+
+        wrong = [problem for name, fmt in self.formats.items()
+                 if (problem := check_format(name, fmt, parse_type(self.columns[name]) if name in self.columns
+                                             else None))]
+        if wrong:
+            raise ValueError("; ".join(wrong))
+        return self
 
     @field_validator("column_names")
     @classmethod

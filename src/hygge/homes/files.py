@@ -18,6 +18,7 @@ from hygge.errors import ReadError, did_you_mean
 from hygge.formats.base import FormatReader
 from hygge.homes.base import Check, Home, HomeConfig, ReadState, Source
 from hygge.homes.bucket_files import BucketListing
+from hygge.homes.path_columns import PathColumns
 from hygge.state.manifest import MANIFEST, Manifest
 from hygge.storage.address import is_url
 from hygge.storage.blob import Blob, FilePath
@@ -33,6 +34,9 @@ class FileHomeConfig(HomeConfig):
     partitions: Annotated[int, Field(ge=1, le=256)] | Literal["auto"] = Field(
         "auto", description="contiguous runs of files and row groups moved in parallel; auto: one per core for "
                             "entities of at least 256 MB written to a file store")
+    file_column: str | None = Field(None, min_length=1,
+                                    description="a column holding each row's file, as a path below the home's path")
+    hive_columns: bool = Field(False, description="columns from key=value folders (year=2024/month=01/), as text")
 
 
 # Below this an entity is moved by one writer: more writers would cost more (threads, part files) than they gain.
@@ -50,6 +54,16 @@ def partition_limit(setting: int | str) -> int:
 
 def _has_glob(text: str) -> bool:
     return any(ch in _GLOB_CHARS for ch in text)
+
+
+def _literal_head(parts: list[str]) -> list[str]:
+    """The folders of a pattern before the first one with glob characters."""
+    head: list[str] = []
+    for part in parts[:-1]:
+        if _has_glob(part):
+            break
+        head.append(part)
+    return head
 
 
 def _globbed(pattern: str) -> list[FilePath]:
@@ -109,6 +123,25 @@ class FileHome(BucketListing, Home):
             return str(path.relative_to(self.root))
         except ValueError:
             return str(path)
+
+    def relative(self, path: FilePath) -> str:
+        """The file's path below the home's `path` (below its folder when `path` names a file, below the part
+        without patterns when it is a glob), with / between folders, as `file_column` and hive folders read it."""
+        if isinstance(path, Blob):
+            prefix = self.prefix
+            if _has_glob(prefix):
+                prefix = "/".join(_literal_head(prefix.split("/")))
+            elif path.key == prefix:
+                prefix = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+            key = path.key
+            return key[len(prefix):].lstrip("/") if prefix and key.startswith(prefix) else key
+        base = self.base
+        if self.globbed():
+            # From what the user wrote: the project folder around it is literal, whatever characters it has.
+            anchor = self.root / Path(*_literal_head(list(Path(os.path.expanduser(self.config.path)).parts)))
+        else:
+            anchor = base.parent if base.is_file() else base
+        return Path(os.path.relpath(path, anchor)).as_posix()
 
     def _matches(self, path: Path) -> bool:
         name = path.name.lower()
@@ -315,7 +348,11 @@ class FileSource(Source):
         self.is_part = False
         self.units: list[tuple[FilePath, list[int] | None]] = [(f, None) for f in self.files]
         self.read: dict[str, dict[str, Any]] = {}
-        self._schema = self._unify(files)
+        self.file_schema = self._unify(files)  # what the reader reads; path columns are added after it
+        relative = {home.show(f): home.relative(f) for f in files}
+        self.path_columns = PathColumns.of(relative, home.config.file_column, home.config.hive_columns)
+        self._schema = (self.path_columns.extend(self.file_schema, home.config.path) if self.path_columns
+                        else self.file_schema)
         self.rows = state.filter_for(self._schema) if state is not None else None
         self.file_keys = {f: file_key(f) for f in self.files}  # as the files were when opened
         self.size = sum(key["size"] for key in self.file_keys.values())
@@ -378,7 +415,10 @@ class FileSource(Source):
             # it; a file replaced since then is not read under that plan.
             before = file_key(path)
             moved = self.changed_since_open(path, before)
-            for batch in () if moved else self.reader.batches(path, self._schema, pieces):
+            shown = self.home.show(path)
+            for batch in () if moved else self.reader.batches(path, self.file_schema, pieces):
+                if self.path_columns is not None:
+                    batch = self.path_columns.add(batch, shown, self._schema)
                 if self.rows is not None:
                     batch = self.rows.apply(batch)
                 if batch.num_rows:
@@ -392,7 +432,7 @@ class FileSource(Source):
                     hint="hygge retries the move; writers should write to a temporary name and rename when done",
                     transient=True,
                 )
-            self.read[self.home.show(path)] = before
+            self.read[shown] = before
             self.warnings.extend(self.reader.notes)
             self.reader.notes.clear()
 
@@ -433,6 +473,14 @@ class FileSource(Source):
             part.is_part = True
             out.append(part)
         return out
+
+    def nothing_new(self) -> bool:
+        return bool(self.state is not None and self.state.loaded_files and self.all_files and not self.files)
+
+    def changed_since_loaded(self, loaded: dict[str, dict[str, Any]]) -> list[str]:
+        # The same test as the skip in __init__: whatever an incremental run would read again is named here.
+        return [shown for path, key in self.file_keys.items()
+                if (shown := self.home.show(path)) in loaded and loaded[shown] != key]
 
     def taken_whole(self, files: list[FilePath]) -> None:
         """Files a store took without reading them through this source (copied, re-encoded by polars, loaded by

@@ -21,9 +21,10 @@ class ParquetSource(FileSource):
     reader: ParquetReader
 
     def whole_parquet(self) -> WholeParquet | None:
-        if self.is_part or self.rows is not None or not self.files or not self.estimated_rows:
-            # A row filter changes what the files hold; with no rows at all, the batch path writes the empty
-            # part or table that carries the schema.
+        if (self.is_part or self.rows is not None or self.path_columns is not None or not self.files
+                or not self.estimated_rows):
+            # A row filter changes what the files hold, and path columns are not in them; with no rows at all,
+            # the batch path writes the empty part or table that carries the schema.
             return None
         return WholeParquet(files=list(self.files), schema=self.schema, footer=self.reader.footer,
                             rows_of=self.file_rows.get, changed=self.changed_since_open, show=self.home.show)
