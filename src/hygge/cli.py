@@ -112,6 +112,10 @@ def init(name: Path) -> None:
 @project_option
 @click.option("--flow", "-f", "flows", multiple=True, help="run only this flow (repeatable)")
 @click.option("--entity", "-e", "entities", multiple=True, help="run only FLOW.ENTITY (repeatable, globs allowed)")
+@click.option("--select", "-s", "selects", multiple=True, metavar="SELECTOR",
+              help="run entities matching tag:NAME, FLOW or FLOW.ENTITY (globs; repeatable, united)")
+@click.option("--exclude", "-x", "excludes", multiple=True, metavar="SELECTOR",
+              help="leave out entities matching tag:NAME, FLOW or FLOW.ENTITY (repeatable)")
 @click.option("--concurrency", "-c", type=click.IntRange(min=1), default=None, help="moves at once")
 @click.option("--full-drop", "run_type", flag_value="full_drop", default=None, help="replace targets this run")
 @click.option("--append", "run_type", flag_value="append", help="append to targets this run")
@@ -131,7 +135,8 @@ def init(name: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print a machine-readable run report on stdout")
 @click.option("--quiet", "-q", is_flag=True, help="no progress; only failures and the summary line")
 @click.option("--verbose", "-v", is_flag=True, help="tracebacks for failures")
-def go(project: Path | None, flows: tuple[str, ...], entities: tuple[str, ...], concurrency: int | None,
+def go(project: Path | None, flows: tuple[str, ...], entities: tuple[str, ...], selects: tuple[str, ...],
+       excludes: tuple[str, ...], concurrency: int | None,
        run_type: str | None, window_from: str | None, window_to: str | None, dry_run: bool,
        fail_fast: bool | None, executor: str | None, scheduler: str | None, workers: int | None, as_json: bool,
        quiet: bool, verbose: bool) -> None:
@@ -147,7 +152,8 @@ def go(project: Path | None, flows: tuple[str, ...], entities: tuple[str, ...], 
         if scheduler and not executor:
             overrides["executor"] = "dask"
         options = ws.config.options.model_copy(update={k: v for k, v in overrides.items() if v is not None})
-        selection = Selection(list(flows), list(entities), run_type, (window_from, window_to))
+        selection = Selection(list(flows), list(entities), run_type, (window_from, window_to), list(selects),
+                              list(excludes))
         if dry_run:
             return _dry_run(ws, selection, as_json)
         return _go(ws, options, selection, as_json, quiet, verbose)
@@ -198,14 +204,14 @@ def _dry_run(ws: Any, selection: Any, as_json: bool) -> int:
 
         out = _console()
         table = Table(title=Text(f"hygge: {ws.name} (dry run: nothing is moved)"), title_justify="left")
-        for column in ("entity", "run type", "from", "to", "columns", "rows in source"):
+        for column in ("entity", "run type", "from", "to", "columns", "rows in source", "selected by"):
             table.add_column(column)
         for p in planned:
             columns = ", ".join(p.columns[:6]) + (f", … ({len(p.columns)})" if len(p.columns) > 6 else "")
             # Text, not str: a cell given as str is read as markup, and names in brackets would vanish.
             table.add_row(Text(p.plan.key), Text(p.plan.run_type), Text(p.source or p.plan.source), Text(p.target),
                           Text("error", style="red") if p.error else Text(columns),
-                          "" if p.estimated_rows is None else f"{p.estimated_rows:,}")
+                          "" if p.estimated_rows is None else f"{p.estimated_rows:,}", Text(_why(p.plan)))
         out.print(table)
         for p in planned:
             for line in p.drift:
@@ -217,6 +223,11 @@ def _dry_run(ws: Any, selection: Any, as_json: bool) -> int:
                 out.print(Text(str(p.error), style="red"))
     bad = failures or any(p.error for p in planned)
     return EXIT_FAILED if bad else EXIT_OK
+
+
+def _why(plan: Any) -> str:
+    tags = f" [tags: {', '.join(plan.tags)}]" if plan.tags else ""
+    return f"{plan.selected_by}{tags}"
 
 
 @main.command()
