@@ -162,14 +162,27 @@ class Chooser:
         reasons = ([legacy] if legacy else []) + [f"--select {s.text}" for s in chosen]
         return [] if left_out else reasons
 
+    def every_key(self) -> set[str]:
+        """Every entity of every flow, for the error's list: flows this run did not list are listed now."""
+        keys = set(self.keys)
+        for flow in self.ws.flows.values():
+            keys.update(f"{flow.name}.{e.name}" for e in flow.entities)
+            if flow.name not in self.listed and flow.discovers:
+                try:
+                    keys.update(f"{flow.name}.{e.name}" for e, _ in _entities_of(self.ws, flow))
+                except HyggeError:
+                    continue  # its home is not reachable: the list goes without its entities
+        return keys
+
     def check(self) -> None:
         problems = []
+        keys: set[str] | None = None
         for selector in [*self.selects, *self.excludes]:
             if selector in self.matched or self._unlisted_flow_may_hold(selector):
                 continue
             flows = self.ws.flows.values()
             tags = {t for f in flows for t in [*f.config.tags, *(t for e in f.entities for t in e.tags)]}
-            keys = self.keys | {f"{f.name}.{e.name}" for f in flows for e in f.entities}
+            keys = self.every_key() if keys is None else keys
             problems += selectors.nothing_matched(selector, tags, keys, self.ws.flows).problems
         if problems:
             raise ConfigError(problems)

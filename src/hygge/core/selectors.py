@@ -78,7 +78,7 @@ def nothing_matched(selector: Selector, tags: Iterable[str], keys: Iterable[str]
         what = "flows and entities"
     shown = ", ".join(known[:20]) + (f" and {len(known) - 20} more" if len(known) > 20 else "")
     return ConfigError([ConfigProblem(
-        f"{selector.option} '{selector.text}' matches no entity",
+        f"{selector.option} '{selector.text}' matches no entity", file="the command line",
         expected=f"one of the {what}: {shown or '(none)'}", found=selector.text,
         hint=did_you_mean(selector.text, known) or "run `hygge go --dry-run` to see every entity and its tags",
     )])
