@@ -178,3 +178,20 @@ def test_an_unexpected_error_is_still_one_json_document_and_exits_1(tmp_path: Pa
     assert doc["error"] == {"kind": "unexpected", "message": "RuntimeError: a bug in a plugin", "type": "RuntimeError",
                             "hint": "run again with --verbose to see where, and report it if it persists"}
     assert "unexpected RuntimeError: a bug in a plugin" in result.stderr
+
+
+def test_an_entity_stopped_by_its_settings_exits_2_in_a_run_and_in_a_dry_run(tmp_path: Path) -> None:
+    from hygge.samples import write_sample_source
+
+    write_sample_source(tmp_path / "data")
+    write_project(tmp_path, "name: p\n", flows={"f": """\
+        home: {type: parquet, path: data}
+        store: {type: parquet, path: out}
+        entities: [users, {name: orders, run_type: merge}]
+        """})
+    run = document(run_hygge("go", "--json", cwd=tmp_path, check=2))
+    status = {m["entity"]: (m["status"], m["error"] and m["error"]["kind"]) for m in run["moves"]}
+    assert status == {"orders": ("failed", "config"), "users": ("ok", None)}, "the other entity still moves"
+    dry = run_hygge("go", "--dry-run", cwd=tmp_path, check=2)
+    assert "run_type merge needs `keys`" in dry.stdout
+    assert document(run_hygge("go", "--dry-run", "--json", cwd=tmp_path, check=2))["failures"][0]["entity"] == "orders"

@@ -272,8 +272,9 @@ def _dry_run(ws: Any, selection: Any, as_json: bool) -> Report:
 
     plans, failures = plan(ws, selection)
     planned = [describe(p) for p in plans]
-    bad = failures or any(p.error for p in planned)
-    code = EXIT_FAILED if bad else EXIT_OK
+    errors = [f.error for f in failures] + [p.error for p in planned if p.error]
+    # As for a run (RunResult.exit_code): an entity stopped by its configuration makes it a usage error.
+    code = EXIT_USAGE if any(e.kind == "config" for e in errors) else EXIT_FAILED if errors else EXIT_OK
     if as_json:
         return code, dry_run_body(ws.name, planned, failures)
     from rich.table import Table

@@ -11,7 +11,7 @@ from hygge.core.config import EntityConfig
 from hygge.core.plan import MovePlan
 from hygge.core.validation import deep_merge
 from hygge.core.workspace import Flow, Workspace, merged_defaults
-from hygge.errors import ConfigError, ConfigProblem, HyggeError, did_you_mean
+from hygge.errors import ConfigError, ConfigProblem, HyggeError, SettingError, did_you_mean
 
 
 @dataclass
@@ -262,7 +262,7 @@ def _plan_one(ws: Workspace, flow: Flow, entity: EntityConfig, source: str | Non
 
 def check_run_type(plan: MovePlan) -> None:
     if plan.run_type == "merge" and not plan.keys:
-        raise HyggeError("run_type merge needs `keys`", flow=plan.flow, entity=plan.entity,
+        raise SettingError("run_type merge needs `keys`", flow=plan.flow, entity=plan.entity,
                          expected="keys: [column, ...] on the entity or the flow's defaults", found="no keys",
                          hint="add the key columns that identify a row")
 
