@@ -195,3 +195,37 @@ def test_an_entity_stopped_by_its_settings_exits_2_in_a_run_and_in_a_dry_run(tmp
     dry = run_hygge("go", "--dry-run", cwd=tmp_path, check=2)
     assert "run_type merge needs `keys`" in dry.stdout
     assert document(run_hygge("go", "--dry-run", "--json", cwd=tmp_path, check=2))["failures"][0]["entity"] == "orders"
+
+
+class NoisyHome(TickHome):
+    """A plugin that prints while it lists entities: from Python, straight to descriptor 1, and from a child."""
+
+    type_name = "noisy"
+
+    def discover(self) -> list[tuple[str, str]]:
+        import subprocess
+        import sys
+
+        print("python noise")
+        os.write(1, b"descriptor noise\n")
+        subprocess.run([sys.executable, "-c", "print('child noise')"], check=True)
+        return [("n", "n")]
+
+
+def test_nothing_but_the_document_reaches_stdout_whoever_prints(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    write_project(tmp_path, "name: p\n", flows={"f": """\
+        home: {type: noisy, rows: 5, batches: 1}
+        store: {type: parquet, path: out}
+        entities: "*"
+        """})
+    script = ("from hygge.core import registry; registry.register('home', 'noisy', 'tests.test_cli_output:NoisyHome');"
+              "from hygge.cli import main; main()")
+    proc = subprocess.run([sys.executable, "-c", script, "go", "--json"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert proc.returncode == 0, proc.stderr
+    assert document(proc)["moves"][0]["rows_written"] == 5
+    for noise in ("python noise", "descriptor noise", "child noise"):
+        assert noise in proc.stderr

@@ -7,12 +7,13 @@ usage error, 130 interrupted by Ctrl-C (SIGINT), 143 stopped by SIGTERM.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import signal
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -98,7 +99,7 @@ def guarded_json(command: str, verbose: bool, work: Callable[[], Report], log_js
 
     started, stdout = utc_now(), sys.stdout
     try:
-        with contextlib.redirect_stdout(sys.stderr):
+        with _stdout_to_stderr():
             code, body = work()
     except KeyboardInterrupt as stop:
         code, body = stopped(stop), {"interrupted": True}
@@ -107,6 +108,28 @@ def guarded_json(command: str, verbose: bool, work: Callable[[], Report], log_js
     stdout.write(json.dumps(envelope(command, started, utc_now(), code, body), indent=2, default=str) + "\n")
     stdout.flush()
     sys.exit(code)
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """What is printed meanwhile goes to stderr: Python's prints and, when stdout is this process's descriptor 1,
+    what C libraries and child processes (local Dask workers, drivers) write there too."""
+    sys.stdout.flush()
+    try:
+        whole = sys.stdout.fileno() == 1 and sys.stderr.fileno() == 2
+    except (OSError, ValueError, io.UnsupportedOperation):  # a stream in memory (tests, notebooks)
+        whole = False
+    saved = os.dup(1) if whole else None
+    if saved is not None:
+        os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 class Group(click.Group):

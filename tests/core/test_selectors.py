@@ -125,3 +125,26 @@ def test_hygge_go_select_runs_only_the_selection_and_the_dry_run_says_why(tmp_pa
     assert read_target(tmp_path / "out" / "users").num_rows == 5
     missing = runner.invoke(main, ["go", "--project", str(tmp_path), "--select", "tag:weekly"])
     assert missing.exit_code == 2
+
+
+def test_discovered_entities_carry_their_entity_files_tags_and_the_api_selects_too(tmp_path: Path) -> None:
+    import hygge
+
+    (tmp_path / "in").mkdir()
+    for name in ("users", "orders", "payments"):
+        pq.write_table(users(3), tmp_path / "in" / f"{name}.parquet")
+    write_project(tmp_path, "name: p\n", flows={"lake": """\
+        home: {type: parquet, path: in}
+        store: {type: parquet, path: out}
+        tags: [daily]
+        entities: "*"
+        """}, files={"flows/lake/entities/payments.yml": "tags: [pii]\n"})
+    ws = load_workspace(tmp_path)
+    plans, _ = plan(ws, Selection(select=["tag:pii"]))
+    assert [(p.key, p.tags) for p in plans] == [("lake.payments", ("daily", "pii"))]
+    assert keys(ws, select=["lake.*s"], exclude=["tag:pii"]) == ["lake.orders", "lake.users"]
+    result = hygge.run(ws, select=["tag:daily"], exclude=["lake.users"])
+    assert result.ok and sorted(m.key for m in result.moves) == ["lake.orders", "lake.payments"]
+    assert not (tmp_path / "out" / "users").exists()
+    with pytest.raises(ConfigError, match="--select needs a selector"):
+        plan(ws, Selection(select=[" "]))
