@@ -229,3 +229,72 @@ def test_nothing_but_the_document_reaches_stdout_whoever_prints(tmp_path: Path) 
     assert document(proc)["moves"][0]["rows_written"] == 5
     for noise in ("python noise", "descriptor noise", "child noise"):
         assert noise in proc.stderr
+
+
+def test_database_targets_say_table_schema_database_file_and_connection(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from hygge.cli import main
+    from hygge.samples import write_sample_source
+
+    write_sample_source(tmp_path / "data")
+    write_project(tmp_path, """\
+        name: p
+        connections:
+          warehouse: {path: data/w.sqlite}
+        """, flows={
+        "lite": "home: {type: parquet, path: data}\nstore: {type: sqlite, connection: warehouse}\nentities: [users]\n",
+        "duck": "home: {type: parquet, path: data}\nstore: {type: duckdb, path: data/w.duckdb, schema: shop}\n"
+                "entities: [{name: orders, target: sales_orders}]\n",
+    })
+    result = CliRunner().invoke(main, ["go", "--project", str(tmp_path), "--json", "-q"])
+    assert result.exit_code == 0, result.output
+    targets = {m["entity"]: m["target"] for m in json.loads(result.stdout)["moves"]}
+    assert {k: v for k, v in targets["users"].items() if k != "display"} == {
+        "kind": "sqlite", "family": "database", "connection": "warehouse", "table": "users"}
+    assert {k: v for k, v in targets["orders"].items() if k != "display"} == {
+        "kind": "duckdb", "family": "database", "table": "sales_orders", "schema": "shop",
+        "database": "data/w.duckdb"}
+    assert re.fullmatch(r"2 of 2 entities moved, 6,000 rows in \d+\.\ds\n", result.stderr), "-q with --json: stderr"
+
+
+def test_log_format_json_keeps_stderr_json_and_the_summary_on_stdout(tmp_path: Path) -> None:
+    from hygge.samples import write_sample_source
+
+    write_sample_source(tmp_path / "data")
+    write_project(tmp_path, "name: p\n", flows={"f": """\
+        home: {type: parquet, path: data}
+        store: {type: parquet, path: out}
+        entities: [users, {name: orders, run_type: merge}]
+        """})
+    proc = run_hygge("go", "--log-format", "json", cwd=tmp_path, check=2)
+    records = [json.loads(line) for line in proc.stderr.splitlines()]
+    assert [(r["event"], r["entity"], r["level"]) for r in records if r["event"] != "start"] == [
+        ("plan-failure", "orders", "error"), ("done", "users", "info"), ("run-end", None, "error")]
+    assert records[0]["error"]["kind"] == "config" and "1 of 2 entities moved" in proc.stdout
+    (tmp_path / "hygge.yml").write_text("name: p\nconcurency: 2\n")
+    broken = run_hygge("go", "--log-format", "json", cwd=tmp_path, check=2)
+    [error] = [json.loads(line) for line in broken.stderr.splitlines()]
+    assert error["event"] == "error" and error["logger"] == "hygge.cli" and error["error"]["kind"] == "config"
+    assert "unknown key 'concurency'" in error["message"] and broken.stdout == ""
+
+
+def test_a_retry_is_logged_as_a_warning_record(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from hygge.cli import main
+    from hygge.core import registry
+
+    registry.register("home", "tick", "tests.plugins:TickHome")
+    write_project(tmp_path, "name: p\noptions: {retry_backoff: 0}\n", flows={"f": """\
+        home: {type: tick, rows: 10, batches: 3, fail_times: 1}
+        store: {type: parquet, path: out}
+        entities: [n]
+        """})
+    result = CliRunner().invoke(main, ["go", "--project", str(tmp_path), "--log-format", "json"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stderr.splitlines()]
+    [retry] = [r for r in records if r["event"] == "retry"]
+    assert (retry["level"], retry["flow"], retry["entity"], retry["attempt"]) == ("warning", "f", "n", 1)
+    # Each attempt ends with its own record: the one that failed, then the one that moved the rows.
+    assert [(r["status"], r["rows_written"]) for r in records if r["event"] == "done"] == [("failed", 0), ("ok", 30)]
