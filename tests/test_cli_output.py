@@ -18,18 +18,39 @@ LOG_KEYS = ["time", "level", "logger", "event", "flow", "entity", "message"]
 
 
 def document(proc: Any) -> dict[str, Any]:
-    """stdout as a script reads it: the whole of it must be one JSON document, with the envelope."""
+    """stdout as a script reads it: the whole of it must be one JSON document, with the envelope.
+
+    ``proc`` is a finished process, or the result of click's CliRunner where a real process is not the point."""
+    code = proc.returncode if hasattr(proc, "returncode") else proc.exit_code
     doc = json.loads(proc.stdout)
-    assert doc["hygge_version"] == __version__ and doc["exit_code"] == proc.returncode
-    assert doc["ok"] is (proc.returncode == 0)
+    assert doc["hygge_version"] == __version__ and doc["exit_code"] == code
+    assert doc["ok"] is (code == 0)
     started, ended = datetime.fromisoformat(doc["started_at"]), datetime.fromisoformat(doc["ended_at"])
     assert started.utcoffset() == timedelta(0) and ended.utcoffset() == timedelta(0) and ended >= started
     return dict(doc)
 
 
 def demo(tmp_path: Path) -> Path:
-    run_hygge("init", "demo", cwd=tmp_path, check=0)
+    from hygge.scaffold import init_project
+
+    init_project(tmp_path / "demo")
     return tmp_path / "demo"
+
+
+def hygge(*args: str, cwd: Path, check: int) -> Any:
+    """`hygge ARGS` in this process (click's CliRunner), from ``cwd``: for what needs no process of its own."""
+    from click.testing import CliRunner
+
+    from hygge.cli import main
+
+    here = Path.cwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(main, list(args))
+    finally:
+        os.chdir(here)
+    assert result.exit_code == check, result.output
+    return result
 
 
 def test_json_of_a_succeeding_run_has_structured_sources_and_targets(tmp_path: Path) -> None:
@@ -42,9 +63,9 @@ def test_json_of_a_succeeding_run_has_structured_sources_and_targets(tmp_path: P
                                "display": "1 file, 31,974 bytes"}
     assert users["target"] == {"kind": "parquet", "family": "files", "path": "data/lake/users",
                                "display": "data/lake/users"}
-    dry = document(run_hygge("go", "--dry-run", "--json", cwd=project, check=0))
+    dry = document(hygge("go", "--dry-run", "--json", cwd=project, check=0))
     assert dry["command"] == "go --dry-run" and dry["moves"][0]["source"]["kind"] == "parquet"
-    history = document(run_hygge("history", "--json", cwd=project, check=0))
+    history = document(hygge("history", "--json", cwd=project, check=0))
     assert history["command"] == "history" and sorted(r["entity"] for r in history["runs"]) == [
         "events", "orders", "users"]
 
@@ -74,18 +95,20 @@ def test_json_of_a_configuration_error_exits_2_and_is_still_one_document(tmp_pat
         store: {type: parquet, path: out}
         """})
     for args in (["go", "--json"], ["go", "--dry-run", "--json"], ["history", "--json"]):
-        proc = run_hygge(*args, cwd=tmp_path, check=2)
+        # The first in a real process, as a script runs it; the others in this one.
+        proc = run_hygge(*args, cwd=tmp_path, check=2) if args == ["go", "--json"] else hygge(*args, cwd=tmp_path,
+                                                                                                check=2)
         error = document(proc)["error"]
         assert error["kind"] == "config" and len(error["problems"]) == 2, args
         assert "unknown key 'optons'" in proc.stderr, "the person still reads it on stderr"
-    usage = run_hygge("go", "--json", "--concurrency", "0", cwd=tmp_path, check=2)
+    usage = hygge("go", "--json", "--concurrency", "0", cwd=tmp_path, check=2)
     assert document(usage)["error"]["kind"] == "usage"
 
 
 def test_a_bad_from_value_found_when_the_move_starts_exits_2(tmp_path: Path) -> None:
     project = demo(tmp_path)
     (project / "flows" / "example" / "entities" / "users.yml").write_text("watermark: signup_date\n")
-    proc = run_hygge("go", "-e", "example.users", "--from", "not-a-date", "--json", cwd=project, check=2)
+    proc = hygge("go", "-e", "example.users", "--from", "not-a-date", "--json", cwd=project, check=2)
     [move] = document(proc)["moves"]
     assert move["status"] == "failed" and move["error"]["kind"] == "config"
     assert "not-a-date" in json.dumps(move["error"])
@@ -115,12 +138,12 @@ def test_a_missing_driver_found_when_the_move_starts_exits_2(tmp_path: Path) -> 
 
 def test_quiet_prints_exactly_the_summary_line_and_the_errors_of_failed_moves(tmp_path: Path) -> None:
     project = demo(tmp_path)
-    proc = run_hygge("go", "-q", cwd=project, check=0)
+    proc = hygge("go", "-q", cwd=project, check=0)
     assert re.fullmatch(r"3 of 3 entities moved, 8,000 rows in \d+\.\ds\n", proc.stdout), proc.stdout
     assert proc.stderr == ""
     bad = project / "data" / "source" / "orders.parquet"
     bad.write_bytes(bad.read_bytes()[:-200])
-    failed = run_hygge("go", "-q", cwd=project, check=1)
+    failed = hygge("go", "-q", cwd=project, check=1)
     first, *rest = failed.stdout.splitlines()
     assert re.fullmatch(r"2 of 3 entities moved, 3,000 rows in \d+\.\ds", first)
     assert rest[1].startswith("flow example, entity orders: this file is not a readable parquet file")
@@ -189,12 +212,12 @@ def test_an_entity_stopped_by_its_settings_exits_2_in_a_run_and_in_a_dry_run(tmp
         store: {type: parquet, path: out}
         entities: [users, {name: orders, run_type: merge}]
         """})
-    run = document(run_hygge("go", "--json", cwd=tmp_path, check=2))
+    run = document(hygge("go", "--json", cwd=tmp_path, check=2))
     status = {m["entity"]: (m["status"], m["error"] and m["error"]["kind"]) for m in run["moves"]}
     assert status == {"orders": ("failed", "config"), "users": ("ok", None)}, "the other entity still moves"
-    dry = run_hygge("go", "--dry-run", cwd=tmp_path, check=2)
+    dry = hygge("go", "--dry-run", cwd=tmp_path, check=2)
     assert "run_type merge needs `keys`" in dry.stdout
-    assert document(run_hygge("go", "--dry-run", "--json", cwd=tmp_path, check=2))["failures"][0]["entity"] == "orders"
+    assert document(hygge("go", "--dry-run", "--json", cwd=tmp_path, check=2))["failures"][0]["entity"] == "orders"
 
 
 class NoisyHome(TickHome):
@@ -273,7 +296,7 @@ def test_log_format_json_keeps_stderr_json_and_the_summary_on_stdout(tmp_path: P
         ("plan-failure", "orders", "error"), ("done", "users", "info"), ("run-end", None, "error")]
     assert records[0]["error"]["kind"] == "config" and "1 of 2 entities moved" in proc.stdout
     (tmp_path / "hygge.yml").write_text("name: p\nconcurency: 2\n")
-    broken = run_hygge("go", "--log-format", "json", cwd=tmp_path, check=2)
+    broken = hygge("go", "--log-format", "json", cwd=tmp_path, check=2)
     [error] = [json.loads(line) for line in broken.stderr.splitlines()]
     assert error["event"] == "error" and error["logger"] == "hygge.cli" and error["error"]["kind"] == "config"
     assert "unknown key 'concurency'" in error["message"] and broken.stdout == ""
