@@ -321,3 +321,13 @@ def test_a_retry_is_logged_as_a_warning_record(tmp_path: Path) -> None:
     assert (retry["level"], retry["flow"], retry["entity"], retry["attempt"]) == ("warning", "f", "n", 1)
     # Each attempt ends with its own record: the one that failed, then the one that moved the rows.
     assert [(r["status"], r["rows_written"]) for r in records if r["event"] == "done"] == [("failed", 0), ("ok", 30)]
+
+
+def test_log_format_json_in_a_terminal_logs_json_lines_instead_of_live_bars(tmp_path: Path) -> None:
+    from tests.test_cli import read_terminal
+
+    project = demo(tmp_path)
+    screen = read_terminal(["go", "--log-format", "json"], project)
+    records = [json.loads(line) for line in screen.replace("\r", "").splitlines() if line.startswith("{")]
+    assert sorted(r["entity"] for r in records if r["event"] == "start") == ["events", "orders", "users"]
+    assert "3 of 3 entities moved" in screen

@@ -219,7 +219,7 @@ def init(name: Path) -> None:
 @click.option("--json", "as_json", is_flag=True,
               help="print one JSON document on stdout (the run report, or the error); nothing else goes there")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="progress lines without a terminal: text, or one JSON object per line on stderr")
+              help="progress as log lines: text (without a terminal), or one JSON object per line on stderr (always)")
 @click.option("--quiet", "-q", is_flag=True, help="no progress; only the summary line and failures")
 @click.option("--verbose", "-v", is_flag=True, help="tracebacks for failures")
 def go(project: Path | None, flows: tuple[str, ...], entities: tuple[str, ...], selects: tuple[str, ...],
