@@ -108,7 +108,7 @@ def test_one_big_file_entity_over_many_workers_is_published_once(tmp_path: Path,
     assert read_target(tmp_path / "out" / "orders").sort_by("order_id").equals(expected)
     manifest = json.loads((tmp_path / "out" / "orders" / ".hygge-manifest.json").read_text())
     assert len(manifest["parts"]) >= 3, "each partition staged its own part files"
-    history = json.loads(run_hygge("history", "--json", cwd=tmp_path, check=0).stdout)
+    history = json.loads(run_hygge("history", "--json", cwd=tmp_path, check=0).stdout)["runs"]
     assert [r["status"] for r in history] == ["ok"], "one commit, one journal entry"
 
 

@@ -60,9 +60,11 @@ def example_data(root: Path) -> None:
     (root / "data" / "csv").mkdir(parents=True)
     pcsv.write_csv(samples.users(), root / "data" / "csv" / "users.csv")
     pcsv.write_csv(samples.orders(), root / "data" / "csv" / "orders.csv")
-    (root / "data" / "exports").mkdir(parents=True)
-    (root / "data" / "exports" / "sales.csv").write_text(
-        "id;amount;sold_on\n1;12.50;2024-01-02\n2;99999.99;2024-01-03\n3;;2024-01-04\n", encoding="utf-8")
+    (root / "data" / "exports").mkdir(parents=True, exist_ok=True)
+    sales = root / "data" / "exports" / "sales.csv"
+    if not sales.exists():  # the tour writes its own, as the README shows it
+        sales.write_text("id;amount;sold_on\n1;12.50;2024-01-02\n2;99999.99;2024-01-03\n3;;2024-01-04\n",
+                         encoding="utf-8")
 
 
 THEN = re.compile(r"<!-- then: (\S+) (.*?) -->")
@@ -157,3 +159,61 @@ def test_every_test_named_in_the_guarantees_page_exists() -> None:
         assert source.is_file(), f"docs/guarantees.md names {path}, which does not exist"
         if name:
             assert f"def {name}" in source.read_text(encoding="utf-8"), f"{path} has no test {name}"
+
+
+def tour_block() -> str:
+    tour = README.split("## A guided tour\n", 1)[1]
+    return re.findall(r"```sh\n(.*?)\n```", tour, flags=re.S)[0]
+
+
+def init_tree() -> list[str]:
+    """The files the README says `hygge init` writes, from its tree."""
+    tree = README.split("`hygge init` writes this project", 1)[1]
+    lines = re.findall(r"```\n(.*?)\n```", tree, flags=re.S)[0].splitlines()
+    assert lines[0] == "my-project/"
+    return sorted(line.split()[0] for line in lines[1:])
+
+
+def test_the_readme_init_tree_lists_every_file_hygge_init_writes(tmp_path: Path) -> None:
+    run_hygge("init", "my-project", cwd=tmp_path, check=0)
+    project = tmp_path / "my-project"
+    written = sorted(str(p.relative_to(project)) for p in project.rglob("*") if p.is_file())
+    assert init_tree() == written
+
+
+def test_the_tour_works_as_written_after_the_first_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tour's commands, line by line, as a newcomer types them; then its own flow, added to that project.
+
+    In this process (click's CliRunner), from the folder each `cd` leads to: the commands, not processes, are
+    what the tour promises; the real `hygge` process is tried by tests/test_cli.py."""
+    from click.testing import CliRunner
+
+    from hygge.cli import main
+
+    def hygge(*args: str) -> str:
+        result = CliRunner().invoke(main, list(args))
+        assert result.exit_code == 0, f"hygge {' '.join(args)}:\n{result.output}"
+        return result.stdout
+
+    lines = [line.split("#")[0].strip() for line in tour_block().splitlines()]
+    assert lines[0] == ". .venv/bin/activate", "the tour says how to call the hygge the first command installed"
+    # The venv the first command makes holds the `hygge` script that pyproject.toml declares.
+    assert "python3 -m venv .venv" in opening_commands()[0]
+    assert re.search(r'^hygge = "hygge\.cli:main"$', (REPO / "pyproject.toml").read_text(), flags=re.M)
+    monkeypatch.chdir(tmp_path)
+    for line in lines[1:]:
+        command, *args = line.split()
+        if command == "cd":
+            monkeypatch.chdir(Path.cwd() / args[0])
+            continue
+        assert command == "hygge", line
+        said = hygge(*args)
+        if args[0] == "go" and "--dry-run" not in args:
+            assert "3 of 3 entities moved" in said
+    for path, text in example_projects()["tour"].items():
+        if path != "hygge.yml":  # my-project has its own
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(text, encoding="utf-8")
+    assert "1 of 1 entities moved, 3 rows" in hygge("go", "--flow", "exports")
+    assert "1 of 1 entities moved" in hygge("go", "--entity", "exports.sales")
+    assert read_target(Path("data") / "lake" / "sales").num_rows == 6

@@ -54,7 +54,7 @@ def project(engine: Engine, place: Place) -> Path:
 
 
 def history(root: Path) -> list[dict[str, Any]]:
-    return list(json.loads(run_hygge("history", "--json", cwd=root, check=0).stdout))
+    return list(json.loads(run_hygge("history", "--json", cwd=root, check=0).stdout)["runs"])
 
 
 def test_a_killed_run_is_shown_interrupted_and_the_next_run_says_what_it_cleaned_up(engine: Engine,

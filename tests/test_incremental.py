@@ -113,7 +113,7 @@ def watermark_of(root: Path) -> Any:
     import json
 
     proc = run_hygge("history", "--json", "-e", "shop.items", cwd=root, check=0)
-    runs = [r for r in json.loads(proc.stdout) if r["status"] in ("ok", "empty")]
+    runs = [r for r in json.loads(proc.stdout)["runs"] if r["status"] in ("ok", "empty")]
     return runs[-1]["watermark_after"]["value"] if runs else None
 
 

@@ -73,7 +73,7 @@ def ids_in(engine: Engine, place: Place, target: str) -> list[int]:
 
 
 def history(root: Path) -> list[dict[str, Any]]:
-    return list(json.loads(run_hygge("history", "--json", cwd=root, check=0).stdout))
+    return list(json.loads(run_hygge("history", "--json", cwd=root, check=0).stdout)["runs"])
 
 
 def test_two_projects_in_one_store_never_read_or_advance_each_others_state(engine: Engine, place: Place) -> None:

@@ -20,12 +20,16 @@ def run(
     *,
     flows: Sequence[str] = (),
     entities: Sequence[str] = (),
+    select: Sequence[str] = (),
+    exclude: Sequence[str] = (),
     run_type: str | None = None,
     concurrency: int | None = None,
     fail_fast: bool | None = None,
     on_event: Emit = ignore,
 ) -> RunResult:
     """Run the selected flows of a workspace (all of them by default) and return per-entity results.
+
+    ``select`` and ``exclude`` take the selectors of `hygge go --select/--exclude` (tag:NAME, FLOW, FLOW.ENTITY).
 
     >>> result = hygge.run("my-project")          # doctest: +SKIP
     >>> result.ok, result.move("sales.orders").rows_written
@@ -39,7 +43,8 @@ def run(
         updates["fail_fast"] = fail_fast
     if updates:
         options = Options.model_validate({**options.model_dump(), **updates})
-    plans, failures = plan(ws, Selection(list(flows), list(entities), run_type))
+    plans, failures = plan(ws, Selection(list(flows), list(entities), run_type, select=list(select),
+                                         exclude=list(exclude)))
     return Coordinator(options, on_event).run(ws.name, plans, failures)
 
 

@@ -6,19 +6,22 @@ usage error, 130 interrupted by Ctrl-C (SIGINT), 143 stopped by SIGTERM.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import signal
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from hygge import __version__
-from hygge.errors import ConfigError, HyggeError
+from hygge.errors import HyggeError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -39,37 +42,118 @@ def _console(stderr: bool = False) -> Console:
     return Console(file=stream, width=None if stream.isatty() else 160, highlight=False, soft_wrap=False)
 
 
-def fail(error: BaseException, verbose: bool = False) -> NoReturn:
+def explain(error: BaseException, verbose: bool = False, log_json: bool = False) -> int:
+    """Tell a person (or, with --log-format json, a log collector) what stopped the command; its exit code."""
+    code = EXIT_USAGE if isinstance(error, HyggeError) and error.kind == "config" else EXIT_FAILED
+    if isinstance(error, HyggeError):
+        message = str(error)
+    else:
+        message = (f"hygge stopped on an unexpected {type(error).__name__}: {error}\n"
+                   "run again with --verbose to see where, and report it if it persists")
+    if verbose:
+        message += "\n" + "".join(traceback.format_exception(error))
+    if log_json:
+        from hygge.progress.logs import log_error, logging_to
+
+        with logging_to(sys.stderr, "json"):
+            log_error(error, message)
+        return code
     from rich.text import Text
 
-    err = _console(stderr=True)
-    if isinstance(error, HyggeError):
-        err.print(Text(str(error), style="red"))
-        code = EXIT_USAGE if isinstance(error, ConfigError) or error.kind == "config" else EXIT_FAILED
-    else:
-        err.print(Text(f"hygge stopped on an unexpected {type(error).__name__}: {error}", style="red"))
-        err.print("run again with --verbose to see where, and report it if it persists")
-        code = EXIT_FAILED
-    if verbose:
-        err.print(Text("".join(traceback.format_exception(error)), style="dim"))
-    sys.exit(code)
+    _console(stderr=True).print(Text(message, style="red"))
+    return code
 
 
-def guarded(verbose: bool, work: Callable[[], int]) -> NoReturn:
+def fail(error: BaseException, verbose: bool = False) -> NoReturn:
+    sys.exit(explain(error, verbose))
+
+
+def stopped(stop: KeyboardInterrupt) -> int:
+    from hygge.core import signals
+
+    signum = signals.signum_of(stop)
+    _console(stderr=True).print(f"[yellow]interrupted by {signals.name(signum)}[/]")
+    return signals.exit_code(signum)
+
+
+def guarded(verbose: bool, work: Callable[[], int], log_json: bool = False) -> NoReturn:
     try:
         code = work()
     except click.exceptions.Abort:
         _console(stderr=True).print("nothing was changed")
         sys.exit(EXIT_FAILED)
     except KeyboardInterrupt as stop:  # before or after the moves ran: the Coordinator handles one during them
-        from hygge.core import signals
-
-        signum = signals.signum_of(stop)
-        _console(stderr=True).print(f"[yellow]interrupted by {signals.name(signum)}[/]")
-        sys.exit(signals.exit_code(signum))
+        sys.exit(stopped(stop))
     except Exception as exc:  # noqa: BLE001 - the CLI never shows a bare traceback
-        fail(exc, verbose)
+        sys.exit(explain(exc, verbose, log_json))
     sys.exit(code)
+
+
+Report = tuple[int, dict[str, Any]]
+
+
+def guarded_json(command: str, verbose: bool, work: Callable[[], Report], log_json: bool = False) -> NoReturn:
+    """Run ``work`` and print exactly one JSON document on stdout, whatever happens; anything else the command
+    prints goes to stderr meanwhile, so stdout stays that one document."""
+    from hygge.progress.document import envelope, error_body, utc_now
+
+    started, stdout = utc_now(), sys.stdout
+    try:
+        with _stdout_to_stderr():
+            code, body = work()
+    except KeyboardInterrupt as stop:
+        code, body = stopped(stop), {"interrupted": True}
+    except Exception as exc:  # noqa: BLE001 - the error becomes the document
+        code, body = explain(exc, verbose, log_json), {"error": error_body(exc)}
+    stdout.write(json.dumps(envelope(command, started, utc_now(), code, body), indent=2, default=str) + "\n")
+    stdout.flush()
+    sys.exit(code)
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """What is printed meanwhile goes to stderr: Python's prints and, when stdout is this process's descriptor 1,
+    what C libraries and child processes (local Dask workers, drivers) write there too."""
+    sys.stdout.flush()
+    try:
+        whole = sys.stdout.fileno() == 1 and sys.stderr.fileno() == 2
+    except (OSError, ValueError, io.UnsupportedOperation):  # a stream in memory (tests, notebooks)
+        whole = False
+    saved = os.dup(1) if whole else None
+    if saved is not None:
+        os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+class Group(click.Group):
+    """Usage errors (an unknown option, a value out of range) with --json also print the one JSON document."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as error:
+            if "--json" not in ctx.meta.get("hygge.args", ()):
+                raise
+            from hygge.progress.document import envelope, utc_now
+
+            now = utc_now()
+            command = error.ctx.info_name if error.ctx is not None and error.ctx.command is not self else ""
+            helped = f"hygge {command} --help" if command else "hygge --help"
+            body = {"error": {"kind": "usage", "message": error.format_message(), "hint": f"see `{helped}`"}}
+            error.show()
+            click.echo(json.dumps(envelope(command or "hygge", now, now, EXIT_USAGE, body), indent=2))
+            sys.exit(EXIT_USAGE)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["hygge.args"] = tuple(args)
+        return super().parse_args(ctx, args)
 
 
 project_option = click.option(
@@ -78,7 +162,7 @@ project_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="hygge")
 def main() -> None:
     """hygge moves tables from where data lives (a Home) to where it should settle (a Store)."""
@@ -112,6 +196,10 @@ def init(name: Path) -> None:
 @project_option
 @click.option("--flow", "-f", "flows", multiple=True, help="run only this flow (repeatable)")
 @click.option("--entity", "-e", "entities", multiple=True, help="run only FLOW.ENTITY (repeatable, globs allowed)")
+@click.option("--select", "-s", "selects", multiple=True, metavar="SELECTOR",
+              help="run entities matching tag:NAME, FLOW or FLOW.ENTITY (globs; repeatable, united)")
+@click.option("--exclude", "-x", "excludes", multiple=True, metavar="SELECTOR",
+              help="leave out entities matching tag:NAME, FLOW or FLOW.ENTITY (repeatable)")
 @click.option("--concurrency", "-c", type=click.IntRange(min=1), default=None, help="moves at once")
 @click.option("--full-drop", "run_type", flag_value="full_drop", default=None, help="replace targets this run")
 @click.option("--append", "run_type", flag_value="append", help="append to targets this run")
@@ -128,17 +216,22 @@ def init(name: Path) -> None:
               help="dask scheduler address, e.g. tcp://host:8786 (implies --executor dask)")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="with --executor dask and no scheduler: local worker processes to start")
-@click.option("--json", "as_json", is_flag=True, help="print a machine-readable run report on stdout")
-@click.option("--quiet", "-q", is_flag=True, help="no progress; only failures and the summary line")
+@click.option("--json", "as_json", is_flag=True,
+              help="print one JSON document on stdout (the run report, or the error); nothing else goes there")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="progress as log lines: text (without a terminal), or one JSON object per line on stderr (always)")
+@click.option("--quiet", "-q", is_flag=True, help="no progress; only the summary line and failures")
 @click.option("--verbose", "-v", is_flag=True, help="tracebacks for failures")
-def go(project: Path | None, flows: tuple[str, ...], entities: tuple[str, ...], concurrency: int | None,
-       run_type: str | None, window_from: str | None, window_to: str | None, dry_run: bool,
-       fail_fast: bool | None, executor: str | None, scheduler: str | None, workers: int | None, as_json: bool,
-       quiet: bool, verbose: bool) -> None:
+def go(project: Path | None, flows: tuple[str, ...], entities: tuple[str, ...], selects: tuple[str, ...],
+       excludes: tuple[str, ...], concurrency: int | None, run_type: str | None, window_from: str | None,
+       window_to: str | None, dry_run: bool, fail_fast: bool | None, executor: str | None, scheduler: str | None,
+       workers: int | None, as_json: bool, log_format: str, quiet: bool, verbose: bool) -> None:
     """Run every flow (or the selected ones), with live progress and a summary."""
     from hygge.core.planner import Selection
 
-    def work() -> int:
+    view = View(as_json, log_format == "json", quiet, verbose)
+
+    def work() -> Report:
         from hygge.core.workspace import load_workspace
 
         ws = load_workspace(project)
@@ -147,76 +240,94 @@ def go(project: Path | None, flows: tuple[str, ...], entities: tuple[str, ...], 
         if scheduler and not executor:
             overrides["executor"] = "dask"
         options = ws.config.options.model_copy(update={k: v for k, v in overrides.items() if v is not None})
-        selection = Selection(list(flows), list(entities), run_type, (window_from, window_to))
+        selection = Selection(list(flows), list(entities), run_type, (window_from, window_to), list(selects),
+                              list(excludes))
         if dry_run:
             return _dry_run(ws, selection, as_json)
-        return _go(ws, options, selection, as_json, quiet, verbose)
+        return _go(ws, options, selection, view)
 
-    guarded(verbose, work)
+    if as_json:
+        guarded_json("go --dry-run" if dry_run else "go", verbose, work, view.log_json)
+    guarded(verbose, lambda: work()[0], view.log_json)
 
 
-def _go(ws: Any, options: Any, selection: Any, as_json: bool, quiet: bool, verbose: bool) -> int:
+@dataclass(frozen=True)
+class View:
+    """What `hygge go` shows where: stdout holds the --json document or the summary; stderr the rest."""
+
+    as_json: bool
+    log_json: bool
+    quiet: bool
+    verbose: bool
+
+
+def _go(ws: Any, options: Any, selection: Any, view: View) -> Report:
     from hygge.core.coordinator import Coordinator
     from hygge.core.planner import plan
+    from hygge.progress.document import run_body
 
     plans, failures = plan(ws, selection)
-    out: Console | None = None
-    if quiet:  # rich is imported only when something is printed
+    # With --json the real stdout is kept for the document (see guarded_json): sys.stdout is stderr here.
+    out = _console()
+    if view.quiet:  # rich is imported only when something is printed
         run = Coordinator(options).run(ws.name, plans, failures)
-    else:
+    elif out.is_terminal and not view.log_json:
         from hygge.progress.live import LiveRenderer
-        from hygge.progress.plain import PlainRenderer
 
-        out = _console(stderr=as_json)
-        if out.is_terminal:
-            with LiveRenderer(out) as live:
-                run = Coordinator(options, live).run(ws.name, plans, failures)
-        else:
-            run = Coordinator(options, PlainRenderer(out.file)).run(ws.name, plans, failures)
-    if not quiet or not run.ok:
+        with LiveRenderer(out) as live:
+            run = Coordinator(options, live).run(ws.name, plans, failures)
+    else:
+        from hygge.progress.logs import LogRenderer, logging_to
+
+        with logging_to(sys.stderr if view.log_json else out.file, "json" if view.log_json else "text"):
+            run = Coordinator(options, LogRenderer()).run(ws.name, plans, failures)
+    if not (view.as_json and view.log_json):  # there, stderr holds JSON lines only
         from hygge.progress.summary import print_summary
 
-        print_summary(out or _console(stderr=as_json), run, verbose)
-    if as_json:
-        print(json.dumps(run.to_dict(), indent=2, default=str))
-    return run.exit_code
+        print_summary(out, run, view.verbose, table=not view.quiet)
+    return run.exit_code, run_body(run, plans)
 
 
-def _dry_run(ws: Any, selection: Any, as_json: bool) -> int:
+def _dry_run(ws: Any, selection: Any, as_json: bool) -> Report:
     from hygge.core.dryrun import describe
     from hygge.core.planner import plan
+    from hygge.progress.document import dry_run_body
 
     plans, failures = plan(ws, selection)
     planned = [describe(p) for p in plans]
+    errors = [f.error for f in failures] + [p.error for p in planned if p.error]
+    # As for a run (RunResult.exit_code): an entity stopped by its configuration makes it a usage error.
+    code = EXIT_USAGE if any(e.kind == "config" for e in errors) else EXIT_FAILED if errors else EXIT_OK
     if as_json:
-        report = {"project": ws.name, "dry_run": True, "moves": [p.to_dict() for p in planned],
-                  "failures": [{"flow": f.flow, "entity": f.entity, "error": f.error.to_dict()} for f in failures]}
-        print(json.dumps(report, indent=2, default=str))
-    else:
-        from rich.table import Table
-        from rich.text import Text
+        return code, dry_run_body(ws.name, planned, failures)
+    from rich.table import Table
+    from rich.text import Text
 
-        out = _console()
-        table = Table(title=Text(f"hygge: {ws.name} (dry run: nothing is moved)"), title_justify="left")
-        for column in ("entity", "run type", "from", "to", "columns", "rows in source"):
-            table.add_column(column)
-        for p in planned:
-            columns = ", ".join(p.columns[:6]) + (f", … ({len(p.columns)})" if len(p.columns) > 6 else "")
-            # Text, not str: a cell given as str is read as markup, and names in brackets would vanish.
-            table.add_row(Text(p.plan.key), Text(p.plan.run_type), Text(p.source or p.plan.source), Text(p.target),
-                          Text("error", style="red") if p.error else Text(columns),
-                          "" if p.estimated_rows is None else f"{p.estimated_rows:,}")
-        out.print(table)
-        for p in planned:
-            for line in p.drift:
-                out.print(Text(f"schema change: {p.plan.key}: {line}", style="yellow"))
-        for f in failures:
-            out.print(Text(str(f.error), style="red"))
-        for p in planned:
-            if p.error:
-                out.print(Text(str(p.error), style="red"))
-    bad = failures or any(p.error for p in planned)
-    return EXIT_FAILED if bad else EXIT_OK
+    out = _console()
+    table = Table(title=Text(f"hygge: {ws.name} (dry run: nothing is moved)"), title_justify="left")
+    for column in ("entity", "run type", "from", "to", "columns", "rows in source", "selected by"):
+        table.add_column(column)
+    for p in planned:
+        columns = ", ".join(p.columns[:6]) + (f", … ({len(p.columns)})" if len(p.columns) > 6 else "")
+        # Text, not str: a cell given as str is read as markup, and names in brackets would vanish.
+        table.add_row(Text(p.plan.key), Text(p.plan.run_type), Text(p.source or p.plan.source), Text(p.target),
+                      Text("error", style="red") if p.error else Text(columns),
+                      "" if p.estimated_rows is None else f"{p.estimated_rows:,}", Text(_why(p.plan)))
+    out.print(table)
+    for p in planned:
+        for line in p.drift:
+            out.print(Text(f"schema change: {p.plan.key}: {line}", style="yellow"))
+    for f in failures:
+        out.print(Text(str(f.error), style="red"))
+    for p in planned:
+        if p.error:
+            out.print(Text(str(p.error), style="red"))
+    return code, {}
+
+
+def _why(plan: Any) -> str:
+    tags = f" [tags: {', '.join(plan.tags)}]" if plan.tags else ""
+    return f"{plan.selected_by}{tags}"
 
 
 @main.command()
@@ -228,19 +339,20 @@ def _dry_run(ws: Any, selection: Any, as_json: bool) -> int:
 def history(project: Path | None, flows: tuple[str, ...], entity: str | None, limit: int, as_json: bool) -> None:
     """Show recent runs from the journal of each store: what ran, what it moved, what failed and why."""
 
-    def work() -> int:
+    def work() -> Report:
         from hygge.core.history import collect
         from hygge.core.workspace import load_workspace
         from hygge.progress.history import print_history
 
-        records = collect(load_workspace(project), list(flows), entity, limit)
-        if as_json:
-            print(json.dumps([r.to_dict() for r in records], indent=2, default=str))
-        else:
+        ws = load_workspace(project)
+        records = collect(ws, list(flows), entity, limit)
+        if not as_json:
             print_history(_console(), records)
-        return EXIT_OK
+        return EXIT_OK, {"project": ws.name, "runs": [r.to_dict() for r in records]}
 
-    guarded(False, work)
+    if as_json:
+        guarded_json("history", False, work)
+    guarded(False, lambda: work()[0])
 
 
 @main.command()

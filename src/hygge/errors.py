@@ -148,6 +148,13 @@ class ConfigError(HyggeError):
 _PROBLEM_KEYS = {"file", "line", "key", "expected", "found", "hint"}
 
 
+class SettingError(HyggeError):
+    """One entity's settings cannot work (merge without keys, say): a configuration error that stops only that
+    entity, found while planning or starting its move. It exits 2 like every configuration error."""
+
+    kind = "config"
+
+
 class HyggeConnectionError(HyggeError):
     """A server or file system could not be reached or refused us."""
 

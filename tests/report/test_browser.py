@@ -144,7 +144,7 @@ def week(root: Path) -> None:
 def journal(root: Path) -> dict[str, list[dict[str, Any]]]:
     """The runs of each entity as `hygge history --json` tells them: what the page must show."""
     runs: dict[str, list[dict[str, Any]]] = {}
-    for record in json.loads(run_hygge("history", "--json", "--limit", "1000", cwd=root, check=0).stdout):
+    for record in json.loads(run_hygge("history", "--json", "--limit", "1000", cwd=root, check=0).stdout)["runs"]:
         runs.setdefault(f"{record['flow']}.{record['entity']}", []).append(record)
     return runs
 

@@ -117,6 +117,7 @@ class EntityConfig(Defaults):
     query: str | None = Field(None, description="a SQL query to read instead of a table (database homes)")
     target: str | None = Field(None, description="the name in the store; defaults to the entity name")
     enabled: bool = True
+    tags: list[str] = Field(default_factory=list, description="labels for `hygge go --select tag:NAME`")
 
 
 class FlowConfig(Strict):
@@ -129,6 +130,7 @@ class FlowConfig(Strict):
     defaults: Defaults = Field(default_factory=Defaults)
     enabled: bool = True
     description: str | None = None
+    tags: list[str] = Field(default_factory=list, description="labels every entity of the flow carries too")
 
 
 class ProjectConfig(Strict):

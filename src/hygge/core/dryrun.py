@@ -32,6 +32,8 @@ class PlannedMove:
             "flow": self.plan.flow,
             "entity": self.plan.entity,
             "run_type": self.plan.run_type,
+            "tags": list(self.plan.tags),
+            "selected_by": self.plan.selected_by,
             "source": self.source,
             "target": self.target,
             "columns": self.columns,

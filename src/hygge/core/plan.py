@@ -34,6 +34,9 @@ class MovePlan:
     window: tuple[str | None, str | None] = (None, None)
     # The project (hygge.yml `name:`): a store's journal keeps each project's state and runs apart.
     project: str = ""
+    # hygge.yml `tags:` of the flow and the entity; and which selectors chose this move (shown in the dry run).
+    tags: tuple[str, ...] = ()
+    selected_by: str = ""
 
     @property
     def key(self) -> str:

@@ -6,12 +6,12 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
-from hygge.core import registry
+from hygge.core import registry, selectors
 from hygge.core.config import EntityConfig
 from hygge.core.plan import MovePlan
 from hygge.core.validation import deep_merge
 from hygge.core.workspace import Flow, Workspace, merged_defaults
-from hygge.errors import ConfigError, ConfigProblem, HyggeError, did_you_mean
+from hygge.errors import ConfigError, ConfigProblem, HyggeError, SettingError, did_you_mean
 
 
 @dataclass
@@ -20,6 +20,13 @@ class Selection:
     entities: list[str] = field(default_factory=list)  # "flow.entity", globs allowed
     run_type: str | None = None
     window: tuple[str | None, str | None] = (None, None)
+    select: list[str] = field(default_factory=list)  # tag:NAME, FLOW or FLOW.ENTITY (globs), see selectors.py
+    exclude: list[str] = field(default_factory=list)
+
+    @property
+    def names_flows(self) -> bool:
+        """--flow or --entity given: the selection of before --select, kept as it was."""
+        return bool(self.flows or self.entities)
 
 
 @dataclass
@@ -66,13 +73,18 @@ def select_flows(ws: Workspace, selection: Selection) -> list[Flow]:
 def plan(ws: Workspace, selection: Selection | None = None) -> tuple[list[MovePlan], list[PlanFailure]]:
     selection = selection or Selection()
     patterns = _entity_patterns(selection, ws.flows)
+    chooser = Chooser(ws, selection)
     plans: list[MovePlan] = []
     failures: list[PlanFailure] = []
-    for flow in select_flows(ws, selection):
+    legacy = {f.name for f in select_flows(ws, selection)} if selection.names_flows or not chooser.selects else set()
+    for flow in [ws.flows[n] for n in sorted(legacy | chooser.flows())]:
+        if chooser.excludes_flow(flow):
+            continue
         try:
             entities = _entities_of(ws, flow)
         except HyggeError as exc:
             failures.append(PlanFailure(flow.name, "*", exc.located(flow=flow.name)))
+            chooser.failed(flow)
             continue
         wanted = patterns.get(flow.name)
         if wanted:
@@ -80,18 +92,107 @@ def plan(ws: Workspace, selection: Selection | None = None) -> tuple[list[MovePl
             for pattern in wanted:
                 if not any(fnmatch.fnmatchcase(n, pattern) for n in names):
                     raise _usage(f"flow '{flow.name}' has no entity '{pattern}'", pattern, names, "entities")
-            entities = [(e, s) for e, s in entities if any(fnmatch.fnmatchcase(e.name, p) for p in wanted)]
         for entity, source in entities:
+            named = flow.name in legacy and (not wanted or any(fnmatch.fnmatchcase(entity.name, p) for p in wanted))
+            reasons = chooser.reasons(flow, entity, _legacy_reason(selection, flow.name, wanted) if named else None)
+            if not reasons:
+                continue
             try:
-                plans.append(_plan_one(ws, flow, entity, source, selection))
+                plans.append(_plan_one(ws, flow, entity, source, selection, ", ".join(reasons)))
             except HyggeError as exc:
                 failures.append(PlanFailure(flow.name, entity.name, exc.located(flow=flow.name, entity=entity.name)))
+    chooser.check()
     if selection.window != (None, None) and len(plans) + len(failures) != 1:
         raise ConfigError([ConfigProblem(
             f"a backfill (--from/--to) runs one entity, and this selection has {len(plans) + len(failures)}",
             expected="--entity FLOW.ENTITY naming exactly one entity", found=", ".join(p.key for p in plans[:5]),
             hint="add --entity FLOW.ENTITY")])
     return plans, failures
+
+
+def _legacy_reason(selection: Selection, flow: str, wanted: list[str] | None) -> str:
+    if wanted:
+        return ", ".join(f"--entity {flow}.{p}" for p in wanted)
+    return f"--flow {flow}" if flow in selection.flows else "every enabled flow"
+
+
+def tags_of(flow: Flow, entity: EntityConfig) -> tuple[str, ...]:
+    """An entity's tags: its flow's, then its own, each once."""
+    return tuple(dict.fromkeys([*flow.config.tags, *entity.tags]))
+
+
+class Chooser:
+    """--select and --exclude over the listed entities: which run, why, and which selector matched nothing."""
+
+    def __init__(self, ws: Workspace, selection: Selection):
+        self.ws = ws
+        self.selects = selectors.parse(selection.select, "--select")
+        self.excludes = selectors.parse(selection.exclude, "--exclude")
+        self.matched: set[selectors.Selector] = set()
+        self.keys: set[str] = set()
+        self.listed: set[str] = set()
+
+    def excludes_flow(self, flow: Flow) -> bool:
+        """A whole flow left out (`--exclude FLOW`) is not even listed: its home may be down, and that is fine."""
+        whole = [s for s in self.excludes if s.tag is None and "." not in s.text
+                 and fnmatch.fnmatchcase(flow.name, s.text)]
+        self.matched.update(whole)
+        if not whole:
+            self.listed.add(flow.name)
+        return bool(whole)
+
+    def _may_match(self, selector: selectors.Selector, flow: Flow) -> bool:
+        entity_tags = [t for e in flow.entities for t in e.tags]
+        return selector.may_match_flow(flow.name, flow.config.enabled, flow.config.tags, entity_tags)
+
+    def flows(self) -> set[str]:
+        """The flows whose entities the selects may pick (only these homes are opened to list entities)."""
+        return {name for name, flow in self.ws.flows.items() if any(self._may_match(s, flow) for s in self.selects)}
+
+    def failed(self, flow: Flow) -> None:
+        # The flow's entities could not be listed: its failure is the news, not a selector that found nothing.
+        self.matched.update(s for s in [*self.selects, *self.excludes] if self._may_match(s, flow))
+
+    def reasons(self, flow: Flow, entity: EntityConfig, legacy: str | None) -> list[str]:
+        tags = tags_of(flow, entity)
+        self.keys.add(f"{flow.name}.{entity.name}")
+        chosen = [s for s in self.selects if s.matches(flow.name, entity.name, tags)]
+        left_out = [s for s in self.excludes if s.matches(flow.name, entity.name, tags)]
+        self.matched.update(chosen + left_out)
+        reasons = ([legacy] if legacy else []) + [f"--select {s.text}" for s in chosen]
+        return [] if left_out else reasons
+
+    def every_key(self) -> set[str]:
+        """Every entity of every flow, for the error's list: flows this run did not list are listed now."""
+        keys = set(self.keys)
+        for flow in self.ws.flows.values():
+            keys.update(f"{flow.name}.{e.name}" for e in flow.entities)
+            if flow.name not in self.listed and flow.discovers:
+                try:
+                    keys.update(f"{flow.name}.{e.name}" for e, _ in _entities_of(self.ws, flow))
+                except HyggeError:
+                    continue  # its home is not reachable: the list goes without its entities
+        return keys
+
+    def check(self) -> None:
+        problems = []
+        keys: set[str] | None = None
+        for selector in [*self.selects, *self.excludes]:
+            if selector in self.matched or self._unlisted_flow_may_hold(selector):
+                continue
+            flows = self.ws.flows.values()
+            tags = {t for f in flows for t in [*f.config.tags, *(t for e in f.entities for t in e.tags)]}
+            keys = self.every_key() if keys is None else keys
+            problems += selectors.nothing_matched(selector, tags, keys, self.ws.flows).problems
+        if problems:
+            raise ConfigError(problems)
+
+    def _unlisted_flow_may_hold(self, selector: selectors.Selector) -> bool:
+        """An exclude may name entities of a flow this run did not list: that is not a typo."""
+        if selector.option != "--exclude":
+            return False
+        return any(self._may_match(selector, f) for f in self.ws.flows.values() if f.name not in self.listed)
+
 
 
 def _entities_of(ws: Workspace, flow: Flow) -> list[tuple[EntityConfig, str | None]]:
@@ -120,7 +221,8 @@ def _store_layers(ws: Workspace, flow: Flow) -> list[dict[str, Any] | None]:
     return [ws.config.defaults.store, flow.config.store, flow.config.defaults.store]
 
 
-def _plan_one(ws: Workspace, flow: Flow, entity: EntityConfig, source: str | None, selection: Selection) -> MovePlan:
+def _plan_one(ws: Workspace, flow: Flow, entity: EntityConfig, source: str | None, selection: Selection,
+              selected_by: str = "") -> MovePlan:
     settings = merged_defaults(ws.config, flow, entity)
     home = deep_merge(*_home_layers(ws, flow), entity.home)
     store = deep_merge(*_store_layers(ws, flow), entity.store)
@@ -151,6 +253,8 @@ def _plan_one(ws: Workspace, flow: Flow, entity: EntityConfig, source: str | Non
         connections=ws.config.connections,
         window=selection.window,
         project=ws.name,
+        tags=tags_of(flow, entity),
+        selected_by=selected_by,
     )
     check_run_type(result)
     return result
@@ -158,7 +262,7 @@ def _plan_one(ws: Workspace, flow: Flow, entity: EntityConfig, source: str | Non
 
 def check_run_type(plan: MovePlan) -> None:
     if plan.run_type == "merge" and not plan.keys:
-        raise HyggeError("run_type merge needs `keys`", flow=plan.flow, entity=plan.entity,
+        raise SettingError("run_type merge needs `keys`", flow=plan.flow, entity=plan.entity,
                          expected="keys: [column, ...] on the entity or the flow's defaults", found="no keys",
                          hint="add the key columns that identify a row")
 

@@ -55,14 +55,20 @@ def note_lines(run: RunResult) -> list[str]:
     return lines
 
 
-def print_summary(console: Console, run: RunResult, verbose: bool = False) -> None:
-    console.print(summary_table(run))
+def summary_line(run: RunResult) -> str:
+    """The line a run ends with (and all that `hygge go -q` prints when every entity moved)."""
     total = sum(m.rows_written for m in run.moves)
+    moved = len(run.moves) - len(run.failed)
+    return f"{moved} of {len(run.moves)} entities moved, {total:,} rows in {human.duration(run.seconds)}"
+
+
+def print_summary(console: Console, run: RunResult, verbose: bool = False, table: bool = True) -> None:
+    """The table (unless ``table`` is False, for -q), the summary line, notes, and the errors of failed moves."""
+    if table:
+        console.print(summary_table(run))
     failed = run.failed
-    moved = len(run.moves) - len(failed)
-    line = f"{moved} of {len(run.moves)} entities moved, {total:,} rows in {human.duration(run.seconds)}"
-    console.print(Text(line, style="bold green" if not failed else "bold red"))
-    for line in note_lines(run):
+    console.print(Text(summary_line(run), style="bold green" if not failed else "bold red"))
+    for line in note_lines(run) if table else []:
         console.print(Text(line, style="yellow"))
     for move in failed:
         if move.error is None or (move.status == "cancelled" and not verbose):
