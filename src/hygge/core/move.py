@@ -25,6 +25,7 @@ from hygge.core.split import ClusterSubmit, NotSplittable, PartResult, Submit, m
 from hygge.errors import Cancelled, ConfigError, ConfigProblem, HyggeError, ReadError, StateError, StateMoved
 from hygge.homes.base import Home, ReadState, Source
 from hygge.progress.events import Emit, Event, ignore
+from hygge.progress.tally import Tally, Ticker
 from hygge.state import watermark
 from hygge.state.journal import EntityState, RunRecord, new_run_id, utc_now
 from hygge.stores.base import Landing, Store
@@ -72,6 +73,8 @@ class Move:
         )
         self.result = MoveResult(flow=plan.flow, entity=plan.entity, run_type=plan.run_type, run_id=self.record.run_id)
         self.rows_read = 0
+        self.tally = Tally()  # what the bar shows: rows and bytes read so far, from every reading thread
+        self.total_rows: int | None = None
         self.max_seen: pa.Scalar | None = None
         self.mode = plan.run_type
         self.drift: Drift | None = None
@@ -80,6 +83,12 @@ class Move:
 
     def _event(self, kind: str, **kwargs: Any) -> None:
         self.emit(Event(kind, self.plan.flow, self.plan.entity, **kwargs))
+
+    def _progress(self, rows: int, nbytes: int) -> None:
+        self._event("progress", rows=rows, bytes=nbytes, total_rows=self.total_rows)
+
+    def ticking(self) -> Ticker:
+        return Ticker(self.tally, self._progress, name=f"hygge-tick-{self.plan.key}")
 
     def run(self) -> MoveResult:
         clock = time.perf_counter()
@@ -98,7 +107,8 @@ class Move:
                     hint="add `watermark: updated_at` to the entity or the flow's defaults")])
             source = home.open(self.plan, self.read_state(previous))
             self.result.source = source.description
-            self._event("start", total_rows=source.estimated_rows,
+            self.total_rows = source.estimated_rows
+            self._event("start", total_rows=self.total_rows,
                         detail={"source": source.description, "target": self.result.location,
                                 "run_type": self.plan.run_type})
             polisher = Polisher(self.plan.polish, source.schema, self.started, flow=self.plan.flow,
@@ -173,6 +183,7 @@ class Move:
 
         def counted(batch: pa.RecordBatch) -> None:
             self.rows_read += batch.num_rows
+            self.tally.add(batch.num_rows, batch.nbytes)
             if column is not None:
                 self.max_seen = watermark.later(self.max_seen, watermark.column_max(batch, column))
             faults.point("read")
@@ -183,18 +194,15 @@ class Move:
         target = landing.target_schema() if drift is not None else None
 
         def polished() -> Iterator[pa.RecordBatch]:
-            written = 0
             while (batch := pipe.get()) is not None:
                 out = polisher(batch)
                 if drift is not None and target is not None:
                     out = conform(out, target, drift, policy)
                 yield out
-                # The landing asks for the next batch once it has taken this one.
-                written += out.num_rows
-                self._event("progress", rows=written, bytes=landing.bytes_written)
 
         try:
-            landing.write_stream(polished())
+            with self.ticking():
+                landing.write_stream(polished())
         except BaseException:
             pipe.stop()
             source.close()
@@ -231,12 +239,14 @@ class Move:
 
         def taken(rows: int) -> None:
             self.rows_read += rows
-            self._event("progress", rows=self.rows_read, bytes=landing.bytes_written)
+            self.tally.add(rows, 0)  # whole files are not decoded: their rows are known, their Arrow size is not
 
         before = self.rows_read
-        done, notes = landing.take_whole(whole, taken)
+        with self.ticking():
+            done, notes = landing.take_whole(whole, taken)
         self.result.warnings += notes
         if not done:
+            self.tally.add(before - self.rows_read, 0)
             self.rows_read = before  # what a landing gave back is read again, batch by batch
             return False
         source.taken_whole(whole.files)
@@ -260,15 +270,18 @@ class Move:
                 self.result.warnings.append(f"a {exc} store is written by one process: its {len(parts)} partitions "
                                             "were read on the machine running hygge go, not on the cluster")
             return False
-        staged = 0
+        # Threads of this process bump the move's tally as each partition reads; a cluster's workers cannot,
+        # so there a partition counts when it is staged.
+        remote = isinstance(self.submit, ClusterSubmit)
 
         def done(part: PartResult) -> None:
-            nonlocal staged
-            staged += part.rows_written
-            self._event("progress", rows=staged, bytes=landing.bytes_written)
+            if remote:
+                self.tally.add(part.rows_read, part.bytes_read)
 
-        results = stage_partitions(self.plan, parts, targets, schema, self.started, self.drift,
-                                   landing.target_schema(), self.submit, done)
+        with self.ticking():
+            results = stage_partitions(self.plan, parts, targets, schema, self.started, self.drift,
+                                       landing.target_schema(), self.submit, done,
+                                       None if remote else self.tally.add)
         landing.adopt(results)
         self.rows_read = sum(r.rows_read for r in results)
         state = merged_state(results)

@@ -28,6 +28,8 @@ from hygge.errors import HyggeConnectionError, HyggeError
 from hygge.homes.base import Source
 from hygge.state import watermark
 
+Counted = Callable[[int, int], None]
+
 
 class NotSplittable(Exception):
     """This landing cannot take partitions written elsewhere (an embedded database held by one process)."""
@@ -37,6 +39,7 @@ class NotSplittable(Exception):
 class PartResult:
     index: int
     rows_read: int = 0
+    bytes_read: int = 0
     rows_written: int = 0
     bytes_written: int = 0
     outputs: Any = None
@@ -59,8 +62,10 @@ class PartSink:
 
 
 def land_partition(plan: MovePlan, index: int, source: Source, target: Any, schema: pa.Schema,
-                   loaded_at: datetime, drift: Drift | None, target_schema: pa.Schema | None) -> PartResult:
-    """What a worker runs for one partition. ``target.open()`` clears any earlier attempt first."""
+                   loaded_at: datetime, drift: Drift | None, target_schema: pa.Schema | None,
+                   on_read: Counted | None = None) -> PartResult:
+    """What a worker runs for one partition. ``target.open()`` clears any earlier attempt first;
+    ``on_read(rows, bytes)`` hears of every batch read, as it is read (the move's progress)."""
     from hygge.core.config import SchemaPolicy
 
     polisher = Polisher(plan.polish, source.schema, loaded_at, flow=plan.flow, entity=plan.entity)
@@ -73,6 +78,9 @@ def land_partition(plan: MovePlan, index: int, source: Source, target: Any, sche
         nonlocal seen
         for batch in source.batches():
             result.rows_read += batch.num_rows
+            result.bytes_read += batch.nbytes
+            if on_read is not None:
+                on_read(batch.num_rows, batch.nbytes)
             faults.point("read")
             if column is not None:
                 seen = watermark.later(seen, watermark.column_max(batch, column))
@@ -109,9 +117,11 @@ class ClusterSubmit:
 
 def stage_partitions(plan: MovePlan, parts: list[Source], targets: list[Any], schema: pa.Schema,
                      loaded_at: datetime, drift: Drift | None, target_schema: pa.Schema | None,
-                     submit: Submit, on_done: Callable[[PartResult], None]) -> list[PartResult]:
-    """Run every partition through ``submit``; the first failure cancels the rest and is raised."""
-    futures = [submit(land_partition, plan, i, part, target, schema, loaded_at, drift, target_schema)
+                     submit: Submit, on_done: Callable[[PartResult], None],
+                     on_read: Counted | None = None) -> list[PartResult]:
+    """Run every partition through ``submit``; the first failure cancels the rest and is raised.
+    ``on_read`` must be callable where the partitions run (this process's threads: it is not sent elsewhere)."""
+    futures = [submit(land_partition, plan, i, part, target, schema, loaded_at, drift, target_schema, on_read)
                for i, (part, target) in enumerate(zip(parts, targets, strict=True))]
     results: list[PartResult] = []
     try:
