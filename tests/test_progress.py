@@ -176,3 +176,19 @@ def test_a_postgres_stream_hands_rows_over_in_slices_of_a_few_megabytes_with_def
     assert sum(rows for rows, _ in sizes) == ROWS
     assert sum(nbytes for _, nbytes in sizes) > 1.5 * STREAM_BATCH_BYTES  # else the test proves nothing
     assert len(sizes) >= 2 and max(nbytes for _, nbytes in sizes) < 1.5 * STREAM_BATCH_BYTES, sizes
+
+
+def test_partitions_on_dask_workers_count_as_they_read(tmp_path: Path, big_table: str) -> None:
+    """Workers cannot bump the move's count: they tell it on a topic, and the bar moves within partitions."""
+    distributed = pytest.importorskip("distributed")
+    root = project(tmp_path, big_table)
+    seen: list[Event] = []
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as c:
+        on_cluster = f"executor: dask, scheduler: {c.scheduler_address}}}"
+        (root / "hygge.yml").write_text((root / "hygge.yml").read_text().replace("concurrency: 2}", on_cluster))
+        result = hygge.run(root, flows=["split"], on_event=seen.append)
+    assert result.ok and result.moves[0].rows_written == ROWS, result.moves[0].error
+    counts = [e.rows for e in seen if e.kind == "progress"]
+    assert counts == sorted(counts) and counts[-1] == ROWS, counts
+    # Two partitions of about 150,000 rows: counted only when staged, the first count would be one of them.
+    assert any(0 < n < ROWS // 4 for n in counts), f"the partitions counted only when staged: {counts}"

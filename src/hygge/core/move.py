@@ -14,6 +14,7 @@ import pyarrow as pa
 from hygge.core import faults
 from hygge.core.config import SchemaPolicy
 from hygge.core.drift import Drift, check, compare, conform, conformed_schema
+from hygge.core.part_counts import PartCounts
 from hygge.core.passthrough import unchanged
 from hygge.core.pipe import Pipe, pump
 from hygge.core.plan import MovePlan
@@ -21,7 +22,7 @@ from hygge.core.planner import open_home, open_store
 from hygge.core.polish import Polisher
 from hygge.core.results import MoveResult
 from hygge.core.schema_changes import column_changes
-from hygge.core.split import ClusterSubmit, NotSplittable, PartResult, Submit, merged_state, stage_partitions
+from hygge.core.split import ClusterSubmit, NotSplittable, Submit, merged_state, stage_partitions
 from hygge.errors import Cancelled, ConfigError, ConfigProblem, HyggeError, ReadError, StateError, StateMoved
 from hygge.homes.base import Home, ReadState, Source
 from hygge.progress.events import Emit, Event, ignore
@@ -270,18 +271,11 @@ class Move:
                 self.result.warnings.append(f"a {exc} store is written by one process: its {len(parts)} partitions "
                                             "were read on the machine running hygge go, not on the cluster")
             return False
-        # Threads of this process bump the move's tally as each partition reads; a cluster's workers cannot,
-        # so there a partition counts when it is staged.
-        remote = isinstance(self.submit, ClusterSubmit)
-
-        def done(part: PartResult) -> None:
-            if remote:
-                self.tally.add(part.rows_read, part.bytes_read)
-
-        with self.ticking():
+        counts = PartCounts(self.tally)
+        with counts.listening(self.submit, f"hygge-parts-{self.record.run_id}-{self.plan.key}") as counted, \
+                self.ticking():
             results = stage_partitions(self.plan, parts, targets, schema, self.started, self.drift,
-                                       landing.target_schema(), self.submit, done,
-                                       None if remote else self.tally.add)
+                                       landing.target_schema(), self.submit, counts.done, counted)
         landing.adopt(results)
         self.rows_read = sum(r.rows_read for r in results)
         state = merged_state(results)

@@ -28,7 +28,7 @@ from hygge.errors import HyggeConnectionError, HyggeError
 from hygge.homes.base import Source
 from hygge.state import watermark
 
-Counted = Callable[[int, int], None]
+Counted = Callable[[int, int], None]  # (rows, bytes) of one batch a partition read
 
 
 class NotSplittable(Exception):
@@ -106,10 +106,23 @@ Submit = Callable[..., "Future[PartResult]"]
 
 class ClusterSubmit:
     """A ``Submit`` that sends partitions to other machines (Dask workers), as opposed to this one's threads:
-    a move says so when it does something on this machine instead (core/move.py)."""
+    a move says so when it does something on this machine instead (core/move.py). Workers tell their progress
+    on a topic (core/part_counts.py) that ``listen`` hands to the move."""
 
-    def __init__(self, submit: Submit):
+    def __init__(self, submit: Submit, client: Any = None):
         self.submit = submit
+        self.client = client
+
+    def listen(self, topic: str, heard: Callable[[dict[str, Any]], None]) -> None:
+        if self.client is not None:
+            self.client.subscribe_topic(topic, lambda item: heard(item[1]))
+
+    def unlisten(self, topic: str) -> None:
+        if self.client is not None:
+            try:
+                self.client.unsubscribe_topic(topic)
+            except Exception:  # noqa: BLE001 - a client that went away listens to nothing anyway
+                pass
 
     def __call__(self, *args: Any, **kwargs: Any) -> Future[PartResult]:
         return self.submit(*args, **kwargs)
@@ -118,10 +131,11 @@ class ClusterSubmit:
 def stage_partitions(plan: MovePlan, parts: list[Source], targets: list[Any], schema: pa.Schema,
                      loaded_at: datetime, drift: Drift | None, target_schema: pa.Schema | None,
                      submit: Submit, on_done: Callable[[PartResult], None],
-                     on_read: Counted | None = None) -> list[PartResult]:
+                     counts: Callable[[int], Counted | None] | None = None) -> list[PartResult]:
     """Run every partition through ``submit``; the first failure cancels the rest and is raised.
-    ``on_read`` must be callable where the partitions run (this process's threads: it is not sent elsewhere)."""
-    futures = [submit(land_partition, plan, i, part, target, schema, loaded_at, drift, target_schema, on_read)
+    ``counts(i)`` is what partition ``i`` calls with each batch it reads; it goes where the partition runs."""
+    futures = [submit(land_partition, plan, i, part, target, schema, loaded_at, drift, target_schema,
+                      counts(i) if counts is not None else None)
                for i, (part, target) in enumerate(zip(parts, targets, strict=True))]
     results: list[PartResult] = []
     try:
