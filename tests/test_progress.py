@@ -192,3 +192,23 @@ def test_partitions_on_dask_workers_count_as_they_read(tmp_path: Path, big_table
     assert counts == sorted(counts) and counts[-1] == ROWS, counts
     # Two partitions of about 150,000 rows: counted only when staged, the first count would be one of them.
     assert any(0 < n < ROWS // 4 for n in counts), f"the partitions counted only when staged: {counts}"
+
+
+def test_an_incremental_read_after_a_watermark_shows_no_total_of_the_whole_table(
+        tmp_path: Path, big_table: str) -> None:
+    """The table's estimate is a total for a full read only: after the watermark it would be a bar stuck at 0%."""
+    postgres_sql(f'CREATE TABLE "{big_table}".small AS SELECT g AS id FROM generate_series(1, 1000) g')
+    postgres_sql(f'ANALYZE "{big_table}".small')
+    home = {"type": "postgres", "url": POSTGRES_URL, "schema": big_table}
+    store = {"type": "csv", "path": "out"}
+
+    def started(run: int) -> Event:
+        seen: list[Event] = []
+        result = hygge.move(home, store, "small", run_type="incremental", watermark="id", root=tmp_path,
+                            on_event=seen.append)
+        assert result.ok and result.rows_written == run, result.error
+        return next(e for e in seen if e.kind == "start")
+
+    assert started(1000).total_rows == 1000  # the first run reads the whole table
+    postgres_sql(f'INSERT INTO "{big_table}".small SELECT generate_series(1001, 1010)')
+    assert started(10).total_rows is None

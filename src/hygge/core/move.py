@@ -106,9 +106,11 @@ class Move:
                     "run_type incremental needs a `watermark:` column for a database home",
                     key="watermark", expected="the column that grows with every change, e.g. updated_at",
                     hint="add `watermark: updated_at` to the entity or the flow's defaults")])
-            source = home.open(self.plan, self.read_state(previous))
+            state = self.read_state(previous)
+            source = home.open(self.plan, state)
             self.result.source = source.description
-            self.total_rows = source.estimated_rows
+            # A table's or a folder's estimate counts all its rows: of the rows after a watermark it says nothing.
+            self.total_rows = None if state is not None and state.picks_rows() else source.estimated_rows
             self._event("start", total_rows=self.total_rows,
                         detail={"source": source.description, "target": self.result.location,
                                 "run_type": self.plan.run_type})
