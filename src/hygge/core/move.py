@@ -14,6 +14,7 @@ import pyarrow as pa
 from hygge.core import faults
 from hygge.core.config import SchemaPolicy
 from hygge.core.drift import Drift, check, compare, conform, conformed_schema
+from hygge.core.part_counts import PartCounts
 from hygge.core.passthrough import unchanged
 from hygge.core.pipe import Pipe, pump
 from hygge.core.plan import MovePlan
@@ -21,10 +22,11 @@ from hygge.core.planner import open_home, open_store
 from hygge.core.polish import Polisher
 from hygge.core.results import MoveResult
 from hygge.core.schema_changes import column_changes
-from hygge.core.split import ClusterSubmit, NotSplittable, PartResult, Submit, merged_state, stage_partitions
+from hygge.core.split import ClusterSubmit, NotSplittable, Submit, merged_state, stage_partitions
 from hygge.errors import Cancelled, ConfigError, ConfigProblem, HyggeError, ReadError, StateError, StateMoved
 from hygge.homes.base import Home, ReadState, Source
 from hygge.progress.events import Emit, Event, ignore
+from hygge.progress.tally import Tally, Ticker
 from hygge.state import watermark
 from hygge.state.journal import EntityState, RunRecord, new_run_id, utc_now
 from hygge.stores.base import Landing, Store
@@ -72,6 +74,8 @@ class Move:
         )
         self.result = MoveResult(flow=plan.flow, entity=plan.entity, run_type=plan.run_type, run_id=self.record.run_id)
         self.rows_read = 0
+        self.tally = Tally()  # what the bar shows: rows and bytes read so far, from every reading thread
+        self.total_rows: int | None = None
         self.max_seen: pa.Scalar | None = None
         self.mode = plan.run_type
         self.drift: Drift | None = None
@@ -81,6 +85,12 @@ class Move:
 
     def _event(self, kind: str, **kwargs: Any) -> None:
         self.emit(Event(kind, self.plan.flow, self.plan.entity, **kwargs))
+
+    def _progress(self, rows: int, nbytes: int) -> None:
+        self._event("progress", rows=rows, bytes=nbytes, total_rows=self.total_rows)
+
+    def ticking(self) -> Ticker:
+        return Ticker(self.tally, self._progress, name=f"hygge-tick-{self.plan.key}")
 
     def run(self) -> MoveResult:
         clock = time.perf_counter()
@@ -97,10 +107,13 @@ class Move:
                     "run_type incremental needs a `watermark:` column for a database home",
                     key="watermark", expected="the column that grows with every change, e.g. updated_at",
                     hint="add `watermark: updated_at` to the entity or the flow's defaults")])
-            source = home.open(self.plan, self.read_state(previous))
+            state = self.read_state(previous)
+            source = home.open(self.plan, state)
             self.result.source = source.description
             self.reloaded = self.files_loaded_again(source, previous)
-            self._event("start", total_rows=source.estimated_rows,
+            # A table's or a folder's estimate counts all its rows: of the rows after a watermark it says nothing.
+            self.total_rows = None if state is not None and state.picks_rows() else source.estimated_rows
+            self._event("start", total_rows=self.total_rows,
                         detail={"source": source.description, "target": self.result.location,
                                 "run_type": self.plan.run_type})
             polisher = Polisher(self.plan.polish, source.schema, self.started, flow=self.plan.flow,
@@ -181,6 +194,7 @@ class Move:
 
         def counted(batch: pa.RecordBatch) -> None:
             self.rows_read += batch.num_rows
+            self.tally.add(batch.num_rows, batch.nbytes)
             if column is not None:
                 self.max_seen = watermark.later(self.max_seen, watermark.column_max(batch, column))
             faults.point("read")
@@ -191,18 +205,15 @@ class Move:
         target = landing.target_schema() if drift is not None else None
 
         def polished() -> Iterator[pa.RecordBatch]:
-            written = 0
             while (batch := pipe.get()) is not None:
                 out = polisher(batch)
                 if drift is not None and target is not None:
                     out = conform(out, target, drift, policy)
                 yield out
-                # The landing asks for the next batch once it has taken this one.
-                written += out.num_rows
-                self._event("progress", rows=written, bytes=landing.bytes_written)
 
         try:
-            landing.write_stream(polished())
+            with self.ticking():
+                landing.write_stream(polished())
         except BaseException:
             pipe.stop()
             source.close()
@@ -241,12 +252,14 @@ class Move:
 
         def taken(rows: int) -> None:
             self.rows_read += rows
-            self._event("progress", rows=self.rows_read, bytes=landing.bytes_written)
+            self.tally.add(rows, 0)  # whole files are not decoded: their rows are known, their Arrow size is not
 
         before = self.rows_read
-        done, notes = landing.take_whole(whole, taken)
+        with self.ticking():
+            done, notes = landing.take_whole(whole, taken)
         self.result.warnings += notes
         if not done:
+            self.tally.add(before - self.rows_read, 0)
             self.rows_read = before  # what a landing gave back is read again, batch by batch
             return False
         source.taken_whole(whole.files)
@@ -270,15 +283,11 @@ class Move:
                 self.result.warnings.append(f"a {exc} store is written by one process: its {len(parts)} partitions "
                                             "were read on the machine running hygge go, not on the cluster")
             return False
-        staged = 0
-
-        def done(part: PartResult) -> None:
-            nonlocal staged
-            staged += part.rows_written
-            self._event("progress", rows=staged, bytes=landing.bytes_written)
-
-        results = stage_partitions(self.plan, parts, targets, schema, self.started, self.drift,
-                                   landing.target_schema(), self.submit, done)
+        counts = PartCounts(self.tally)
+        with counts.listening(self.submit, f"hygge-parts-{self.record.run_id}-{self.plan.key}") as counted, \
+                self.ticking():
+            results = stage_partitions(self.plan, parts, targets, schema, self.started, self.drift,
+                                       landing.target_schema(), self.submit, counts.done, counted)
         landing.adopt(results)
         self.rows_read = sum(r.rows_read for r in results)
         state = merged_state(results)

@@ -60,6 +60,11 @@ class ReadState:
     window: tuple[str | None, str | None] = (None, None)
     loaded_files: dict[str, dict[str, Any]] | None = None  # files already loaded (incremental file homes)
 
+    def picks_rows(self) -> bool:
+        """Whether only some rows are read (after the watermark, or in a window): then no estimate of the whole
+        source says how many."""
+        return bool(self.column) and (self.previous is not None or self.window != (None, None))
+
     def filter_for(self, schema: pa.Schema) -> RowFilter | None:
         if not self.column:
             return None

@@ -28,6 +28,8 @@ from hygge.errors import HyggeConnectionError, HyggeError
 from hygge.homes.base import Source
 from hygge.state import watermark
 
+Counted = Callable[[int, int], None]  # (rows, bytes) of one batch a partition read
+
 
 class NotSplittable(Exception):
     """This landing cannot take partitions written elsewhere (an embedded database held by one process)."""
@@ -37,6 +39,7 @@ class NotSplittable(Exception):
 class PartResult:
     index: int
     rows_read: int = 0
+    bytes_read: int = 0
     rows_written: int = 0
     bytes_written: int = 0
     outputs: Any = None
@@ -59,8 +62,10 @@ class PartSink:
 
 
 def land_partition(plan: MovePlan, index: int, source: Source, target: Any, schema: pa.Schema,
-                   loaded_at: datetime, drift: Drift | None, target_schema: pa.Schema | None) -> PartResult:
-    """What a worker runs for one partition. ``target.open()`` clears any earlier attempt first."""
+                   loaded_at: datetime, drift: Drift | None, target_schema: pa.Schema | None,
+                   on_read: Counted | None = None) -> PartResult:
+    """What a worker runs for one partition. ``target.open()`` clears any earlier attempt first;
+    ``on_read(rows, bytes)`` hears of every batch read, as it is read (the move's progress)."""
     from hygge.core.config import SchemaPolicy
 
     polisher = Polisher(plan.polish, source.schema, loaded_at, flow=plan.flow, entity=plan.entity)
@@ -73,6 +78,9 @@ def land_partition(plan: MovePlan, index: int, source: Source, target: Any, sche
         nonlocal seen
         for batch in source.batches():
             result.rows_read += batch.num_rows
+            result.bytes_read += batch.nbytes
+            if on_read is not None:
+                on_read(batch.num_rows, batch.nbytes)
             faults.point("read")
             if column is not None:
                 seen = watermark.later(seen, watermark.column_max(batch, column))
@@ -98,10 +106,23 @@ Submit = Callable[..., "Future[PartResult]"]
 
 class ClusterSubmit:
     """A ``Submit`` that sends partitions to other machines (Dask workers), as opposed to this one's threads:
-    a move says so when it does something on this machine instead (core/move.py)."""
+    a move says so when it does something on this machine instead (core/move.py). Workers tell their progress
+    on a topic (core/part_counts.py) that ``listen`` hands to the move."""
 
-    def __init__(self, submit: Submit):
+    def __init__(self, submit: Submit, client: Any = None):
         self.submit = submit
+        self.client = client
+
+    def listen(self, topic: str, heard: Callable[[dict[str, Any]], None]) -> None:
+        if self.client is not None:
+            self.client.subscribe_topic(topic, lambda item: heard(item[1]))
+
+    def unlisten(self, topic: str) -> None:
+        if self.client is not None:
+            try:
+                self.client.unsubscribe_topic(topic)
+            except Exception:  # noqa: BLE001 - a client that went away listens to nothing anyway
+                pass
 
     def __call__(self, *args: Any, **kwargs: Any) -> Future[PartResult]:
         return self.submit(*args, **kwargs)
@@ -109,9 +130,12 @@ class ClusterSubmit:
 
 def stage_partitions(plan: MovePlan, parts: list[Source], targets: list[Any], schema: pa.Schema,
                      loaded_at: datetime, drift: Drift | None, target_schema: pa.Schema | None,
-                     submit: Submit, on_done: Callable[[PartResult], None]) -> list[PartResult]:
-    """Run every partition through ``submit``; the first failure cancels the rest and is raised."""
-    futures = [submit(land_partition, plan, i, part, target, schema, loaded_at, drift, target_schema)
+                     submit: Submit, on_done: Callable[[PartResult], None],
+                     counts: Callable[[int], Counted | None] | None = None) -> list[PartResult]:
+    """Run every partition through ``submit``; the first failure cancels the rest and is raised.
+    ``counts(i)`` is what partition ``i`` calls with each batch it reads; it goes where the partition runs."""
+    futures = [submit(land_partition, plan, i, part, target, schema, loaded_at, drift, target_schema,
+                      counts(i) if counts is not None else None)
                for i, (part, target) in enumerate(zip(parts, targets, strict=True))]
     results: list[PartResult] = []
     try:

@@ -170,7 +170,7 @@ class DaskRunner(Runner):
             # A big entity: this process holds its landing, the workers read and stage its partitions. ("auto"
             # means this machine's cores; across a cluster the number is the person's to choose.)
             return self.local.submit(attempt_move, plan, self.options.retries, self.options.retry_backoff,
-                                     self._not_done, self.cancel, ClusterSubmit(self.executor.submit))
+                                     self._not_done, self.cancel, ClusterSubmit(self.executor.submit, self.client))
         return self.executor.submit(remote_move, plan, self.options.retries, self.options.retry_backoff,
                                     self.run_key)
 

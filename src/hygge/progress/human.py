@@ -32,3 +32,11 @@ def duration(seconds: float) -> str:
         return f"{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m"
+
+
+def clock(seconds: float) -> str:
+    """A time left, as a terminal shows one: 0:07, 12:30, 1:02:03."""
+    whole = max(0, int(seconds + 0.5))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -36,10 +36,10 @@ class PlainRenderer:
                       f"from {detail.get('source')}  to {detail.get('target')}")
         elif event.kind == "progress":
             now = time.monotonic()
+            # A move shorter than ``every`` says only start and done: a log is not a terminal.
             if now - self._last.get(key, 0) >= self.every:
                 self._last[key] = now
-                elapsed = now - self._started.get(key, now)
-                self.line(f"moving   {key}  {event.rows:,} rows  {human.rate(event.rows, elapsed)}")
+                self.line(f"moving   {key}  {moving(event, now - self._started.get(key, now))}")
         elif event.kind == "retry":
             self.line(f"retry    {key}  attempt {event.detail['attempt'] + 1} in {event.detail['delay']:.1f}s: "
                       f"{event.detail['error'].splitlines()[0]}")
@@ -51,3 +51,15 @@ class PlainRenderer:
             else:
                 first = str(result.error).splitlines()[0] if result.error else result.status
                 self.line(f"{result.status:<8} {key}  {first}")
+
+
+def moving(event: Event, elapsed: float) -> str:
+    """Rows read so far, of how many when the source could estimate it, how fast, and the time left."""
+    rows, total = event.rows, event.total_rows
+    parts = [f"{rows:,} rows"]
+    if total:
+        parts = [f"{rows:,} of about {total:,} rows ({min(99, int(100 * rows / total))}%)"]
+    parts += [human.rate(rows, elapsed), f"{human.size(event.bytes)} read"]
+    if total and 0 < rows < total:
+        parts.append(f"about {human.clock(elapsed * (total - rows) / rows)} left")
+    return "  ".join(p for p in parts if p)
