@@ -8,15 +8,18 @@ its partitions, not a whole partition at a time.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import io
 import os
 import re
 import select
+import signal
 import struct
 import subprocess
 import sys
 import termios
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +47,11 @@ def big_table() -> Iterator[str]:
     postgres_sql(f"""CREATE UNLOGGED TABLE "{schema}".big AS SELECT g AS id, 'name ' || g AS name,
                      timestamptz '2024-01-01' + g * interval '1 second' AS at
                      FROM generate_series(1, {ROWS}) g""")
+    # A slow server for in-process runs: reading the view pauses 0.2 s every 12,500 rows (4.8 s in all, no CPU).
+    # Declared immutable so that a query not asking for `paused` (the partition bounds) never calls it.
+    postgres_sql(f"""CREATE FUNCTION "{schema}".pause_at(g bigint) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+                     BEGIN IF g % 12500 = 0 THEN PERFORM pg_sleep(0.2); END IF; RETURN 0; END $$""")
+    postgres_sql(f'CREATE VIEW "{schema}".slow AS SELECT *, "{schema}".pause_at(id) AS paused FROM "{schema}".big')
     try:
         yield schema
     finally:
@@ -78,6 +86,8 @@ def run_in_terminal(root: Path) -> tuple[int, list[tuple[float, bytes]]]:
     os.close(follower)
     chunks: list[tuple[float, bytes]] = []
     started = time.monotonic()
+    throttle = threading.Thread(target=slow_down, args=(proc, chunks), daemon=True)
+    throttle.start()
     try:
         while time.monotonic() - started < 60:
             ready, _, _ = select.select([leader], [], [], 0.1)
@@ -95,7 +105,23 @@ def run_in_terminal(root: Path) -> tuple[int, list[tuple[float, bytes]]]:
     finally:
         if proc.poll() is None:
             proc.kill()
+        throttle.join(timeout=5)
         os.close(leader)
+
+
+def slow_down(proc: subprocess.Popen[bytes], chunks: list[tuple[float, bytes]]) -> None:
+    """Once the bars are up, let hygge run a quarter of the time (SIGSTOP, SIGCONT), as on a slow link: on a
+    quiet machine the 300,000 rows take a third of a second, too quick for any bar to be seen moving."""
+    while proc.poll() is None and not any(b"rows" in data for _, data in chunks):
+        time.sleep(0.02)
+    while proc.poll() is None:
+        try:
+            os.kill(proc.pid, signal.SIGSTOP)
+            time.sleep(0.15)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGCONT)
+        time.sleep(0.05)
 
 
 def bar_lines(chunks: list[tuple[float, bytes]]) -> dict[str, list[re.Match[str]]]:
@@ -135,9 +161,10 @@ def test_bars_move_in_a_real_terminal_with_total_percentage_and_eta_also_within_
     assert any(0 < n < ROWS // 4 for n in split), f"the partitioned entity moved a partition at a time: {split}"
 
 
-def test_plain_lines_report_long_moves_every_few_seconds_and_stay_quiet_for_short_ones(
-        tmp_path: Path, big_table: str) -> None:
-    root = project(tmp_path, big_table)
+def test_plain_lines_report_long_moves_every_few_seconds_and_stay_quiet_for_short_ones(tmp_path: Path) -> None:
+    from hygge.core import registry
+
+    registry.register("home", "tick", "tests.plugins:TickHome")
     often_log, quiet_log = io.StringIO(), io.StringIO()
     often, quiet = PlainRenderer(often_log, every=0.2), PlainRenderer(quiet_log)
 
@@ -145,16 +172,18 @@ def test_plain_lines_report_long_moves_every_few_seconds_and_stay_quiet_for_shor
         often(event)
         quiet(event)
 
-    result = hygge.run(root, flows=["whole"], on_event=both)
-    assert result.ok
+    # 8 batches of 1,000 rows, 0.15 s apart: a move of about 1.2 s, lines every 0.2 s.
+    home = {"type": "tick", "rows": 1000, "batches": 8, "pause": 0.15}
+    result = hygge.move(home, {"type": "csv", "path": "out"}, "ticks", root=tmp_path, on_event=both)
+    assert result.ok and result.rows_written == 8000, result.error
     lines = [line for line in often_log.getvalue().splitlines() if " moving " in line]
     assert len(lines) >= 2, often_log.getvalue()
-    counts = [int(re.search(r"moving\s+whole\.big\s+([\d,]+) ", line)[1].replace(",", "")) for line in lines]
-    assert counts == sorted(counts) and counts[0] < ROWS, counts
-    assert re.search(r"of about [\d,]+ rows \(\d+%\)  .*rows/s  .*B read", lines[0]), lines[0]
-    # The default (a line every 10 s) says only start and done for a move of a few seconds.
+    counts = [int(re.search(r"moving\s+\S+\.ticks\s+([\d,]+) ", line)[1].replace(",", "")) for line in lines]
+    assert counts == sorted(counts) and counts[0] < 8000, counts
+    assert re.search(r"of about 8,000 rows \(\d+%\)  .*rows/s  .*B read", lines[0]), lines[0]
+    # The default (a line every 10 s) says only start and done for a move of a second.
     said = quiet_log.getvalue().splitlines()
-    assert len(said) == 2 and " start " in said[0] and f"{ROWS:,} rows" in said[1], said
+    assert len(said) == 2 and " start " in said[0] and "8,000 rows" in said[1], said
 
 
 def test_a_postgres_stream_hands_rows_over_in_slices_of_a_few_megabytes_with_default_batches(
@@ -186,6 +215,8 @@ def test_partitions_on_dask_workers_count_as_they_read(tmp_path: Path, big_table
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as c:
         on_cluster = f"executor: dask, scheduler: {c.scheduler_address}}}"
         (root / "hygge.yml").write_text((root / "hygge.yml").read_text().replace("concurrency: 2}", on_cluster))
+        # The slow view: a partition takes seconds, many of the workers' half-second reports.
+        (root / "hygge.yml").write_text((root / "hygge.yml").read_text().replace("entities: [big]", "entities: [slow]"))
         result = hygge.run(root, flows=["split"], on_event=seen.append)
     assert result.ok and result.moves[0].rows_written == ROWS, result.moves[0].error
     counts = [e.rows for e in seen if e.kind == "progress"]
