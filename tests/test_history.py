@@ -83,13 +83,16 @@ def test_a_killed_run_is_shown_interrupted_and_the_next_run_says_what_it_cleaned
 @pytest.mark.parametrize("engine", ["parquet", "sqlite", "postgres"], indirect=True)
 def test_a_run_in_progress_is_shown_running_and_then_by_its_end_alone(engine: Engine, place: Place) -> None:
     root = project(engine, place)
-    env = {**{k: v for k, v in os.environ.items() if k != "HYGGE_KILL_AT"}, "HYGGE_PAUSE_AT": "write:1:4"}
+    release = place.root / "release"  # the run stays paused until its running record has been seen
+    env = {**{k: v for k, v in os.environ.items() if k != "HYGGE_KILL_AT"}, "HYGGE_PAUSE_AT": "write:1:120",
+           "HYGGE_PAUSE_UNTIL": str(release)}
     proc = subprocess.Popen([sys.executable, "-m", "hygge", "go", "-q"], cwd=root, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen: list[dict[str, Any]] = []
     deadline = time.monotonic() + 60
     while not seen and time.monotonic() < deadline and proc.poll() is None:
         seen = history(root)
+    release.touch()
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, out + err
     assert [(r["status"], r["pid"]) for r in seen] == [("running", proc.pid)]

@@ -287,7 +287,8 @@ def test_a_second_hygge_run_on_the_table_is_refused_and_nothing_is_lost(tmp_path
     (root / "in").mkdir()
     pq.write_table(rows([1], 1), root / "in" / "items.parquet")
     assert hygge.run(root).ok
-    env = {**os.environ, "HYGGE_PAUSE_AT": "read:1:3"}
+    release = tmp_path / "release"  # the first run stays paused until the second has been refused
+    env = {**os.environ, "HYGGE_PAUSE_AT": "read:1:120", "HYGGE_PAUSE_UNTIL": str(release)}
     env.pop("HYGGE_KILL_AT", None)
     first = subprocess.Popen([sys.executable, "-m", "hygge", "go"], cwd=root, env=env, text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -296,6 +297,7 @@ def test_a_second_hygge_run_on_the_table_is_refused_and_nothing_is_lost(tmp_path
     while not list(runs.glob("*.json")) and time.monotonic() < deadline:
         time.sleep(0.05)
     second = run_hygge("go", cwd=root, check=1)
+    release.touch()
     assert "another hygge run is writing this entity right now" in second.stdout and f"pid {first.pid}" in second.stdout
     assert first.wait(timeout=60) == 0
     assert polars_rows(root / "lake" / "items").num_rows == 2, "the first run committed; the second wrote nothing"

@@ -4,8 +4,9 @@ Set ``HYGGE_KILL_AT=name`` (optionally ``name:N`` for the N-th time the point
 is reached) and the process sends itself SIGKILL there: no cleanup, no
 ``finally``, exactly like a power cut or the OOM killer. ``HYGGE_PAUSE_AT=
 name:N:SECONDS`` sleeps there instead, so a test can change the world at a
-known moment. The guarantee tests loop over every point; production runs
-never set either variable.
+known moment; with ``HYGGE_PAUSE_UNTIL=<file>`` too, the pause ends when that
+file exists (SECONDS is then a bound), so a slow machine cannot end it early.
+The guarantee tests loop over every point; production runs never set these.
 """
 
 from __future__ import annotations
@@ -46,4 +47,13 @@ def point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
     pause = _reached("HYGGE_PAUSE_AT", name)
     if pause:
-        time.sleep(float(pause[2]) if len(pause) > 2 else 1.0)
+        seconds = float(pause[2]) if len(pause) > 2 else 1.0
+        release = os.environ.get("HYGGE_PAUSE_UNTIL")
+        if not release:
+            time.sleep(seconds)
+            return
+        # Until the test has done what it paused the run for (it creates the file), however slow the machine;
+        # SECONDS is then only a bound, so a test that fails before releasing it does not hang.
+        deadline = time.monotonic() + seconds
+        while not os.path.exists(release) and time.monotonic() < deadline:
+            time.sleep(0.02)
