@@ -16,6 +16,7 @@ version overwrite each other).
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import uuid
@@ -96,12 +97,19 @@ def delta_options(s: BucketSettings) -> dict[str, str]:
                 out["AWS_SESSION_TOKEN"] = s.token
         return out
     if s.family == "gcs":
+        if s.http:
+            out["allow_http"] = "true"
+        if s.anonymous and s.endpoint:
+            # object_store asks the metadata server for a token even with skip_signature; a key that says
+            # "no OAuth" and names the base URL is how it talks to an emulator without one.
+            out["google_service_account_key"] = json.dumps({
+                "gcs_base_url": s.endpoint, "disable_oauth": True, "client_email": "", "private_key": "",
+                "private_key_id": ""})
+            return out
         if s.credentials_file:
             out["google_service_account"] = s.credentials_file
         if s.endpoint:
             out["google_base_url"] = s.endpoint
-        if s.http:
-            out["allow_http"] = "true"
         if s.anonymous:
             out["google_skip_signature"] = "true"
         return out

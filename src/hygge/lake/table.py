@@ -126,5 +126,12 @@ def guarded(commit: Callable[[], Any], location: TableLocation, app: str, counte
         if committed_anyway(location, app, counter):
             return None
         raise WriteError("the Delta commit failed; nothing of this run was committed", entity=entity,
-                         path=location.shown, found=first_line(exc),
+                         path=location.shown, found=_brief(exc),
                          hint="check the table with the engine that wrote it, and run again") from exc
+
+
+def _brief(exc: BaseException) -> str:
+    """delta-rs puts the cause (a bucket server's answer) on the lines after a generic first one: all of it, on
+    one line, cut at a length a person reads."""
+    text = " ".join(str(exc).split())
+    return (text[:400] + "…" if len(text) > 400 else text) or type(exc).__name__
