@@ -126,3 +126,32 @@ def test_delta_on_the_gcs_emulator_fails_loudly_naming_the_table(tmp_path: Path)
     assert not result.ok and result.error is not None
     assert gcs.url("lake") in str(result.error) and "invalid uploadType" in str(result.error)
     assert not [e for e in gcs.storage().entries("lake") if "/_delta_log/" in e.key], "nothing was committed"
+
+
+class _NoConditions:
+    """A bucket server that ignores If-None-Match: hygge's storage on moto, with every create a plain put."""
+
+    def __init__(self, storage: Any):
+        self.inner = storage
+
+    def create(self, key: str, data: bytes) -> str:
+        self.inner.put(key, data)
+        return ""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_server_without_conditional_writes_is_refused_before_anything_is_written(s3: Bucket) -> None:
+    from hygge.lake.bucket import LakeBucket, check_conditional_put, open_bucket
+
+    real = open_bucket(s3.url("lake", "other"), s3.connection(), {})
+    check_conditional_put(real)  # moto honours If-None-Match
+    blind = LakeBucket(parse(s3.url("lake", "blind")), real.settings, _NoConditions(real.storage))  # type: ignore[arg-type]
+    import hygge.lake.bucket as lake_bucket
+
+    lake_bucket._checked.clear()
+    with pytest.raises(ConfigError) as caught:
+        check_conditional_put(blind)
+    assert "conditional writes" in str(caught.value) and real.settings.secret not in str(caught.value)
+    assert not real.storage.entries(blind.key("_hygge")), "the probe object is deleted"
