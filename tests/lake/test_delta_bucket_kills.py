@@ -72,5 +72,6 @@ def test_a_killed_run_leaves_the_previous_version_and_the_next_run_lands_exactly
     objects = {e.key[len("lake/items/"):] for e in bucket.storage().entries("lake/items")
                if e.key.endswith(".parquet") and not e.key.startswith("lake/items/_delta_log/")}
     assert objects == referenced, f"the killed run's uploads were deleted by the next run ({notes})"
+    assert [p.name for p in (tmp_path / ".hygge" / "lake-work").iterdir()] == [], "the killed run's work folder too"
     if point == "before-publish":
         assert "did not commit" in notes, "the run says what it cleaned up"

@@ -155,3 +155,39 @@ def test_a_server_without_conditional_writes_is_refused_before_anything_is_writt
         check_conditional_put(blind)
     assert "conditional writes" in str(caught.value) and real.settings.secret not in str(caught.value)
     assert not real.storage.entries(blind.key("_hygge")), "the probe object is deleted"
+
+
+def test_another_writer_committing_meanwhile_makes_the_move_retry_and_nothing_is_lost(
+        tmp_path: Path, s3: Bucket, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hygge run paused just before its commit while another writer (delta-rs itself) commits to the table:
+    the conditional put refuses hygge's stale commit, the move is retried whole, and every row is there once."""
+    import threading
+    import time
+
+    from deltalake import write_deltalake
+
+    from hygge.core import faults
+
+    move(tmp_path, s3, rows([1, 2], 1))
+    address = parse(s3.url("lake", "items"))
+    options = delta_options(settings_for(address, s3.connection(), {}))
+    pq.write_table(rows([3], 1), tmp_path / "in" / "items" / "more.parquet")
+    faults._counts.clear()
+    monkeypatch.setenv("HYGGE_PAUSE_AT", "before-publish:1:1")
+    outcome: list[hygge.MoveResult] = []
+    runner = threading.Thread(target=lambda: outcome.append(hygge.move(
+        {"type": "parquet", "path": "in"}, store(s3), "items", root=tmp_path, run_type="incremental", retries=1,
+        retry_backoff=0)))
+    runner.start()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # until the paused run's data file is uploaded (the first run's is there)
+        if len([e for e in s3.storage().entries("lake/items") if e.key.endswith(".parquet")]) > 1:
+            break
+        time.sleep(0.05)
+    write_deltalake(address.url, rows([100], 9), mode="append", storage_options=options)  # the other writer
+    runner.join(60)
+    result = outcome[0]
+    assert result.ok, result.error
+    assert result.attempts == 2, "the stale commit was refused and the move retried whole"
+    ids = sorted(delta(s3).to_pyarrow_table().column("id").to_pylist())
+    assert ids == [1, 2, 3, 100], "the other writer's row and the run's rows, each once"

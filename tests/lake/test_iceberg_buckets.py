@@ -3,6 +3,8 @@ data files in the bucket, reached through the same bucket settings as every othe
 
 from __future__ import annotations
 
+import json
+import signal
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from hygge.lake.bucket import iceberg_properties
 from hygge.storage.address import parse
 from hygge.storage.settings import settings_for
 from tests.buckets import Bucket, make_bucket
+from tests.helpers import run_hygge, write_project
 
 
 @pytest.fixture
@@ -77,3 +80,55 @@ def test_the_iceberg_home_reads_a_bucket_warehouse_and_full_drop_replaces(tmp_pa
     assert pq.read_table(back / "items").sort_by("id").equals(expected), "hygge's iceberg Home reads it exactly"
     assert move(tmp_path, s3, rows([9], 3)).rows_in_target == 1, "full_drop replaces"
     assert pyiceberg_table(tmp_path, s3).scan().to_arrow().column("id").to_pylist() == [9]
+
+
+def project(root: Path, bucket: Bucket) -> None:
+    conn = {**catalog(root, bucket), "name": "inline"}  # the catalog name pyiceberg_table opens
+    write_project(root, f"""\
+        name: ice-kills
+        options: {{batch_bytes: 16KiB, retries: 0}}
+        connections:
+          lake: {json.dumps(conn)}
+        flows:
+          f:
+            home: {{type: parquet, path: in}}
+            store: {{type: iceberg, connection: lake, namespace: shop, target_file_size: 8KiB}}
+            entities: [items]
+            run_type: incremental
+        """)
+
+
+def part(root: Path, name: str, first: int, count: int) -> None:
+    (root / "in" / "items").mkdir(parents=True, exist_ok=True)
+    ids = range(first, first + count)
+    pq.write_table(pa.table({"id": pa.array(ids, pa.int64()), "v": [f"row {i:08d}" for i in ids]}),
+                   root / "in" / "items" / name, row_group_size=1_000)
+
+
+def orphans(tmp: Path, bucket: Bucket) -> list[str]:
+    """Data files in the bucket that no snapshot of the table references."""
+    from hygge.lake.iceberg_heal import _referenced
+
+    table = pyiceberg_table(tmp, bucket)
+    used = _referenced(table.metadata, table.io)
+    files = [f"{bucket.url()}/{e.key}" for e in bucket.storage().entries("warehouse") if "/data/" in e.key]
+    return [f for f in files if f not in used]
+
+
+@pytest.mark.parametrize("point", ["write:5", "before-publish"])
+def test_a_killed_run_on_a_bucket_warehouse_leaves_the_last_snapshot_and_the_rerun_heals(
+        tmp_path: Path, s3: Bucket, point: str) -> None:
+    project(tmp_path, s3)
+    part(tmp_path, "a.parquet", 0, 500)
+    assert hygge.run(tmp_path).ok
+    part(tmp_path, "b.parquet", 500, 6_000)
+    killed = run_hygge("go", cwd=tmp_path, env={"HYGGE_KILL_AT": point})
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    assert len(pyiceberg_table(tmp_path, s3).snapshots()) == 1, "nothing of the killed run is visible"
+    assert orphans(tmp_path, s3), "the kill left uploaded files behind (else this test tests nothing)"
+    rerun = hygge.run(tmp_path)
+    assert rerun.ok, rerun.moves[0].error
+    table = pyiceberg_table(tmp_path, s3)
+    assert sorted(table.scan().to_arrow().column("id").to_pylist()) == list(range(6_500)), "exactly once"
+    assert len(table.snapshots()) == 2
+    assert orphans(tmp_path, s3) == [], "the rerun deleted what the killed run left in the bucket"

@@ -151,6 +151,7 @@ class BucketPlace:
 
     def heal(self, table: DeltaTable | None, run_id: str) -> list[str]:
         notes: list[str] = []
+        self._clear_dead_work()
         for intent in self._intents():
             if intent.run_id == run_id:
                 continue
@@ -164,6 +165,16 @@ class BucketPlace:
                 notes.append(f"removed {len(gone)} file(s) of run {intent.run_id}, which did not commit")
             self.storage.delete([self.bucket.key(HYGGE_DIR, "runs", f"{intent.run_id}.json")])
         return notes
+
+    def _clear_dead_work(self) -> None:
+        """Work folders of this table's earlier runs on this machine: this run holds the table's lock, so their
+        runs are gone (killed before they could remove them)."""
+        if self._work is None or not self._work.parent.is_dir():
+            return
+        entity = self._work.name.rsplit("-", 1)[-1]
+        for other in self._work.parent.iterdir():
+            if other != self._work and other.name.endswith(f"-{entity}"):
+                shutil.rmtree(other, ignore_errors=True)
 
     def record_intent(self, intent: Intent) -> None:
         self.storage.put(self.bucket.key(HYGGE_DIR, "runs", f"{intent.run_id}.json"),
