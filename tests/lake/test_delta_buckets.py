@@ -191,3 +191,37 @@ def test_another_writer_committing_meanwhile_makes_the_move_retry_and_nothing_is
     assert result.attempts == 2, "the stale commit was refused and the move retried whole"
     ids = sorted(delta(s3).to_pyarrow_table().column("id").to_pylist())
     assert ids == [1, 2, 3, 100], "the other writer's row and the run's rows, each once"
+
+
+def test_every_type_of_the_all_types_table_round_trips_exactly_through_delta_on_s3(
+        tmp_path: Path, s3: Bucket) -> None:
+    from tests.contract import test_delta
+    from tests.contract.alltypes import all_types
+    from tests.contract.suite import assert_equal, source_dir
+
+    data = all_types().drop_columns(sorted(test_delta.ENGINE.unsupported()))
+    source_dir(tmp_path, "items", data)
+    landed = hygge.move({"type": "parquet", "path": "src"}, store(s3), "items", root=tmp_path, retries=0)
+    assert landed.ok, landed.error
+    assert_equal(read_back(tmp_path, s3), test_delta.ENGINE.expected(data).sort_by("id"))
+
+
+def test_debug_checks_a_delta_store_and_home_on_a_bucket(tmp_path: Path, s3: Bucket) -> None:
+    from hygge.core.registry import load
+
+    move(tmp_path, s3, rows([1], 1))
+    connections = {"lake": s3.connection()}
+    delta_store = load("store", "delta")(load("store", "delta").Config.model_validate(
+        {"type": "delta", "path": s3.url("lake"), "connection": "lake"}), root=tmp_path, connections=connections)
+    [check] = delta_store.check()
+    assert check.ok and "writing and deleting allowed" in check.detail, check
+    wrong = load("store", "delta")(load("store", "delta").Config.model_validate(
+        {"type": "delta", "path": "s3://no-such-bucket-hygge/lake", "connection": "lake"}), root=tmp_path,
+        connections=connections)
+    [bad] = wrong.check()
+    assert not bad.ok and s3.connection()["secret_access_key"] not in f"{bad}"
+    delta_home = load("home", "delta")(load("home", "delta").Config.model_validate(
+        {"type": "delta", "path": s3.url("lake"), "connection": "lake"}), root=tmp_path, connections=connections)
+    [found] = delta_home.check()
+    assert found.ok and "1 Delta table(s)" in found.detail, found
+    assert delta_home.discover() == [("items", "items")]

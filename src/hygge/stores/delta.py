@@ -176,9 +176,11 @@ class DeltaStore(Store):
     def check(self) -> list[Check]:
         base = base_location(self.root, self.config.path, self.config.connection, self.connections)
         if isinstance(base, LakeBucket):
+            from hygge.storage.remote import storage_for
             from hygge.stores.bucket_store import check
 
-            return check(base.storage, self.config.path)
+            # Rooted at the store's prefix: the probe object goes there, where the credentials must allow writing.
+            return check(storage_for(base.address, base.settings), self.config.path)
         if not isinstance(base, Path):
             return [Check(f"store path {self.config.path}", True, "a valid OneLake address (not reachable yet)")]
         probe = base
