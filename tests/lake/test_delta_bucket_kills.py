@@ -75,3 +75,10 @@ def test_a_killed_run_leaves_the_previous_version_and_the_next_run_lands_exactly
     assert [p.name for p in (tmp_path / ".hygge" / "lake-work").iterdir()] == [], "the killed run's work folder too"
     if point == "before-publish":
         assert "did not commit" in notes, "the run says what it cleaned up"
+    from hygge.core.history import collect
+    from hygge.core.workspace import load_workspace
+
+    statuses = [r.status for r in collect(load_workspace(tmp_path), [], None, None)]
+    # As for a local table: a run killed before it ended is interrupted (after its commit too); the rerun of an
+    # after-publish kill finds nothing new.
+    assert statuses == ["ok", "interrupted", "empty" if point == "after-publish" else "ok"], statuses

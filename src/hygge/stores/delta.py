@@ -14,7 +14,6 @@ Delta readers ignore folders starting with ``_``; Delta's VACUUM leaves them alo
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import uuid
 from pathlib import Path
@@ -27,11 +26,10 @@ from pydantic import BaseModel, ByteSize, ConfigDict, Field, model_validator
 from hygge.core.plan import MovePlan
 from hygge.homes.base import Check
 from hygge.lake.bucket import LakeBucket
-from hygge.lake.heal import HYGGE_DIR
-from hygge.lake.location import TableLocation, base_location, require_local, table_location
+from hygge.lake.location import TableLocation, base_location, table_location
 from hygge.lake.log import app_id, commit_properties, last_commit
 from hygge.lake.place import place_of
-from hygge.lake.table import guarded, is_table, open_table, physical_schema
+from hygge.lake.table import guarded, open_table, physical_schema
 from hygge.lake.types import hygge_schema
 from hygge.state.journal import EntityState, RunRecord
 from hygge.stores.base import Landing, Store, StoreConfig
@@ -119,32 +117,24 @@ class DeltaStore(Store):
         table = open_table(self.table(plan), plan.entity)
         return hygge_schema(physical_schema(table)) if table is not None else None
 
-    def _tables(self) -> list[Path]:
-        base = base_location(self.root, self.config.path, self.config.connection, self.connections)
-        if not isinstance(base, Path) or not base.is_dir():
-            return []  # on a bucket, `hygge history` is not read yet (the log holds every committed run)
-        if is_table(base) or (base / HYGGE_DIR).is_dir():
-            return [base]
-        return sorted(p for p in base.iterdir() if p.is_dir() and (is_table(p) or (p / HYGGE_DIR).is_dir()))
-
     def log_run(self, record: RunRecord, plan: MovePlan | None = None) -> None:
-        """Every finished run, beside its table; the log, not this file, is what state is read from."""
+        """Every finished run, beside its table; the log, not this record, is what state is read from."""
+        from hygge.stores.delta_history import log_run
+
         try:
             location = self.tables_of.get((record.flow, record.entity)) or table_location(
                 self.root, self.config.path, record.entity, self.config.connection, self.connections)
-            folder = require_local(location, "logging a run of")
-            (folder / HYGGE_DIR).mkdir(parents=True, exist_ok=True)
-            with open(folder / HYGGE_DIR / "history.jsonl", "a", encoding="utf-8") as handle:
-                handle.write(json.dumps(record.to_dict(), default=str) + "\n")
+            log_run(place_of(location), record)
         except Exception:  # noqa: BLE001 - history is a convenience, never a failure of the run
             pass
 
     def history(self, project: str = "", flow: str | None = None, entity: str | None = None) -> list[RunRecord]:
-        from hygge.stores.delta_history import table_history
+        from hygge.stores.delta_history import table_history, tables
 
+        base = base_location(self.root, self.config.path, self.config.connection, self.connections)
         records: list[RunRecord] = []
-        for folder in self._tables():
-            records += table_history(folder, self.root)
+        for place, location in tables(base, self.root):
+            records += table_history(place, location)
         return [r for r in records if r.seen_by(project) and (flow is None or r.flow == flow)
                 and (entity is None or r.entity == entity)]
 

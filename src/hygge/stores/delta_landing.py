@@ -72,7 +72,7 @@ class DeltaLanding(Landing):
             self.healed = healed_first + self.place.heal(self.table, record.run_id)
             from hygge.stores.delta_history import record_start
 
-            self.found = record_start(self.place.folder, record, self.healed) if self.place.folder else []
+            self.found = record_start(self.place, record, self.healed)
             self.read_version = self.table.version() if self.table is not None else None
             committed = (self.table.transaction_version(self.app) or 0) if self.table is not None else 0
             seen = store.counters.get((plan.flow, plan.entity))
