@@ -225,3 +225,29 @@ def test_debug_checks_a_delta_store_and_home_on_a_bucket(tmp_path: Path, s3: Buc
     [found] = delta_home.check()
     assert found.ok and "1 Delta table(s)" in found.detail, found
     assert delta_home.discover() == [("items", "items")]
+
+
+def test_the_cloud_environment_is_enough_without_a_connection(
+        tmp_path: Path, s3: Bucket, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in s3.env.items():
+        monkeypatch.setenv(key, value)
+    (tmp_path / "in" / "items").mkdir(parents=True)
+    pq.write_table(rows([1, 2], 1), tmp_path / "in" / "items" / "part.parquet")
+    result = hygge.move({"type": "parquet", "path": "in"}, {"type": "delta", "path": s3.url("lake")}, "items",
+                        root=tmp_path, retries=0)
+    assert result.ok, result.error
+    assert sorted(delta(s3).to_pyarrow_table().column("id").to_pylist()) == [1, 2]
+
+
+def test_an_abfss_address_of_an_azure_account_is_a_bucket_table(tmp_path: Path) -> None:
+    azure = make_bucket("azure", "abfss")
+    account = azure.settings.account_name
+    address = f"abfss://{azure.settings.bucket}@{account}.dfs.core.windows.net/{azure.prefix}/lake"
+    (tmp_path / "in" / "items").mkdir(parents=True)
+    pq.write_table(rows([1, 2, 3], 1), tmp_path / "in" / "items" / "part.parquet")
+    config = {"type": "delta", "path": address, "connection": azure.connection()}
+    assert hygge.move({"type": "parquet", "path": "in"}, config, "items", root=tmp_path, retries=0).ok
+    back = hygge.move(config, {"type": "parquet", "path": "back"}, "items", root=tmp_path)
+    assert back.ok, back.error
+    assert pq.read_table(tmp_path / "back" / "items").sort_by("id").equals(rows([1, 2, 3], 1))
+    assert [e for e in azure.storage().entries("lake/items") if "/_delta_log/" in f"/{e.key}"], "in the container"
