@@ -152,13 +152,15 @@ def iceberg_properties(s: BucketSettings) -> dict[str, str]:
                 out["s3.session-token"] = s.token
         return out
     if s.family == "gcs":
+        # Untested: against fake-gcs-server pyarrow's GCS client still waits for a token (pyiceberg passes no
+        # anonymous option), so a move there hangs until its timeout.
         if s.endpoint:
             out["gcs.service.host"] = s.endpoint
         if s.project:
             out["gcs.project-id"] = s.project
-        if s.anonymous:
-            out["gcs.access"] = "read_write"
         return out
+    # Untested: pyiceberg reaches abfss:// through fsspec's adlfs (not installed here), and its pyarrow FileIO
+    # takes container@account for the container (Azurite: 'InvalidResourceName').
     if s.account:
         out["adls.account-name"] = s.account
     if s.secret:
