@@ -83,7 +83,7 @@ def test_readme_examples_run(tmp_path: Path, name: str) -> None:
     if name in servers:
         require(servers[name][0])
     env = {}
-    if name == "buckets":  # the README's bucket, on the suite's own S3 server (tests/buckets.py)
+    if name in ("buckets", "delta-buckets"):  # the README's bucket, on the suite's own S3 server (tests/buckets.py)
         from tests.buckets import make_bucket
 
         bucket = make_bucket("s3", "readme")

@@ -25,9 +25,10 @@ from pydantic import Field
 from hygge.core.plan import MovePlan
 from hygge.errors import ReadError, did_you_mean
 from hygge.homes.base import Check, Home, HomeConfig, ReadState, Source
+from hygge.lake.bucket import LakeBucket
 from hygge.lake.datafiles import partition_value
-from hygge.lake.location import base_location, require_local, table_location
-from hygge.lake.log import commit_actions
+from hygge.lake.location import OneLake, base_location, table_location
+from hygge.lake.place import BucketPlace, place_of
 from hygge.lake.scan import file_batches, restored
 from hygge.lake.table import is_table, open_table, physical_schema, refuse_unsupported
 from hygge.lake.types import hygge_schema
@@ -36,7 +37,10 @@ CHANGE_TYPE = pa.field("_change_type", pa.string())
 
 
 class DeltaHomeConfig(HomeConfig):
-    path: str = Field(description="a folder of Delta tables (one per entity), or one table; or a OneLake address")
+    path: str = Field(description="a folder of Delta tables (one per entity), or one table; an s3://, gs://, "
+                                  "az:// or abfss:// bucket prefix of them; or a OneLake address")
+    connection: str | dict[str, Any] | None = Field(
+        None, description="for a bucket: a name from `connections:` (type s3, gcs or azure), or a mapping")
     as_of: int | datetime | str | None = Field(None, description="read this version number, or the version as of "
                                                                  "this timestamp, instead of the latest")
     deleted_column: str | None = Field(None, description="add a boolean column of this name, true for rows an "
@@ -65,8 +69,9 @@ def _rows_of(stats: Any) -> int | None:
 class DeltaSource(Source):
     def __init__(self, home: DeltaHome, plan: MovePlan, state: ReadState | None):
         self.home, self.plan, self.state = home, plan, state
-        self.location = table_location(home.root, home.config.path, plan.source)
-        self.folder = require_local(self.location, "reading")
+        self.location = table_location(home.root, home.config.path, plan.source, home.config.connection,
+                                       home.connections)
+        self.place = place_of(self.location)
         table = open_table(self.location, plan.entity, home.config.as_of, reading=True)
         if table is None:
             raise self._missing()
@@ -118,7 +123,7 @@ class DeltaSource(Source):
         units: list[Unit] = []
         ignored: list[int] = []
         for version in range(since + 1, self.version + 1):
-            actions = commit_actions(self.folder / "_delta_log", version)
+            actions = self.place.commit_actions(version)
             if actions is None:
                 raise ReadError("the table's log no longer holds a version this run must read",
                                 path=self.location.shown, expected=f"version {version} in _delta_log",
@@ -147,7 +152,7 @@ class DeltaSource(Source):
             if self._closed:
                 return
             extra = [CHANGE_TYPE] if unit.kind == "changes" else None
-            for batch in file_batches(self.folder, unit.path, unit.partition_values, self.physical,
+            for batch in file_batches(self.place.open, unit.path, unit.partition_values, self.physical,
                                       self.plan.batch_bytes, extra):
                 gone = pa.repeat(pa.scalar(unit.kind == "deleted"), batch.num_rows)
                 if unit.kind == "changes":
@@ -179,12 +184,20 @@ class DeltaHome(Home):
     config: DeltaHomeConfig
     tracks_files = True  # an incremental run needs no watermark: the table's versions say what is new
 
+    def _base(self) -> Path | OneLake | LakeBucket:
+        return base_location(self.root, self.config.path, self.config.connection, self.connections)
+
     def has_folder(self) -> bool:
-        base = base_location(self.root, self.config.path)
-        return isinstance(base, Path) and base.is_dir()
+        base = self._base()
+        return isinstance(base, LakeBucket) or (isinstance(base, Path) and base.is_dir())
 
     def discover(self) -> list[tuple[str, str]]:
-        base = base_location(self.root, self.config.path)
+        base = self._base()
+        if isinstance(base, LakeBucket):
+            if BucketPlace(base).has_log():
+                return [(base.address.prefix.rsplit("/", 1)[-1], "")]
+            names = base.storage.folders(base.key())
+            return [(n, n) for n in names if BucketPlace(base.at(n)).has_log()]
         if not isinstance(base, Path) or not base.is_dir():
             raise ReadError('entities: "*" needs the home path to be a local folder of Delta tables',
                             path=self.config.path, hint="list the entities by name")
@@ -199,7 +212,12 @@ class DeltaHome(Home):
         return f"delta tables in {self.config.path}"
 
     def check(self) -> list[Check]:
-        base = base_location(self.root, self.config.path)
+        base = self._base()
+        if isinstance(base, LakeBucket):
+            found = self.discover()
+            return [Check(f"home path {self.config.path}", bool(found),
+                          f"{len(found)} Delta table(s) on {base.settings.display()}",
+                          None if found else "check `path` and the connection; no _delta_log was found there")]
         if not isinstance(base, Path):
             return [Check(f"home path {self.config.path}", True, "a valid OneLake address (not reachable yet)")]
         if not base.exists():

@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 from deltalake import DeltaTable
@@ -77,15 +79,29 @@ def _data_files(folder: Path) -> list[Path]:
     return found
 
 
-def _referenced_since(folder: Path, table: DeltaTable, version: int | None) -> set[str]:
+def referenced_since(actions_of: Callable[[int], list[dict[str, Any]] | None], table: DeltaTable,
+                     version: int | None) -> set[str]:
     """Relative paths of the current version's files and of every file added after ``version``."""
     names = {unquote(p) for p in table.get_add_actions(flatten=True).column("path").to_pylist()}
     for v in range((version if version is not None else -1) + 1, table.version() + 1):
-        for action in commit_actions(folder / "_delta_log", v) or []:
+        for action in actions_of(v) or []:
             for kind in ("add", "remove", "cdc"):
                 if kind in action:
                     names.add(unquote(action[kind]["path"]))
     return names
+
+
+def committed(table: DeltaTable | None, intent: Intent) -> bool:
+    return table is not None and None is not find(
+        table, intent.app, lambda meta, run=intent.run_id: (meta.get("run") or {}).get("run_id") == run)
+
+
+def doomed(files: list[tuple[str, float]], referenced: set[str], intent: Intent) -> list[str]:
+    """Of the table's data files (relative path, modification time), those of a run that did not commit: its
+    own (named by its tag) and, after a merge began, delta-rs's files newer than it; never one a version names."""
+    tag = run_tag(intent.run_id)
+    return [path for path, mtime in files if path not in referenced and (
+        tag in path.rsplit("/", 1)[-1] or (intent.merging_since is not None and mtime >= intent.merging_since - 1))]
 
 
 def heal(folder: Path, table: DeltaTable | None, current_run: str) -> list[str]:
@@ -102,9 +118,7 @@ def heal(folder: Path, table: DeltaTable | None, current_run: str) -> list[str]:
             continue
         if intent.run_id == current_run:
             continue
-        committed = table is not None and find(
-            table, intent.app, lambda meta, run=intent.run_id: (meta.get("run") or {}).get("run_id") == run)
-        if not committed:
+        if not committed(table, intent):
             removed = _remove_uncommitted(folder, table, intent)
             notes.append(f"removed {removed} file(s) of run {intent.run_id}, which did not commit")
         drop_intent(folder, intent.run_id)
@@ -113,18 +127,14 @@ def heal(folder: Path, table: DeltaTable | None, current_run: str) -> list[str]:
 
 def _remove_uncommitted(folder: Path, table: DeltaTable | None, intent: Intent) -> int:
     """Delete the run's files that no version names (a run may have committed a schema change of its own
-    before its data commit failed: those files stay), and, after a merge, delta-rs's files newer than it."""
-    tag = run_tag(intent.run_id)
-    referenced = _referenced_since(folder, table, intent.read_version) if table is not None else set()
-    doomed = []
-    for path in _data_files(folder):
-        if path.relative_to(folder).as_posix() in referenced:
-            continue
-        if tag in path.name or (intent.merging_since is not None and path.stat().st_mtime >= intent.merging_since - 1):
-            doomed.append(path)
-    for path in doomed:
-        path.unlink(missing_ok=True)
-    return len(doomed)
+    before its data commit failed: those files stay)."""
+    referenced = referenced_since(lambda v: commit_actions(folder / "_delta_log", v), table,
+                                  intent.read_version) if table is not None else set()
+    files = [(p.relative_to(folder).as_posix(), p.stat().st_mtime) for p in _data_files(folder)]
+    gone = doomed(files, referenced, intent)
+    for relative in gone:
+        (folder / relative).unlink(missing_ok=True)
+    return len(gone)
 
 
 def now() -> float:

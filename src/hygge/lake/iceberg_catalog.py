@@ -8,6 +8,8 @@ One shape for all three::
         catalog: sql                      # sql | rest | glue
         uri: postgresql://hygge:${PGPASSWORD}@db:5432/lake   # or path: catalog.db (a SQLite file)
         warehouse: warehouse/             # where tables are created: a folder of the project, or a URL
+        storage: my_bucket                # for a bucket warehouse (s3://, gs://, az://): a connection of
+                                          # type s3 | gcs | azure, or a mapping; else the cloud's environment
 
 Secrets (a password inside ``uri``, ``token``, ``credential``, keys in ``properties``) reach pyiceberg
 and nothing else: every display goes through :meth:`CatalogSpec.display`, and validation problems
@@ -28,6 +30,8 @@ from pydantic import Field, ValidationError, model_validator
 
 from hygge.core.config import Strict
 from hygge.errors import ConfigError, ConfigProblem, HyggeConnectionError, MissingDriver, first_line
+from hygge.lake.bucket import iceberg_properties
+from hygge.storage.settings import BucketSettings
 
 # Keys whose values are never shown, in messages or displays.
 _SECRET = re.compile(r"token|secret|password|credential|key|session", re.IGNORECASE)
@@ -55,6 +59,9 @@ class CatalogConfig(Strict):
     region: str | None = Field(None, description="glue: the AWS region")
     profile: str | None = Field(None, description="glue: the AWS profile name")
     catalog_id: str | None = Field(None, description="glue: the AWS account id of the catalog")
+    storage: str | dict[str, Any] | None = Field(
+        None, description="for a warehouse on a bucket: a name from `connections:` (type s3, gcs or azure), or a "
+                          "mapping; without it, the cloud's own environment variables")
     properties: dict[str, str] = Field(default_factory=dict,
                                        description="more pyiceberg catalog and FileIO properties, passed as they are")
     max_sessions: int = Field(4, ge=1, description="moves using this catalog at once")
@@ -105,6 +112,7 @@ class CatalogSpec:
     name: str
     config: CatalogConfig = field(repr=False)
     root: Path
+    bucket: BucketSettings | None = field(default=None, repr=False)  # a warehouse on a bucket
 
     def display(self) -> str:
         c = self.config
@@ -150,10 +158,20 @@ class CatalogSpec:
 
 
 def fileio_properties(spec: CatalogSpec) -> dict[str, str]:
-    """FileIO properties for the tables' files. Local folders need none; the object storage addresses and
-    credentials of the Stores (s3, gcs, azure) are to be mapped to pyiceberg's ``s3.*``, ``gcs.*`` and
-    ``adls.*`` properties here, in one place, so the catalog, the Store and the Home all get them."""
-    return {}
+    """FileIO properties for the tables' files: none for local folders; for a bucket warehouse, its resolved
+    settings (storage/settings.py, as for every Store on a bucket) as pyiceberg's ``s3.*``, ``gcs.*`` or
+    ``adls.*``, in one place, so the catalog, the Store and the Home all get them."""
+    return iceberg_properties(spec.bucket) if spec.bucket is not None else {}
+
+
+def _bucket_of(config: CatalogConfig, connections: dict[str, dict[str, Any]]) -> BucketSettings | None:
+    from hygge.storage.address import is_url, parse
+    from hygge.storage.settings import settings_for
+
+    warehouse = config.warehouse
+    if config.catalog == "rest" or not warehouse or not is_url(warehouse) or warehouse.startswith("file:"):
+        return None
+    return settings_for(parse(warehouse, key="warehouse"), config.storage, connections)
 
 
 def _sql_uri(c: CatalogConfig, root: Path) -> str:
@@ -208,7 +226,7 @@ def resolve(ref: str | dict[str, Any] | None, connections: dict[str, dict[str, A
         config = CatalogConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_problems(exc, name)) from None
-    return CatalogSpec(name=config.name or name, config=config, root=root)
+    return CatalogSpec(name=config.name or name, config=config, root=root, bucket=_bucket_of(config, connections))
 
 
 _limits: dict[str, threading.BoundedSemaphore] = {}

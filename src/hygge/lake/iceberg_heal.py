@@ -7,8 +7,9 @@
 - ``failed/<run id>.json``: the record of a run that failed or was cancelled, for ``hygge history``
   (committed runs are read from the snapshot summaries themselves).
 
-Only local warehouses are healed for now: liveness on a bucket needs a lock object with an expiry
-(the object storage layer); there a dead run's files stay until Iceberg's orphan-file removal.
+On a bucket warehouse the run's mark is a conditional object with a lease, ``_hygge/runs/<run id>.lock``
+(lake/iceberg_bucket.py): a run whose lease ended, or whose process is gone on this host, is dead, and its
+files no snapshot references are deleted the same way.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from hygge.lake.iceberg_files import delete, run_of
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from pyiceberg.io import FileIO
     from pyiceberg.table import Table
     from pyiceberg.table.metadata import TableMetadata
+
+    from hygge.storage.settings import BucketSettings
 
 try:
     import fcntl
@@ -52,10 +55,16 @@ def commit_uuid(run_id: str) -> uuid.UUID:
 class RunMark:
     """This run's lock beside the table: its staged files are not debris while it holds it."""
 
-    def __init__(self, location: str, run_id: str):
+    def __init__(self, location: str, run_id: str, bucket: BucketSettings | None = None):
         self.fd: int | None = None
         self.path: Path | None = None
+        self.remote: Any = None
         folder = local_path(location)
+        if folder is None and bucket is not None:
+            from hygge.lake.iceberg_bucket import BucketMark, BucketTree
+
+            self.remote = BucketMark(BucketTree(location, bucket), run_id)
+            return
         if folder is None or fcntl is None:
             return
         self.path = folder / "_hygge" / "runs" / f"{run_id}.lock"
@@ -74,6 +83,9 @@ class RunMark:
             os.close(fd)
 
     def release(self) -> None:
+        if self.remote is not None:
+            self.remote.release()
+            self.remote = None
         if self.fd is None or self.path is None:
             return
         try:
@@ -124,55 +136,92 @@ def _files(folder: Path) -> list[Path]:
     return [Path(d) / name for d, _, names in os.walk(folder) for name in names] if folder.is_dir() else []
 
 
-def sweep(location: str, fresh: Callable[[], Table | None], io: FileIO, own_run: str) -> int:
+class Tree(Protocol):
+    """The files below a table's location, and whether the run that wrote some of them is gone."""
+
+    def files(self, sub: str) -> list[str]: ...  # URIs as the table's metadata names them
+
+    def dead(self, run_id: str) -> bool: ...
+
+
+class LocalTree:
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def files(self, sub: str) -> list[str]:
+        return [p.as_uri() for p in _files(self.folder / sub)]
+
+    def dead(self, run_id: str) -> bool:
+        return _dead(self.folder, run_id)
+
+
+def tree_of(location: str, bucket: BucketSettings | None) -> Tree | None:
+    folder = local_path(location)
+    if folder is not None:
+        return LocalTree(folder)
+    if bucket is None:
+        return None
+    from hygge.lake.iceberg_bucket import BucketTree
+
+    return BucketTree(location, bucket)
+
+
+def sweep(location: str, fresh: Callable[[], Table | None], io: FileIO, own_run: str,
+          bucket: BucketSettings | None = None) -> int:
     """Delete what runs that died before their commit left in the table's folders; the number of files.
 
     ``fresh`` loads the table as the catalog has it now. It is called after the dead runs are
     known: a run that let go of its lock had committed before, so its files are in what ``fresh`` returns."""
-    folder = local_path(location)
-    if folder is None:
+    tree = tree_of(location, bucket)
+    if tree is None:
         return 0
-    runs: dict[str, list[Path]] = {}
-    for path in _files(folder / "data"):
-        run = run_of(path.name)
+    runs: dict[str, list[str]] = {}
+    for uri in tree.files("data"):
+        run = run_of(uri)
         if run is not None and run != own_run:
-            runs.setdefault(run, []).append(path)
-    dead = {run: paths for run, paths in runs.items() if _dead(folder, run)}
+            runs.setdefault(run, []).append(uri)
+    dead = {run: uris for run, uris in runs.items() if tree.dead(run)}
     tags = {str(commit_uuid(run)): run for run in dead}
-    for path in _files(folder / "metadata"):
+    for uri in tree.files("metadata"):
+        name = uri.rsplit("/", 1)[-1]
         for tag, run in tags.items():
-            if tag in path.name and path.name.endswith(".avro"):
-                dead[run].append(path)
+            if tag in name and name.endswith(".avro"):
+                dead[run].append(uri)
     table = fresh()
     used = _referenced(table.metadata, io) if table is not None and dead else set()
-    doomed = [p for paths in dead.values() for p in paths if not _named(p, used)]
-    delete(io, [p.as_uri() for p in doomed])
-    return len(doomed) + (sweep_metadata(table, io) if table is not None else 0)
+    doomed = [uri for uris in dead.values() for uri in uris if not _named(uri, used)]
+    delete(io, doomed)
+    return len(doomed) + (sweep_metadata(table, io, bucket) if table is not None else 0)
 
 
-def _named(path: Path, used: set[str]) -> bool:
-    return path.as_uri() in used or str(path) in used or f"file:{path}" in used
+def _named(uri: str, used: set[str]) -> bool:
+    if uri in used:
+        return True
+    if not uri.startswith("file:"):
+        return False
+    path = unquote(urlsplit(uri).path)
+    return path in used or f"file:{path}" in used
 
 
 _VERSION = re.compile(r"^(\d+)-[0-9a-fA-F-]+\.metadata\.json(\.gz)?$")
 
 
-def sweep_metadata(table: Table, io: FileIO) -> int:
+def sweep_metadata(table: Table, io: FileIO, bucket: BucketSettings | None = None) -> int:
     """Delete table metadata files that lost the catalog's compare-and-swap (a writer killed inside its commit,
     or one that lost a race and retried): a file numbered at most the current version that is neither
     current nor in the metadata log can never become current, since the catalog only moves forward."""
-    folder = local_path(table.metadata.location)
+    tree = tree_of(table.metadata.location, bucket)
     current = _VERSION.match(table.metadata_location.rsplit("/", 1)[-1])
-    if folder is None or current is None or not (folder / "metadata").is_dir():
+    if tree is None or current is None:
         return 0
     known = {entry.metadata_file for entry in table.metadata.metadata_log} | {table.metadata_location}
     numbers = [int(m.group(1)) for f in known if (m := _VERSION.match(f.rsplit("/", 1)[-1]))]
     doomed = []
-    for path in (folder / "metadata").iterdir():
-        match = _VERSION.match(path.name)
-        if match and min(numbers) <= int(match.group(1)) <= int(current.group(1)) and not _named(path, known):
-            doomed.append(path)
-    delete(io, [p.as_uri() for p in doomed])
+    for uri in tree.files("metadata"):
+        match = _VERSION.match(uri.rsplit("/", 1)[-1])
+        if match and min(numbers) <= int(match.group(1)) <= int(current.group(1)) and not _named(uri, known):
+            doomed.append(uri)
+    delete(io, doomed)
     return len(doomed)
 
 

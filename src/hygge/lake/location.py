@@ -1,4 +1,6 @@
-"""Where a lake table lives: a folder on this machine, or a Delta table in a Microsoft Fabric lakehouse (OneLake).
+"""Where a lake table lives: a folder on this machine, a bucket prefix (``s3://``, ``gs://``, ``az://``,
+``abfss://container@account.dfs.core.windows.net/``; lake/bucket.py), or a Delta table in a Microsoft Fabric
+lakehouse (OneLake).
 
 A OneLake address names a lakehouse's ``Tables`` area, a schema in it, or one table::
 
@@ -18,9 +20,11 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from hygge.errors import ConfigError, ConfigProblem
+from hygge.lake.bucket import LakeBucket, delta_options, open_bucket
 
 ONELAKE_HOST = re.compile(r"^(?:[a-z0-9-]+-)?onelake\.(?:dfs|blob)\.fabric\.microsoft\.com$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -98,6 +102,11 @@ def is_remote(path: str) -> bool:
     return "://" in path
 
 
+def is_onelake(path: str) -> bool:
+    host = urlsplit(path.strip()).netloc.rpartition("@")[2].lower()
+    return bool(ONELAKE_HOST.match(host))
+
+
 @dataclass(frozen=True)
 class TableLocation:
     """One table: the URI delta-rs opens, the folder on this machine (local tables), and a name for people."""
@@ -106,28 +115,41 @@ class TableLocation:
     local: Path | None
     shown: str
     onelake: OneLake | None = None
+    bucket: LakeBucket | None = None
 
 
-def base_location(root: Path, path: str) -> Path | OneLake:
-    """A store or home `path`: a local folder (relative to the project), or a OneLake address."""
+def base_location(root: Path, path: str, connection: str | dict[str, Any] | None = None,
+                  connections: dict[str, dict[str, Any]] | None = None) -> Path | OneLake | LakeBucket:
+    """A store or home `path`: a local folder (relative to the project), a OneLake address, or a bucket prefix."""
     if is_remote(path):
-        return parse_onelake(path)
+        if is_onelake(path):
+            return parse_onelake(path)
+        return open_bucket(path, connection, connections or {})
     return root / os.path.expanduser(path)
 
 
-def table_location(root: Path, path: str, name: str) -> TableLocation:
+def _check_name(name: str) -> None:
+    if not _SAFE_FOLDER.match(name) or name in (".", ".."):
+        raise ConfigError([ConfigProblem(f"'{name}' cannot be a table folder name", key="target",
+                                         expected="a name without slashes", hint="set `target:` on the entity")])
+
+
+def table_location(root: Path, path: str, name: str, connection: str | dict[str, Any] | None = None,
+                   connections: dict[str, dict[str, Any]] | None = None) -> TableLocation:
     """The table of entity ``name`` under `path` (or `path` itself, when it is one table)."""
-    base = base_location(root, path)
+    base = base_location(root, path, connection, connections)
     if isinstance(base, OneLake):
         table = base.with_table(name)
         return TableLocation(table.uri, None, table.uri, table)
+    if isinstance(base, LakeBucket):
+        if name and not base.storage.entries(base.key("_delta_log")):
+            _check_name(name)
+            base = base.at(name)
+        return TableLocation(base.uri, None, base.uri, bucket=base)
     if (base / "_delta_log").is_dir() or not name:
         folder = base
     else:
-        if not _SAFE_FOLDER.match(name) or name in (".", ".."):
-            raise ConfigError([ConfigProblem(f"'{name}' cannot be a table folder name", key="target",
-                                             expected="a name without slashes",
-                                             hint="set `target:` on the entity")])
+        _check_name(name)
         folder = base / name
     return TableLocation(str(folder), folder, shown_path(root, folder))
 
@@ -140,12 +162,14 @@ def shown_path(root: Path, folder: Path) -> str:
 
 
 def storage_options(location: TableLocation) -> dict[str, str] | None:
-    """What delta-rs needs to reach the table: nothing on a local disk.
+    """What delta-rs needs to reach the table: nothing on a local disk, the bucket's settings on a bucket.
 
-    The one place where bucket and OneLake credentials plug in (object storage: `use_fabric_endpoint`, an Azure
-    token or client secret from `connections:`); until then a remote table is refused by `require_local`."""
+    OneLake credentials (an Azure token or client secret from `connections:`) are not wired yet: a OneLake table
+    is refused by `require_local`."""
     if location.onelake is not None:
         return {"use_fabric_endpoint": "true"}
+    if location.bucket is not None:
+        return delta_options(location.bucket.settings)
     return None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -26,23 +26,27 @@ def _partition_array(value: str | None, dtype: pa.DataType, rows: int) -> pa.Arr
     return pa.repeat(pa.scalar(value).cast(dtype), rows)
 
 
-def file_batches(folder: Path, path: str, partition_values: dict[str, str | None], physical: pa.Schema,
+Opener = Callable[[str], tuple[Any, str]]  # a data file's relative path -> what parquet opens, and its name
+
+
+def file_batches(folder: Path | Opener, path: str, partition_values: dict[str, str | None], physical: pa.Schema,
                  batch_bytes: int, extra: list[pa.Field] | None = None) -> Iterator[pa.RecordBatch]:
     """The rows of one data file (``path`` as the log spells it) with every column of the table: partition
     values filled in, columns the file predates as nulls. ``extra`` columns of the file come last (CDC files)."""
-    local = folder / unquote(path)
+    shown = str(folder / unquote(path)) if isinstance(folder, Path) else unquote(path)
     schema = plain_schema(physical)
     fields = [*schema, *(extra or [])]
     try:
+        local, shown = (folder / unquote(path), shown) if isinstance(folder, Path) else folder(unquote(path))
         handle = pq.ParquetFile(local, pre_buffer=False, buffer_size=READ_BUFFER_BYTES,
                                 coerce_int96_timestamp_unit="us")
     except FileNotFoundError as exc:
-        raise ReadError("a data file the table's log names is missing", path=str(local),
+        raise ReadError("a data file the table's log names is missing", path=shown,
                         expected="every file of the version being read",
                         found="no such file (removed by VACUUM, or by hand)",
                         hint="read a newer version of the table, or restore the file") from exc
     except (pa.ArrowException, OSError) as exc:
-        raise ReadError("a data file of the table is not readable parquet", path=str(local),
+        raise ReadError("a data file of the table is not readable parquet", path=shown,
                         found=first_line(exc), hint="check the table with the engine that wrote it") from exc
     present = set(handle.schema_arrow.names)
     columns = [f.name for f in fields if f.name in present and f.name not in partition_values]
@@ -61,7 +65,7 @@ def file_batches(folder: Path, path: str, partition_values: dict[str, str | None
                     arrays.append(pa.nulls(rows, f.type))
             yield from within_budget(pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields)), batch_bytes)
     except (pa.ArrowException, OSError) as exc:
-        raise ReadError("a data file of the table could not be decoded", path=str(local), found=first_line(exc),
+        raise ReadError("a data file of the table could not be decoded", path=shown, found=first_line(exc),
                         hint="check the table with the engine that wrote it") from exc
 
 

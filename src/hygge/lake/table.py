@@ -17,8 +17,7 @@ from deltalake.transaction import AddAction
 
 from hygge.errors import HyggeError, ReadError, StateError, WriteError, first_line
 from hygge.lake.datafiles import DataFile
-from hygge.lake.heal import HYGGE_DIR, only_leftovers
-from hygge.lake.location import TableLocation, require_local, storage_options
+from hygge.lake.location import TableLocation, storage_options
 
 DELTA_ERRORS = (DeltaError, DeltaProtocolError, TableNotFoundError, CommitFailedError, OSError, pa.ArrowException)
 
@@ -31,14 +30,15 @@ def is_table(folder: Path) -> bool:
 def open_table(location: TableLocation, entity: str | None = None, version: int | str | datetime | None = None,
                reading: bool = False) -> DeltaTable | None:
     """The table, or None where there is none yet; a folder that holds something else is refused."""
-    folder = require_local(location, "reading or writing")
-    if not is_table(folder):
-        if folder.is_file() or (folder.is_dir() and any(p.name != HYGGE_DIR for p in folder.iterdir())
-                                and not only_leftovers(folder)):
+    from hygge.lake.place import place_of
+
+    place = place_of(location)
+    if not place.has_log():
+        found = place.foreign()
+        if found is not None:
             raise WriteError(
                 "the target folder exists and is not a Delta table; it is left untouched", entity=entity,
-                path=location.shown, expected="no folder, or a folder with a _delta_log",
-                found="a file" if folder.is_file() else "other files and no _delta_log",
+                path=location.shown, expected="no folder, or a folder with a _delta_log", found=found,
                 hint="move that folder away, or set `target:` on the entity to another name")
         return None
     try:
@@ -126,5 +126,12 @@ def guarded(commit: Callable[[], Any], location: TableLocation, app: str, counte
         if committed_anyway(location, app, counter):
             return None
         raise WriteError("the Delta commit failed; nothing of this run was committed", entity=entity,
-                         path=location.shown, found=first_line(exc),
+                         path=location.shown, found=_brief(exc),
                          hint="check the table with the engine that wrote it, and run again") from exc
+
+
+def _brief(exc: BaseException) -> str:
+    """delta-rs puts the cause (a bucket server's answer) on the lines after a generic first one: all of it, on
+    one line, cut at a length a person reads."""
+    text = " ".join(str(exc).split())
+    return (text[:400] + "…" if len(text) > 400 else text) or type(exc).__name__

@@ -13,8 +13,9 @@ Delta readers ignore folders starting with ``_``; Delta's VACUUM leaves them alo
 
 from __future__ import annotations
 
-import json
+import hashlib
 import os
+import uuid
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,13 +25,13 @@ from pydantic import BaseModel, ByteSize, ConfigDict, Field, model_validator
 
 from hygge.core.plan import MovePlan
 from hygge.homes.base import Check
-from hygge.lake.heal import HYGGE_DIR
-from hygge.lake.location import TableLocation, base_location, require_local, table_location
+from hygge.lake.bucket import LakeBucket
+from hygge.lake.location import TableLocation, base_location, table_location
 from hygge.lake.log import app_id, commit_properties, last_commit
-from hygge.lake.table import guarded, is_table, open_table, physical_schema
+from hygge.lake.place import place_of
+from hygge.lake.table import guarded, open_table, physical_schema
 from hygge.lake.types import hygge_schema
 from hygge.state.journal import EntityState, RunRecord
-from hygge.state.lock import EntityLock
 from hygge.stores.base import Landing, Store, StoreConfig
 
 Codec = Literal["snappy", "zstd", "gzip", "lz4", "brotli", "none"]
@@ -47,8 +48,10 @@ class VacuumConfig(BaseModel):
 
 
 class DeltaStoreConfig(StoreConfig):
-    path: str = Field(description="the folder tables settle in (one per entity), relative to the project; "
-                                  "or a OneLake address")
+    path: str = Field(description="the folder tables settle in (one per entity), relative to the project; an "
+                                  "s3://, gs://, az:// or abfss:// bucket prefix; or a OneLake address")
+    connection: str | dict[str, Any] | None = Field(
+        None, description="for a bucket: a name from `connections:` (type s3, gcs or azure), or a mapping")
     partition_by: list[str] = Field(default_factory=list, description="partition columns of new tables")
     target_file_size: ByteSize = Field(ByteSize(128 * 2**20), description="start a new data file past this size")
     compression: Codec = "snappy"
@@ -75,7 +78,8 @@ class DeltaStore(Store):
     config: DeltaStoreConfig
 
     def table(self, plan: MovePlan) -> TableLocation:
-        location = table_location(self.root, self.config.path, plan.target)
+        location = table_location(self.root, self.config.path, plan.target, self.config.connection,
+                                  self.connections)
         self.tables_of[(plan.flow, plan.entity)] = location  # for log_run, which gets only the run record
         return location
 
@@ -88,6 +92,11 @@ class DeltaStore(Store):
     def location(self, plan: MovePlan) -> str:
         return self.table(plan).shown
 
+    def work_folder(self, plan: MovePlan, run_id: str) -> Path:
+        """Where a run writes a bucket table's files before uploading them (the project's own cache folder)."""
+        entity = hashlib.sha256(f"{plan.flow}.{plan.entity}".encode()).hexdigest()[:10]
+        return self.root / ".hygge" / "lake-work" / f"{run_id}-{entity}"
+
     def landing(self, plan: MovePlan, record: RunRecord) -> Landing:
         from hygge.stores.delta_landing import DeltaLanding
 
@@ -99,7 +108,7 @@ class DeltaStore(Store):
         if table is None:
             self.counters[(plan.flow, plan.entity)] = 0
             return None
-        cache = location.local / HYGGE_DIR / "state" if location.local else None
+        cache = place_of(location).state_cache
         found = last_commit(table, app_id(plan.flow, plan.entity), cache)
         self.counters[(plan.flow, plan.entity)] = found.counter if found else 0
         return found.state if found else None
@@ -108,46 +117,38 @@ class DeltaStore(Store):
         table = open_table(self.table(plan), plan.entity)
         return hygge_schema(physical_schema(table)) if table is not None else None
 
-    def _tables(self) -> list[Path]:
-        base = base_location(self.root, self.config.path)
-        if not isinstance(base, Path) or not base.is_dir():
-            return []
-        if is_table(base) or (base / HYGGE_DIR).is_dir():
-            return [base]
-        return sorted(p for p in base.iterdir() if p.is_dir() and (is_table(p) or (p / HYGGE_DIR).is_dir()))
-
     def log_run(self, record: RunRecord, plan: MovePlan | None = None) -> None:
-        """Every finished run, beside its table; the log, not this file, is what state is read from."""
+        """Every finished run, beside its table; the log, not this record, is what state is read from."""
+        from hygge.stores.delta_history import log_run
+
         try:
             location = self.tables_of.get((record.flow, record.entity)) or table_location(
-                self.root, self.config.path, record.entity)
-            folder = require_local(location, "logging a run of")
-            (folder / HYGGE_DIR).mkdir(parents=True, exist_ok=True)
-            with open(folder / HYGGE_DIR / "history.jsonl", "a", encoding="utf-8") as handle:
-                handle.write(json.dumps(record.to_dict(), default=str) + "\n")
+                self.root, self.config.path, record.entity, self.config.connection, self.connections)
+            log_run(place_of(location), record)
         except Exception:  # noqa: BLE001 - history is a convenience, never a failure of the run
             pass
 
     def history(self, project: str = "", flow: str | None = None, entity: str | None = None) -> list[RunRecord]:
-        from hygge.stores.delta_history import table_history
+        from hygge.stores.delta_history import table_history, tables
 
+        base = base_location(self.root, self.config.path, self.config.connection, self.connections)
         records: list[RunRecord] = []
-        for folder in self._tables():
-            records += table_history(folder, self.root)
+        for place, location in tables(base, self.root):
+            records += table_history(place, location)
         return [r for r in records if r.seen_by(project) and (flow is None or r.flow == flow)
                 and (entity is None or r.entity == entity)]
 
     def forget(self, plan: MovePlan) -> bool:
         """Commit the entity's state without its watermark and files: the data stays, the next run starts over."""
         location = self.table(plan)
-        folder = require_local(location, "resetting")
-        lock = EntityLock(folder / HYGGE_DIR / "lock", plan.entity, "reset").acquire(plan.lock_wait)
+        place = place_of(location)
+        lock = place.lock(plan.entity, f"reset-{uuid.uuid4().hex[:8]}", plan.lock_wait)
         try:
             table = open_table(location, plan.entity)
             if table is None:
                 return False
             app = app_id(plan.flow, plan.entity)
-            found = last_commit(table, app, folder / HYGGE_DIR / "state")
+            found = last_commit(table, app, place.state_cache)
             if found is None:
                 return False
             state = EntityState(columns=found.state.columns, last_run=found.state.last_run)
@@ -163,7 +164,13 @@ class DeltaStore(Store):
         return f"delta tables in {self.config.path}"
 
     def check(self) -> list[Check]:
-        base = base_location(self.root, self.config.path)
+        base = base_location(self.root, self.config.path, self.config.connection, self.connections)
+        if isinstance(base, LakeBucket):
+            from hygge.storage.remote import storage_for
+            from hygge.stores.bucket_store import check
+
+            # Rooted at the store's prefix: the probe object goes there, where the credentials must allow writing.
+            return check(storage_for(base.address, base.settings), self.config.path)
         if not isinstance(base, Path):
             return [Check(f"store path {self.config.path}", True, "a valid OneLake address (not reachable yet)")]
         probe = base

@@ -25,12 +25,13 @@ from deltalake.transaction import create_table_with_add_actions
 from hygge.core import faults
 from hygge.core.drift import Drift, evolve_table
 from hygge.core.plan import MovePlan
-from hygge.errors import StateError, WriteError, first_line
+from hygge.errors import HyggeError, StateError, WriteError, first_line
 from hygge.lake.datafiles import PARTITION_TYPES, DataFile, DataFiles, partition_type_ok
-from hygge.lake.heal import HYGGE_DIR, Intent, drop_intent, heal, now, record_intent, run_tag, staging_dir
-from hygge.lake.location import require_local, storage_options
+from hygge.lake.heal import Intent, now, run_tag, staging_dir
+from hygge.lake.location import storage_options
 from hygge.lake.log import Committed, app_id, commit_properties, write_cache
 from hygge.lake.merge import check_columns, merge_into, one_row_per_key, source_batches
+from hygge.lake.place import place_of
 from hygge.lake.scan import file_batches, restored
 from hygge.lake.table import (
     DELTA_ERRORS,
@@ -38,7 +39,6 @@ from hygge.lake.table import (
     committed_anyway,
     count_rows,
     guarded,
-    is_table,
     open_table,
     physical_schema,
     refuse_unsupported,
@@ -46,7 +46,6 @@ from hygge.lake.table import (
 )
 from hygge.lake.types import ARROW_KEY, delta_schema, hygge_schema, to_delta
 from hygge.state.journal import EntityState, RunRecord
-from hygge.state.lock import EntityLock
 from hygge.stores.base import CommitResult, Landing
 from hygge.stores.files import explain_os_error
 
@@ -58,24 +57,22 @@ class DeltaLanding(Landing):
     def __init__(self, store: DeltaStore, plan: MovePlan, record: RunRecord):
         self.store, self.plan, self.record = store, plan, record
         self.location = store.table(plan)
-        self.folder = require_local(self.location, "writing")
+        # On a bucket, files are written in a work folder of this run and uploaded before the commit names them.
+        self.place = place_of(self.location, store.work_folder(plan, record.run_id))
+        self.folder = self.place.work
         self.app = app_id(plan.flow, plan.entity)
-        self.lock = EntityLock(self.folder / HYGGE_DIR / "lock", plan.entity, record.run_id)
-        try:
-            self.lock.acquire(plan.lock_wait)
-        except OSError as exc:
-            raise explain_os_error(exc, self.folder, "create the table's lock file") from exc
+        self.lock = self.place.lock(plan.entity, record.run_id, plan.lock_wait)
         try:
             # A first run killed before its first commit left data files and no log: what it left is healed before
             # the folder is judged, or the next run would take hygge's own leftovers for someone else's files.
-            healed_first = [] if is_table(self.folder) else heal(self.folder, None, record.run_id)
+            healed_first = [] if self.place.has_log() else self.place.heal(None, record.run_id)
             self.table = open_table(self.location, plan.entity)
             if self.table is not None:
                 refuse_unsupported(self.table, self.location, plan.entity, reading=False)
-            self.healed = healed_first + heal(self.folder, self.table, record.run_id)
+            self.healed = healed_first + self.place.heal(self.table, record.run_id)
             from hygge.stores.delta_history import record_start
 
-            self.found = record_start(self.folder, record, self.healed)
+            self.found = record_start(self.place, record, self.healed)
             self.read_version = self.table.version() if self.table is not None else None
             committed = (self.table.transaction_version(self.app) or 0) if self.table is not None else 0
             seen = store.counters.get((plan.flow, plan.entity))
@@ -86,10 +83,11 @@ class DeltaLanding(Landing):
                     found=f"run {committed}", transient=True,
                     hint="hygge retries the move, which then starts from the state that run committed")
             self.counter = committed + 1
-            self.before = count_rows(self.table, self.folder) if self.table is not None else 0
+            self.before = count_rows(self.table, self.place.folder) if self.table is not None else 0
             self.existing = physical_schema(self.table) if self.table is not None else None
         except BaseException:
             self.lock.release()
+            self.place.finished()
             raise
         self.files: DataFiles | None = None
         self.rewrite: DataFiles | None = None  # the table's files again, in widened types
@@ -122,7 +120,7 @@ class DeltaLanding(Landing):
         merging = self.plan.run_type == "merge"
         if merging:
             check_columns(physical, self.plan, self.location.shown)
-        record_intent(self.folder, Intent(self.record.run_id, self.app, self.read_version, now()))
+        self.place.record_intent(Intent(self.record.run_id, self.app, self.read_version, now()))
         if merging:
             work = staging_dir(self.folder, self.record.run_id)
             work.mkdir(parents=True, exist_ok=True)
@@ -194,6 +192,7 @@ class DeltaLanding(Landing):
         if self.files is not None:
             self.written = self.files.close()
             self.bytes_written = sum(f.size for f in self.written)
+            self.place.publish(self.written)
         if self.staged is not None:
             self.staged.close()
 
@@ -213,7 +212,7 @@ class DeltaLanding(Landing):
         faults.point("after-publish")
         table = open_table(self.location, self.plan.entity)
         assert table is not None
-        in_target = count_rows(table, self.folder)
+        in_target = count_rows(table, self.place.folder)
         self._after_commit(table, record, state)
         return CommitResult(rows_in_target=in_target, bytes_written=self.bytes_written,
                             files=[f.path for f in self.written], location=self.location.shown,
@@ -278,11 +277,12 @@ class DeltaLanding(Landing):
         parts = [c for c in actions.column_names if c.startswith("partition.")]
         for row in actions.select(["path", *parts]).to_pylist():
             values = {c[len("partition."):]: _text(row[c]) for c in parts}
-            for batch in file_batches(self.folder, row["path"], values, self.existing, self.plan.batch_bytes):
+            for batch in file_batches(self.place.open, row["path"], values, self.existing, self.plan.batch_bytes):
                 table = evolve_table(pa.Table.from_batches([restored(batch, old)]), new)
                 for piece in table.to_batches():
                     files.write(to_delta(piece, self.table_schema))
         rewritten = files.close()
+        self.place.publish(rewritten)
         self.written += rewritten
         return [add_action(f) for f in rewritten]
 
@@ -295,6 +295,7 @@ class DeltaLanding(Landing):
             for batch in source_batches(source, _plain(self.physical), batch_rows, self.plan.delete_column):
                 self.files.write(batch)
             self.written = self.files.close()
+            self.place.publish(self.written)
             self.rows_after = record.rows_in_target = sum(f.rows for f in self.written)
             self._create([add_action(f) for f in self.written],
                          commit_properties(self.app, self.counter, record, state))
@@ -315,7 +316,7 @@ class DeltaLanding(Landing):
             self.rows_after = self.before
             self._commit(lambda: table.create_write_transaction([], "append", schema, commit_properties=props))
             return
-        record_intent(self.folder, Intent(self.record.run_id, self.app, self.read_version, now(), now()))
+        self.place.record_intent(Intent(self.record.run_id, self.app, self.read_version, now(), now()))
         self.merging = True
         writer = writer_properties(self.store.config.compression, self.store.config.compression_level)
         metrics: dict[str, Any] = {}
@@ -336,10 +337,10 @@ class DeltaLanding(Landing):
     def _after_commit(self, table: Any, record: RunRecord, state: EntityState) -> None:
         """Bookkeeping and the maintenance asked for; the run is committed, so nothing here may fail it."""
         try:
-            write_cache(self.folder / HYGGE_DIR / "state", self.app,
-                        Committed(table.version(), self.counter, record, state))
-            drop_intent(self.folder, self.record.run_id)
-        except OSError:
+            if self.place.state_cache is not None:
+                write_cache(self.place.state_cache, self.app, Committed(table.version(), self.counter, record, state))
+            self.place.drop_intent(self.record.run_id)
+        except (OSError, HyggeError):
             pass  # the next run's healing finds the commit and tidies up
         config = self.store.config
         try:
@@ -363,12 +364,13 @@ class DeltaLanding(Landing):
             if self.staged is not None:
                 self.staged.close()
             if not self.merging:
-                drop_intent(self.folder, self.record.run_id)
-        except (OSError, pa.ArrowException):
+                self.place.drop_intent(self.record.run_id)
+        except (OSError, pa.ArrowException, HyggeError):
             pass  # the intent stays; the next run's healing removes what is left
 
     def close(self) -> None:
         self.lock.release()
+        self.place.finished()
 
 
 def _recorded(field: pa.Field) -> bytes | None:

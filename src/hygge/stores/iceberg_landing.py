@@ -116,8 +116,9 @@ class IcebergLanding(Landing):
         self.locations = tx._table.location_provider()
         self._metadata = metadata
         self.file_arrow = file_schema(self.schema)
-        self.mark = RunMark(metadata.location, self.record.run_id)
-        sweep(metadata.location, self.reload, self.io, self.record.run_id)
+        bucket = self.store.spec.bucket
+        self.mark = RunMark(metadata.location, self.record.run_id, bucket)
+        sweep(metadata.location, self.reload, self.io, self.record.run_id, bucket)
         self.writer = self.writer_for("a")
 
     def _ensure_namespace(self) -> None:
@@ -184,7 +185,7 @@ class IcebergLanding(Landing):
         table = publish(self, record, state)
         self.committed = True  # from here on, abort must not touch a file: the snapshot references them
         try:
-            sweep_metadata(table, self.io)  # what an attempt that lost the race to another writer left
+            sweep_metadata(table, self.io, self.store.spec.bucket)  # what an attempt that lost the race left
             if self._incoming is not None and self._incoming.discard:
                 self.discard(self._incoming.discard)  # staged rows that lost to later ones for their keys
         except OSError:
@@ -210,7 +211,7 @@ class IcebergLanding(Landing):
         try:
             table = self.reload()
             if table is not None:
-                sweep_metadata(table, self.io)  # a commit the catalog refused wrote its metadata file first
+                sweep_metadata(table, self.io, self.store.spec.bucket)  # a refused commit wrote its metadata first
         except Exception:  # noqa: BLE001 - the move failed already; the next run sweeps again
             pass
 

@@ -1,0 +1,134 @@
+"""Iceberg tables with their warehouse on S3 (moto): a SQLite catalog on this machine, the tables' metadata and
+data files in the bucket, reached through the same bucket settings as every other Store on a bucket."""
+
+from __future__ import annotations
+
+import json
+import signal
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import hygge
+from hygge.lake.bucket import iceberg_properties
+from hygge.storage.address import parse
+from hygge.storage.settings import settings_for
+from tests.buckets import Bucket, make_bucket
+from tests.helpers import run_hygge, write_project
+
+
+@pytest.fixture
+def s3(request: pytest.FixtureRequest) -> Bucket:
+    return make_bucket("s3", request.node.name)
+
+
+def catalog(tmp: Path, bucket: Bucket) -> dict[str, Any]:
+    return {"type": "iceberg", "catalog": "sql", "path": str(tmp / "catalog.db"),
+            "warehouse": bucket.url("warehouse"), "storage": bucket.connection()}
+
+
+def rows(ids: list[int], version: int) -> pa.Table:
+    return pa.table({"id": pa.array(ids, pa.int64()), "name": [f"item {i} v{version}" for i in ids],
+                     "price": pa.array([Decimal(i) / 4 for i in ids], pa.decimal128(10, 2))})
+
+
+def move(tmp: Path, bucket: Bucket, table: pa.Table, **kwargs: Any) -> hygge.MoveResult:
+    (tmp / "in").mkdir(exist_ok=True)
+    pq.write_table(table, tmp / "in" / "items.parquet")
+    store = {"type": "iceberg", "connection": catalog(tmp, bucket), "namespace": "shop"}
+    result = hygge.move({"type": "parquet", "path": "in"}, store, "items", root=tmp, retries=0, **kwargs)
+    assert result.ok, f"{result.error}\n{result.traceback}"
+    return result
+
+
+def pyiceberg_table(tmp: Path, bucket: Bucket) -> Any:
+    """The table as pyiceberg's own SQL catalog opens it, with the bucket's FileIO properties."""
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    settings = settings_for(parse(bucket.url("warehouse")), bucket.connection(), {})
+    return SqlCatalog("inline", uri=f"sqlite:///{tmp / 'catalog.db'}", warehouse=bucket.url("warehouse"),
+                      **iceberg_properties(settings)).load_table("shop.items")
+
+
+def test_full_drop_append_and_merge_land_in_a_bucket_warehouse_one_snapshot_each(
+        tmp_path: Path, s3: Bucket) -> None:
+    move(tmp_path, s3, rows([1, 2, 3], 1))
+    move(tmp_path, s3, rows([4], 1), run_type="append")
+    merged = move(tmp_path, s3, rows([2, 5], 2), run_type="merge", keys=["id"])
+    assert merged.rows_in_target == 5
+    table = pyiceberg_table(tmp_path, s3)
+    assert table.location().startswith(s3.url("warehouse")), "the table lives in the bucket"
+    assert len(table.snapshots()) == 3, "one snapshot per run"
+    expected = pa.concat_tables([rows([1], 1), rows([2], 2), rows([3, 4], 1), rows([5], 2)])
+    got = table.scan().to_arrow().sort_by("id")
+    assert got.column("id").to_pylist() == [1, 2, 3, 4, 5]
+    assert got.column("name").to_pylist() == expected.column("name").to_pylist()
+    assert got.column("price").to_pylist() == expected.column("price").to_pylist()
+
+
+def test_the_iceberg_home_reads_a_bucket_warehouse_and_full_drop_replaces(tmp_path: Path, s3: Bucket) -> None:
+    expected = rows([1, 2, 3], 1)
+    move(tmp_path, s3, expected)
+    back = tmp_path / "back"
+    home = {"type": "iceberg", "connection": catalog(tmp_path, s3), "namespace": "shop"}
+    read = hygge.move(home, {"type": "parquet", "path": str(back)}, "items", root=tmp_path)
+    assert read.ok, read.error
+    assert pq.read_table(back / "items").sort_by("id").equals(expected), "hygge's iceberg Home reads it exactly"
+    assert move(tmp_path, s3, rows([9], 3)).rows_in_target == 1, "full_drop replaces"
+    assert pyiceberg_table(tmp_path, s3).scan().to_arrow().column("id").to_pylist() == [9]
+
+
+def project(root: Path, bucket: Bucket) -> None:
+    conn = {**catalog(root, bucket), "name": "inline"}  # the catalog name pyiceberg_table opens
+    write_project(root, f"""\
+        name: ice-kills
+        options: {{batch_bytes: 16KiB, retries: 0}}
+        connections:
+          lake: {json.dumps(conn)}
+        flows:
+          f:
+            home: {{type: parquet, path: in}}
+            store: {{type: iceberg, connection: lake, namespace: shop, target_file_size: 8KiB}}
+            entities: [items]
+            run_type: incremental
+        """)
+
+
+def part(root: Path, name: str, first: int, count: int) -> None:
+    (root / "in" / "items").mkdir(parents=True, exist_ok=True)
+    ids = range(first, first + count)
+    pq.write_table(pa.table({"id": pa.array(ids, pa.int64()), "v": [f"row {i:08d}" for i in ids]}),
+                   root / "in" / "items" / name, row_group_size=1_000)
+
+
+def orphans(tmp: Path, bucket: Bucket) -> list[str]:
+    """Data files in the bucket that no snapshot of the table references."""
+    from hygge.lake.iceberg_heal import _referenced
+
+    table = pyiceberg_table(tmp, bucket)
+    used = _referenced(table.metadata, table.io)
+    files = [f"{bucket.url()}/{e.key}" for e in bucket.storage().entries("warehouse") if "/data/" in e.key]
+    return [f for f in files if f not in used]
+
+
+@pytest.mark.parametrize("point", ["write:5", "before-publish"])
+def test_a_killed_run_on_a_bucket_warehouse_leaves_the_last_snapshot_and_the_rerun_heals(
+        tmp_path: Path, s3: Bucket, point: str) -> None:
+    project(tmp_path, s3)
+    part(tmp_path, "a.parquet", 0, 500)
+    assert hygge.run(tmp_path).ok
+    part(tmp_path, "b.parquet", 500, 6_000)
+    killed = run_hygge("go", cwd=tmp_path, env={"HYGGE_KILL_AT": point})
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    assert len(pyiceberg_table(tmp_path, s3).snapshots()) == 1, "nothing of the killed run is visible"
+    assert orphans(tmp_path, s3), "the kill left uploaded files behind (else this test tests nothing)"
+    rerun = hygge.run(tmp_path)
+    assert rerun.ok, rerun.moves[0].error
+    table = pyiceberg_table(tmp_path, s3)
+    assert sorted(table.scan().to_arrow().column("id").to_pylist()) == list(range(6_500)), "exactly once"
+    assert len(table.snapshots()) == 2
+    assert orphans(tmp_path, s3) == [], "the rerun deleted what the killed run left in the bucket"
