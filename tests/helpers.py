@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -40,6 +41,34 @@ def run_hygge(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout:
     full_env.update(env or {})
     proc = subprocess.run([sys.executable, "-m", "hygge", *args], cwd=cwd, env=full_env, text=True,
                           capture_output=True, timeout=timeout, input=input_text)
+    if check is not None:
+        assert proc.returncode == check, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    return proc
+
+
+def run_here(*args: str, cwd: Path, check: int | None = None,
+             input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`hygge ARGS` run by this process (click's CliRunner) from ``cwd``, answered like ``run_hygge``.
+
+    For the runs of a test that are not its point (setting a target up, a rerun, reading history): a process of
+    their own costs about 0.7 s of CPU to start, most of the suite's time. What needs a real process (a kill, a
+    signal, a second writer, a terminal) uses ``run_hygge``."""
+    from click.testing import CliRunner
+
+    from hygge.cli import main
+
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    here = Path.cwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(main, list(args), input=input_text, env={"COLUMNS": "200", "HYGGE_KILL_AT": None})
+    finally:
+        os.chdir(here)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    proc = subprocess.CompletedProcess(["hygge", *args], result.exit_code, result.stdout, result.stderr)
     if check is not None:
         assert proc.returncode == check, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     return proc

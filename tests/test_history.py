@@ -24,7 +24,7 @@ import pytest
 from hygge.samples import orders
 from tests.contract.suite import Engine, Place, files_place
 from tests.engines import EVERY_STORE
-from tests.helpers import run_hygge, write_project
+from tests.helpers import run_here, run_hygge, write_project
 
 
 @pytest.fixture(params=list(EVERY_STORE), ids=list(EVERY_STORE))
@@ -54,7 +54,7 @@ def project(engine: Engine, place: Place) -> Path:
 
 
 def history(root: Path) -> list[dict[str, Any]]:
-    return list(json.loads(run_hygge("history", "--json", cwd=root, check=0).stdout)["runs"])
+    return list(json.loads(run_here("history", "--json", cwd=root, check=0).stdout)["runs"])
 
 
 def test_a_killed_run_is_shown_interrupted_and_the_next_run_says_what_it_cleaned_up(engine: Engine,
@@ -65,10 +65,10 @@ def test_a_killed_run_is_shown_interrupted_and_the_next_run_says_what_it_cleaned
     (crash,) = history(root)
     assert crash["status"] == "interrupted" and crash["started_at"] and crash["ended_at"] is None
     assert "no end was recorded" in crash["error"] and "is gone" in crash["error"]
-    shown = run_hygge("history", cwd=root, check=0).stdout
+    shown = run_here("history", cwd=root, check=0).stdout
     assert "interrupted" in shown and f"({crash['run_id']}) was interrupted:" in shown
 
-    rerun = json.loads(run_hygge("go", "--json", cwd=root, check=0).stdout)["moves"][0]
+    rerun = json.loads(run_here("go", "--json", cwd=root, check=0).stdout)["moves"][0]
     assert rerun["status"] == "ok" and rerun["rows_in_target"] == 100_000
     (note,) = [w for w in rerun["warnings"] if "interrupted" in w]
     assert note.startswith(f"the previous run of this entity, {crash['run_id']} (started ")
@@ -105,11 +105,11 @@ def test_a_run_killed_after_its_end_was_written_is_not_called_interrupted(engine
     """A kill between a run's last history line and letting go of the lock leaves the lock's text behind
     (as any kill does); the next run finds that run's end in the history and leaves it as it ended."""
     root = project(engine, place)
-    first = json.loads(run_hygge("go", "--json", cwd=root, check=0).stdout)["moves"][0]
+    first = json.loads(run_here("go", "--json", cwd=root, check=0).stdout)["moves"][0]
     (ended,) = history(root)
     lock = place.root / "lake" / ".hygge" / "locks" / "orders.lock"
     lock.write_text(json.dumps({"run_id": ended["run_id"], "pid": ended["pid"], "host": ended["host"], "since": 0,
                                 "record": {**ended, "status": "running", "ended_at": None}}))
-    second = json.loads(run_hygge("go", "--json", cwd=root, check=0).stdout)["moves"][0]
+    second = json.loads(run_here("go", "--json", cwd=root, check=0).stdout)["moves"][0]
     assert not [w for w in second["warnings"] if "interrupted" in w]
     assert [(r["run_id"], r["status"]) for r in history(root)] == [(first["run_id"], "ok"), (second["run_id"], "ok")]

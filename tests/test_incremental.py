@@ -19,7 +19,7 @@ import pytest
 
 from tests.contract.suite import Engine, Place, files_place
 from tests.engines import MERGE_ENGINES
-from tests.helpers import read_target, run_hygge
+from tests.helpers import read_target, run_here, run_hygge
 
 BASE = datetime(2024, 5, 1, tzinfo=timezone.utc)
 
@@ -112,7 +112,7 @@ def target(engine: Engine, place: Place, root: Path) -> pa.Table:
 def watermark_of(root: Path) -> Any:
     import json
 
-    proc = run_hygge("history", "--json", "-e", "shop.items", cwd=root, check=0)
+    proc = run_here("history", "--json", "-e", "shop.items", cwd=root, check=0)
     runs = [r for r in json.loads(proc.stdout)["runs"] if r["status"] in ("ok", "empty")]
     return runs[-1]["watermark_after"]["value"] if runs else None
 
@@ -121,13 +121,13 @@ def test_a_sequence_of_incremental_runs_equals_one_full_load(engine: Engine, pla
     root = project(place, engine)
     for number in range(len(CHANGES)):
         add_change(root, number)
-        run_hygge("go", cwd=root, check=0)
+        run_here("go", cwd=root, check=0)
         if number == 1:  # the state the kill test below expects a rerun to reach
             assert target(engine, place, root).equals(final_source(CHANGES[:2]))
             assert watermark_of(root) == latest_watermark(CHANGES[:2])
     assert target(engine, place, root).equals(final_source(CHANGES))
     # Nothing new: an incremental run reads nothing and changes nothing.
-    proc = run_hygge("go", "--json", cwd=root, check=0)
+    proc = run_here("go", "--json", cwd=root, check=0)
     assert '"rows_read": 0' in proc.stdout
     assert target(engine, place, root).equals(final_source(CHANGES))
 
@@ -155,28 +155,28 @@ def test_a_kill_at_any_stage_then_a_rerun_equals_one_clean_run(engine: Engine, p
     # test above checks a clean run gets there), so only the killed project runs: a third of the processes.
     killed = project(place, engine, folder="killed")
     add_change(killed, 0)
-    run_hygge("go", cwd=killed, check=0)
+    run_here("go", cwd=killed, check=0)
     add_change(killed, 1)
     proc = run_hygge("go", cwd=killed, env={"HYGGE_KILL_AT": point})
     assert proc.returncode == -signal.SIGKILL, proc.stderr
-    run_hygge("go", cwd=killed, check=0)
+    run_here("go", cwd=killed, check=0)
     assert target(engine, place, killed).equals(final_source(CHANGES[:2]))
     assert watermark_of(killed) == latest_watermark(CHANGES[:2])
     add_change(killed, 2)
-    run_hygge("go", cwd=killed, check=0)
+    run_here("go", cwd=killed, check=0)
     assert target(engine, place, killed).equals(final_source(CHANGES))
 
 
 def test_merge_resolves_duplicate_keys_by_watermark_then_arrival(engine: Engine, place: Place) -> None:
     root = project(place, engine)
     add_change(root, 0)
-    run_hygge("go", cwd=root, check=0)
+    run_here("go", cwd=root, check=0)
     dupes = pa.concat_tables([
         rows([7], 5, [600]), rows([7], 4, [500]),  # the later watermark wins, whatever the order
         rows([8], 6, [700]), rows([8], 7, [700]),  # same watermark: the later arrival wins
     ])
     pq.write_table(dupes, root / "changes" / "dupes.parquet")
-    run_hygge("go", cwd=root, check=0)
+    run_here("go", cwd=root, check=0)
     landed = {r["id"]: r["name"] for r in target(engine, place, root).to_pylist()}
     assert landed[7] == "item 7 v5" and landed[8] == "item 8 v7" and len(landed) == 100
 
@@ -184,10 +184,10 @@ def test_merge_resolves_duplicate_keys_by_watermark_then_arrival(engine: Engine,
 def test_null_keys_are_refused_and_nothing_changes(engine: Engine, place: Place) -> None:
     root = project(place, engine)
     add_change(root, 0)
-    run_hygge("go", cwd=root, check=0)
+    run_here("go", cwd=root, check=0)
     bad = rows([1, 2], 9, [900, 901]).set_column(0, "id", pa.array([None, 2], pa.int64()))
     pq.write_table(bad, root / "changes" / "bad.parquet")
-    proc = run_hygge("go", cwd=root, check=1)
+    proc = run_here("go", cwd=root, check=1)
     assert "merge keys must identify every row, but some are null" in proc.stdout
     assert "1 row(s) with id null" in proc.stdout
     assert target(engine, place, root).equals(final_source(CHANGES[:1]))
@@ -204,9 +204,9 @@ def test_composite_and_mixed_case_keys(engine: Engine, place: Place) -> None:
                                                 pa.timestamp("us", tz="UTC"))})
 
     pq.write_table(table(["eu", "us", "eu"], [1, 1, 2], ["a", "b", "c"], 1), root / "changes" / "1.parquet")
-    run_hygge("go", cwd=root, check=0)
+    run_here("go", cwd=root, check=0)
     pq.write_table(table(["us", "eu"], [1, 3], ["B", "d"], 2), root / "changes" / "2.parquet")
-    run_hygge("go", cwd=root, check=0)
+    run_here("go", cwd=root, check=0)
     home = engine.home(within(place, root.name))
     import hygge
 
@@ -218,19 +218,19 @@ def test_composite_and_mixed_case_keys(engine: Engine, place: Place) -> None:
 def test_history_tells_what_happened_and_reset_forgets(engine: Engine, place: Place) -> None:
     root = project(place, engine)
     add_change(root, 0)
-    run_hygge("go", cwd=root, check=0)
+    run_here("go", cwd=root, check=0)
     bad = rows([1], 9, [900]).set_column(0, "id", pa.array([None], pa.int64()))
     pq.write_table(bad, root / "changes" / "bad.parquet")
-    run_hygge("go", cwd=root, check=1)
+    run_here("go", cwd=root, check=1)
     (root / "changes" / "bad.parquet").unlink()
-    proc = run_hygge("history", cwd=root, check=0)
+    proc = run_here("history", cwd=root, check=0)
     assert "shop.items" in proc.stdout and "failed" in proc.stdout and "ok" in proc.stdout
     assert "merge keys must identify every row" in proc.stdout
     assert "2024-05-01T01:40:00Z" in proc.stdout, "the watermark is shown as a time a person can read"
-    assert run_hygge("reset", "shop.items", cwd=root, input_text="n\n").returncode == 1
+    assert run_here("reset", "shop.items", cwd=root, input_text="n\n").returncode == 1
     assert watermark_of(root) is not None
-    run_hygge("reset", "shop.items", "--yes", cwd=root, check=0)
-    proc = run_hygge("go", "--json", cwd=root, check=0)
+    run_here("reset", "shop.items", "--yes", cwd=root, check=0)
+    proc = run_here("go", "--json", cwd=root, check=0)
     assert '"rows_read": 100' in proc.stdout, "after a reset the next run reads everything again"
 
 

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from hygge.samples import orders
-from tests.helpers import run_hygge, staging_debris, write_project
+from tests.helpers import run_here, staging_debris, write_project
 
 # (signal, exit code); Ctrl-C is SIGINT
 SIGNALS = [(signal.SIGTERM, 143), (signal.SIGINT, 130)]
@@ -77,7 +77,7 @@ def test_a_signal_rolls_back_the_running_move_and_each_move_says_what_happened(
         tmp_path: Path, store: str, executor: str, as_json: bool, signum: int, code: int) -> None:
     root = project(tmp_path, store, executor)
     sources(root, 100, 100, 100)
-    run_hygge("go", cwd=root, check=0)
+    run_here("go", cwd=root, check=0)
     sources(root, 200, 600_000, 300)
     returncode, out, err = go_and_stop(root, signum, as_json)
     signame = signal.Signals(signum).name
@@ -98,7 +98,7 @@ def test_a_signal_rolls_back_the_running_move_and_each_move_says_what_happened(
                             "later": ("cancelled", "not started")}
     if store == "csv":
         assert staging_debris(root / "out") == []
-    assert run_hygge("go", cwd=root, check=0).returncode == 0
+    assert run_here("go", cwd=root, check=0).returncode == 0
     assert rows_in(root, store, "big") == 600_000
 
 

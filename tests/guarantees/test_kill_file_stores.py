@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from hygge.samples import orders
-from tests.helpers import read_target, run_hygge, staging_debris, write_project
+from tests.helpers import read_target, run_here, run_hygge, staging_debris, write_project
 
 OLD = orders(30_000)
 NEW = orders(40_000).slice(5_000)
@@ -72,7 +72,7 @@ WRITERS = {"hygge": ", parallel_encode: false", "polars": ""}
 def test_kill_at_every_point_of_the_commit_protocol(tmp_path: Path, run_type: str, writer: str, point: str) -> None:
     project(tmp_path, run_type, store=WRITERS[writer])
     set_source(tmp_path, OLD)
-    run_hygge("go", cwd=tmp_path, check=0)
+    run_here("go", cwd=tmp_path, check=0)
     set_source(tmp_path, NEW)
     before, after = expectations(run_type)
     killed = run_hygge("go", cwd=tmp_path, env={"HYGGE_KILL_AT": point})
@@ -82,7 +82,7 @@ def test_kill_at_every_point_of_the_commit_protocol(tmp_path: Path, run_type: st
         assert same(now, after), "published data must survive a kill during cleanup"
     else:
         assert same(now, before), f"a kill at {point} must leave the target exactly as before"
-    rerun = run_hygge("go", cwd=tmp_path, check=0)
+    rerun = run_here("go", cwd=tmp_path, check=0)
     assert "1 of 1 entities moved" in rerun.stdout
     assert staging_debris(tmp_path / "out") == []
     if point != "after-publish" or run_type == "full_drop":
@@ -92,12 +92,12 @@ def test_kill_at_every_point_of_the_commit_protocol(tmp_path: Path, run_type: st
 def test_kill_between_the_two_renames_of_the_fallback_publish_rolls_forward(tmp_path: Path) -> None:
     project(tmp_path, "full_drop")
     set_source(tmp_path, OLD)
-    run_hygge("go", cwd=tmp_path, check=0)
+    run_here("go", cwd=tmp_path, check=0)
     set_source(tmp_path, NEW)
     killed = run_hygge("go", cwd=tmp_path, env={"HYGGE_KILL_AT": "publish-gap", "HYGGE_PUBLISH": "rename"})
     assert killed.returncode == -signal.SIGKILL
     assert not (tmp_path / "out" / "orders").exists(), "the kill came after the old version was moved aside"
-    run_hygge("go", "--dry-run", cwd=tmp_path, check=0)  # reading state alone must not break anything
+    run_here("go", "--dry-run", cwd=tmp_path, check=0)  # reading state alone must not break anything
     run_hygge("go", cwd=tmp_path, env={"HYGGE_PUBLISH": "rename"}, check=0)
     assert same(target(tmp_path), NEW.sort_by("order_id"))
     assert staging_debris(tmp_path / "out") == []
@@ -108,7 +108,7 @@ def test_kill_at_random_instants(tmp_path: Path, run_type: str) -> None:
     """SIGKILL from outside at seeded random moments across the whole run."""
     project(tmp_path, run_type)
     set_source(tmp_path, OLD)
-    run_hygge("go", cwd=tmp_path, check=0)
+    run_here("go", cwd=tmp_path, check=0)
     set_source(tmp_path, NEW)
     before, after = expectations(run_type)
     clock = time.perf_counter()
@@ -131,8 +131,8 @@ def test_kill_at_random_instants(tmp_path: Path, run_type: str) -> None:
             outcomes.append("new")
             # Start again from the old version so the next kill is meaningful.
             set_source(tmp_path, OLD)
-            run_hygge("go", "--full-drop", cwd=tmp_path, check=0)
+            run_here("go", "--full-drop", cwd=tmp_path, check=0)
             set_source(tmp_path, NEW)
-    run_hygge("go", cwd=tmp_path, check=0)
+    run_here("go", cwd=tmp_path, check=0)
     assert same(target(tmp_path), after)
     assert staging_debris(tmp_path / "out") == []

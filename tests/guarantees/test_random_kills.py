@@ -23,7 +23,7 @@ import pytest
 import hygge
 from tests.contract.suite import Engine, Place, files_place
 from tests.engines import MERGE_ENGINES
-from tests.helpers import read_target, run_hygge
+from tests.helpers import read_target, run_here, run_hygge
 
 ROWS = 60_000
 
@@ -69,7 +69,7 @@ def test_kills_at_random_instants_leave_old_or_new_and_heal(engine: Engine, plac
         """))
     old, new = version(ROWS, 1), version(ROWS, 2)
     pq.write_table(old, root / "in" / "items.parquet")
-    run_hygge("go", "--full-drop", cwd=root, check=0)
+    run_here("go", "--full-drop", cwd=root, check=0)
     pq.write_table(new, root / "in" / "items.parquet")
     before = target(engine, place)
     after = {"full_drop": new, "append": pa.concat_tables([old, new]), "merge": new}[run_type]
@@ -89,9 +89,9 @@ def test_kills_at_random_instants_leave_old_or_new_and_heal(engine: Engine, plac
         if now.equals(after):
             # The kill came after the commit: start over from the old version for the next one.
             pq.write_table(old, root / "in" / "items.parquet")
-            run_hygge("go", "--full-drop", cwd=root, check=0)
+            run_here("go", "--full-drop", cwd=root, check=0)
             pq.write_table(new, root / "in" / "items.parquet")
         else:
             assert now.equals(before), "after a kill the target must be the old or the new version, nothing else"
-    run_hygge("go", cwd=root, check=0)
+    run_here("go", cwd=root, check=0)
     assert target(engine, place).equals(after)
