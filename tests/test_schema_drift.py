@@ -14,7 +14,7 @@ import pytest
 import hygge
 from tests.contract.suite import Engine, Place, files_place
 from tests.engines import MERGE_ENGINES
-from tests.helpers import read_target, run_hygge, write_project
+from tests.helpers import read_target, run_here, write_project
 
 
 @pytest.fixture(params=list(MERGE_ENGINES), ids=list(MERGE_ENGINES))
@@ -132,9 +132,9 @@ def test_dry_run_shows_the_drift_it_would_meet(tmp_path: Path) -> None:
         run_type: append
         entities: [t]
         """})
-    run_hygge("go", cwd=tmp_path, check=0)
+    run_here("go", cwd=tmp_path, check=0)
     pq.write_table(pa.table({"id": [2], "a": pa.array([2], pa.int64()), "b": ["x"]}), tmp_path / "in" / "t.parquet")
-    proc = run_hygge("go", "--dry-run", cwd=tmp_path, check=0)
+    proc = run_here("go", "--dry-run", cwd=tmp_path, check=0)
     assert "schema change: f.t: new column b (string) will be added to the target" in proc.stdout
     assert "column a changed from int32 to int64: the target will be widened" in proc.stdout
 

@@ -25,7 +25,7 @@ import pytest
 
 import hygge
 from tests.contract.alltypes import Conversion, all_types, expect
-from tests.helpers import read_target, run_hygge
+from tests.helpers import read_target, run_here, run_hygge
 
 
 @dataclass
@@ -167,13 +167,13 @@ class ContractSuite:
                 store: {_flow_yaml(store, place.root)}
                 entities: [kill]
             """))
-        run_hygge("go", cwd=project, check=0)
+        run_here("go", cwd=project, check=0)
         pq.write_table(big, place.root / "src" / "kill.parquet")
         killed = run_hygge("go", cwd=project, env={"HYGGE_KILL_AT": "write:3"})
         assert killed.returncode == -signal.SIGKILL
         home = self.engine.home_for(place, big.schema)
         assert back(place.root, home, "kill").num_rows == 1000, "the kill must leave the old rows, all of them"
-        run_hygge("go", cwd=project, check=0)
+        run_here("go", cwd=project, check=0)
         assert back(place.root, home, "kill").num_rows == 200_000
 
 

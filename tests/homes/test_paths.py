@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import read_target, run_hygge, write_project
+from tests.helpers import read_target, run_here, write_project
 
 FLOW = """\
 home:
@@ -29,7 +29,7 @@ def project(root: Path, path: str, entities: str) -> Path:
 
 
 def moved(root: Path) -> dict[str, int]:
-    report = json.loads(run_hygge("go", "--json", cwd=root, check=0).stdout)
+    report = json.loads(run_here("go", "--json", cwd=root, check=0).stdout)
     return {m["entity"]: m["rows_in_target"] for m in report["moves"]}
 
 
@@ -44,15 +44,15 @@ def test_a_project_folder_named_like_a_glob_finds_its_files_folders_and_globs(tm
     # every entity found in the folder
     root = project(tmp_path / folder / "third", "data", '"*"')
     assert moved(root) == {"t": 2, "events": 3}
-    assert "all checks passed" in run_hygge("debug", cwd=root, check=0).stdout
+    assert "all checks passed" in run_here("debug", cwd=root, check=0).stdout
 
 
 def test_a_glob_home_path_under_such_a_folder_is_checked_by_debug(tmp_path: Path) -> None:
     root = project(tmp_path / "p[1]", "data/events/*.csv", "[both]")
-    assert "2 match(es)" in run_hygge("debug", cwd=root, check=0).stdout
+    assert "2 match(es)" in run_here("debug", cwd=root, check=0).stdout
     (root / "data" / "events" / "part-1.csv").unlink()
     (root / "data" / "events" / "part-2.csv").unlink()
-    assert "no file matches this glob yet" in run_hygge("debug", cwd=root, check=1).stdout
+    assert "no file matches this glob yet" in run_here("debug", cwd=root, check=1).stdout
 
 
 def test_files_and_folders_named_like_globs_are_read_as_they_are_named(tmp_path: Path) -> None:
@@ -65,6 +65,6 @@ def test_files_and_folders_named_like_globs_are_read_as_they_are_named(tmp_path:
 
 def test_a_missing_source_under_such_a_folder_names_what_is_there(tmp_path: Path) -> None:
     root = project(tmp_path / "p[1]", "data", "[tt]")
-    proc = run_hygge("go", cwd=root, check=1)
+    proc = run_here("go", cwd=root, check=1)
     assert "the source does not exist" in proc.stdout and "data/tt" in proc.stdout
     assert "did you mean 't'?" in proc.stdout

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from hygge import samples
-from tests.helpers import run_hygge, write_project
+from tests.helpers import run_here, run_hygge, write_project
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--disable-quic"]
@@ -132,19 +132,19 @@ def week(root: Path) -> None:
     pq.write_table(samples.orders(500), source / "orders.parquet")
     pq.write_table(samples.orders(300), source / "sales.parquet")
     pq.write_table(samples.orders(40), source / "returns.parquet")
-    run_hygge("go", "-q", cwd=root, check=0)
+    run_here("go", "-q", cwd=root, check=0)
     grown = samples.users(1200)
     pq.write_table(grown.append_column("tier", pa.array(["gold"] * grown.num_rows)), source / "users.parquet")
-    run_hygge("go", "-q", cwd=root, check=0)
+    run_here("go", "-q", cwd=root, check=0)
     (source / "returns.parquet").write_bytes(b"PAR1 the export was cut short")
-    run_hygge("go", "-q", cwd=root, check=1)
-    run_hygge("go", "-q", cwd=root, check=1)
+    run_here("go", "-q", cwd=root, check=1)
+    run_here("go", "-q", cwd=root, check=1)
 
 
 def journal(root: Path) -> dict[str, list[dict[str, Any]]]:
     """The runs of each entity as `hygge history --json` tells them: what the page must show."""
     runs: dict[str, list[dict[str, Any]]] = {}
-    for record in json.loads(run_hygge("history", "--json", "--limit", "1000", cwd=root, check=0).stdout)["runs"]:
+    for record in json.loads(run_here("history", "--json", "--limit", "1000", cwd=root, check=0).stdout)["runs"]:
         runs.setdefault(f"{record['flow']}.{record['entity']}", []).append(record)
     return runs
 
@@ -165,7 +165,7 @@ def test_the_report_of_a_week_of_runs_in_chromium(tmp_path: Path) -> None:
         time.sleep(0.2)
 
     page = tmp_path / "site" / "report.html"
-    proc = run_hygge("report", "--out", str(page), cwd=root, check=0)
+    proc = run_here("report", "--out", str(page), cwd=root, check=0)
     assert "4 entities, 1 failing, 1 overdue" in proc.stdout, proc.stdout
     shot = tmp_path / "report.png"
     taken = browse(exe, page, tmp_path / "profile-shot", f"--screenshot={shot}", "--window-size=1280,2000")
@@ -238,7 +238,7 @@ def test_open_is_accepted_and_the_default_file_is_in_the_project(tmp_path: Path)
             entities: [users]
         """)
     pq.write_table(samples.users(10), (root / "src").mkdir() or root / "src" / "users.parquet")
-    run_hygge("go", "-q", cwd=root, check=0)
+    run_here("go", "-q", cwd=root, check=0)
     proc = run_hygge("report", "--open", cwd=root, env={"BROWSER": "true"}, check=0)
     assert (root / "hygge-report.html").is_file() and "1 entity, 0 failing, 0 overdue" in proc.stdout
     assert "no browser" not in proc.stdout, proc.stdout

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.helpers import read_target, run_hygge, write_project
+from tests.helpers import read_target, run_here, write_project
 
 ROWS = 20_000
 STORES: dict[str, dict[str, Any]] = {
@@ -73,14 +73,14 @@ def test_a_damaged_page_fails_the_move_naming_the_file_and_keeps_the_last_versio
     (root / "in").mkdir()
     source = root / "in" / "events.parquet"
     pq.write_table(table(1), source, compression="snappy", use_dictionary=False)
-    run_hygge("go", cwd=root, check=0)
+    run_here("go", cwd=root, check=0)
     pq.write_table(table(2), source, compression="snappy", use_dictionary=False)
     damage(source, 2, "garble")
     assert pq.read_metadata(source).num_rows == ROWS  # the footer reads ...
     with pytest.raises((OSError, pa.ArrowException)):
         pq.read_table(source)  # ... the pages do not
 
-    proc = run_hygge("go", "--json", cwd=root)
+    proc = run_here("go", "--json", cwd=root)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     error = json.loads(proc.stdout)["moves"][0]["error"]
     assert "events.parquet" in str(error["path"]), error
@@ -97,7 +97,7 @@ def test_a_page_whose_checksum_fails_is_never_published(tmp_path: Path, path: st
     damage(source, 1, "flip")
     assert pq.read_table(source).num_rows == ROWS  # a reader that ignores checksums reads wrong numbers
 
-    proc = run_hygge("go", "--json", cwd=root)
+    proc = run_here("go", "--json", cwd=root)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     error = json.loads(proc.stdout)["moves"][0]["error"]
     assert "events.parquet" in str(error["path"]) and "CRC" in str(error["found"]).upper(), error

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import hygge
 from hygge.samples import orders
 from tests.contract.alltypes import COLUMNS
-from tests.helpers import run_hygge, write_project
+from tests.helpers import run_here, run_hygge, write_project
 
 NOTE = "file(s) read by the store's own parquet reader"
 # DuckDB's parquet reader sees these three as other types than the columns hygge makes for them
@@ -98,13 +98,13 @@ def test_a_kill_after_duckdb_read_the_files_leaves_the_old_table(tmp_path: Path)
             store: {type: duckdb, path: w.duckdb}
             entities: [t]
         """)
-    run_hygge("go", cwd=tmp_path, check=0)
+    run_here("go", cwd=tmp_path, check=0)
     pq.write_table(pa.concat_tables([rows, rows]), tmp_path / "in" / "t.parquet")
     killed = run_hygge("go", cwd=tmp_path, env={"HYGGE_KILL_AT": "write:1"})  # inserted, not yet committed
     assert killed.returncode == -signal.SIGKILL
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
         assert conn.sql("SELECT count(*) FROM main.t").fetchall() == [(1000,)]
-    again = run_hygge("go", "-v", cwd=tmp_path, check=0)
+    again = run_here("go", "-v", cwd=tmp_path, check=0)
     assert NOTE in again.stdout + again.stderr
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
         assert conn.sql("SELECT count(*) FROM main.t").fetchall() == [(2000,)]
