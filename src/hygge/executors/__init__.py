@@ -54,7 +54,7 @@ class Runner:
     def _part_submit(self, plan: MovePlan) -> Callable[..., Future[Any]] | None:
         """A partitioned entity gets a pool of its own: each partition read and staged by its own writer."""
         from hygge.core.registry import home_class, store_class
-        from hygge.homes.files import partition_limit
+        from hygge.homes.file_source import partition_limit
 
         field = home_class(str(plan.home["type"])).Config.model_fields.get("partitions")
         partitions = partition_limit(plan.home.get("partitions", field.default if field else 1))
