@@ -42,6 +42,10 @@ class Dialect(ABC):
     # Whether some Arrow types do not survive the engine's column types, and are kept in _hygge_types then
     # (db/exact_types.py); the column type of its schema text.
     keeps_types: ClassVar[bool] = False
+    # Whether a merge finds the target's staged keys by IN rather than a correlated EXISTS: engines whose
+    # planners would run EXISTS once per target row (a scan), but walk the staged keys into the target's key
+    # for IN (SQLite, MySQL). Merge keys are never null, so both mean the same.
+    match_by_in: ClassVar[bool] = False
     long_text: ClassVar[str] = "TEXT"
 
     def __init__(self, spec: ConnectionSpec, root: Path, reads_only: bool = False):
@@ -179,6 +183,9 @@ class Dialect(ABC):
 
     def matching(self, target: str, staging: str, keys: tuple[str, ...]) -> str:
         """A WHERE condition on ``target`` rows whose keys appear in ``staging``."""
+        if self.match_by_in:
+            cols = ", ".join(self.quote(k) for k in keys)
+            return f"({cols}) IN (SELECT {cols} FROM {staging})"
         on = " AND ".join(f"hygge_s.{self.quote(k)} = {target}.{self.quote(k)}" for k in keys)
         return f"EXISTS (SELECT 1 FROM {staging} hygge_s WHERE {on})"
 
@@ -202,7 +209,11 @@ class Dialect(ABC):
         return "unique index"
 
     def delete_matching(self, conn: Any, target: str, staging: str, keys: tuple[str, ...]) -> None:
-        self.execute(conn, f"DELETE FROM {target} WHERE {self.matching(target, staging, keys)}")
+        self.execute(conn, self.delete_statement(target, staging, keys))
+
+    def delete_statement(self, target: str, staging: str, keys: tuple[str, ...]) -> str:
+        """The DELETE of a merge: the target's rows whose keys are staged, found through the target's key."""
+        return f"DELETE FROM {target} WHERE {self.matching(target, staging, keys)}"
 
     def add_column(self, conn: Any, schema: str | None, table: str, field: pa.Field) -> None:
         ref = self.table_ref(schema, table)

@@ -58,6 +58,7 @@ class MysqlDialect(Dialect):
     inline_values = True  # ConnectorX takes no bound values, and pymysql would read a query's own % as markers
     keeps_types = True
     long_text = "LONGTEXT"
+    match_by_in = True
 
     def quote(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"
@@ -340,9 +341,10 @@ class MysqlDialect(Dialect):
         self.execute(conn, f"ALTER TABLE {self.table_ref(schema, table)} {', '.join(clauses)}")
         return "primary key" if primary else "unique index"
 
-    def delete_matching(self, conn: Any, target: str, staging: str, keys: tuple[str, ...]) -> None:
+    def delete_statement(self, target: str, staging: str, keys: tuple[str, ...]) -> str:
+        # A join: each staged key is looked up in the target's primary key (eq_ref), where EXISTS would scan it.
         on = " AND ".join(f"t.{self.quote(k)} = s.{self.quote(k)}" for k in keys)
-        self.execute(conn, f"DELETE t FROM {target} t JOIN {staging} s ON {on}")
+        return f"DELETE t FROM {target} t JOIN {staging} s ON {on}"
 
     def rename(self, conn: Any, source: str, target: str, table: str) -> None:
         self.execute(conn, f"RENAME TABLE {source} TO {target}")  # qualified: MySQL would move it elsewhere

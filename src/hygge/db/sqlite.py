@@ -190,6 +190,7 @@ class SqliteDialect(Dialect):
     remote_writers = False
     default_schema = None
     row_id = "rowid"
+    match_by_in = True
 
     def connect(self) -> Any:
         dbapi = _adbc()
