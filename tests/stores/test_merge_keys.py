@@ -146,3 +146,12 @@ def test_an_older_target_with_duplicate_keys_goes_on_without_a_key(engine: Engin
     assert result.ok and result.rows_in_target == 4, result.error
     assert key_of(engine, place, "items") == ("", [])
     assert any("cannot be given one" in w and "id=1 (2 rows)" in w for w in result.warnings), result.warnings
+
+
+def test_a_target_keyed_by_its_owner_is_left_as_it_is(engine: Engine, place: Place) -> None:
+    unkeyed_target(engine, place, [1, 2])
+    run_sql(engine, place)("CREATE UNIQUE INDEX owners_key ON S.items (id)")
+    result = move(engine, place, [2, 3], run_type="merge", keys=["id", "name"])  # unique on a subset of them
+    assert result.ok and result.rows_in_target == 3, result.error
+    assert not result.warnings
+    assert key_of(engine, place, "items") == ("unique index", ["id"])

@@ -111,3 +111,15 @@ def test_mysql_refuses_key_values_too_long_for_an_index_and_names_the_column(eng
     assert not result.ok and result.error is not None
     assert "too long for a MySQL key" in str(result.error)
     assert "code: values up to 800 characters" in (result.error.found or "")
+
+
+@pytest.mark.parametrize("engine", ["mysql"], indirect=True)
+def test_mysql_a_later_key_value_longer_than_its_column_is_refused(engine: Engine, place: Place) -> None:
+    assert merged(engine, place, pa.table({"code": ["a"], "v": [1]}), ["code"]).ok
+    size = int(mysql_column_type(place, "code")[8:-1])
+    failed = merged(engine, place, pa.table({"code": ["b" * (size + 1)], "v": [2]}), ["code"])
+    assert not failed.ok and failed.error is not None
+    assert "column code is part of the table's key and cannot be widened" in str(failed.error), failed.error
+    from tests.services import mysql_sql
+
+    assert mysql_sql(f"SELECT code FROM `{place.name}`.items") == [("a",)]

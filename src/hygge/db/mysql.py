@@ -262,7 +262,17 @@ class MysqlDialect(Dialect):
         if definition is None:
             raise WriteError(f"cannot find the definition of column {column} to widen it", path=ref,
                              found=create[:300], hint="widen the column yourself (ALTER TABLE ... MODIFY COLUMN)")
-        self.execute(conn, f"ALTER TABLE {ref} MODIFY COLUMN {definition}")
+        try:
+            self.execute(conn, f"ALTER TABLE {ref} MODIFY COLUMN {definition}")
+        except Exception as exc:
+            if not (exc.args and exc.args[0] == 1071):
+                raise
+            # A key column (db/mysql_keys.py) already uses what InnoDB's key limit allows it.
+            raise WriteError(
+                f"column {column} is part of the table's key and cannot be widened to {column_type}: the key would "
+                "pass InnoDB's 3072-byte limit; nothing was committed", path=ref, found=str(exc.args[-1]),
+                hint="shorten those values at the source or with `polish`, or choose `keys` of shorter columns "
+                     "(then recreate the table with --full-drop)") from None
 
     def insert_select(self, conn: Any, schema: str | None, table: str, fields: pa.Schema, source: str) -> None:
         kinds = self.column_kinds(conn, schema, table)
