@@ -155,3 +155,17 @@ def test_a_target_keyed_by_its_owner_is_left_as_it_is(engine: Engine, place: Pla
     assert result.ok and result.rows_in_target == 3, result.error
     assert not result.warnings
     assert key_of(engine, place, "items") == ("unique index", ["id"])
+
+
+def test_widening_a_key_column_keeps_the_key(engine: Engine, place: Place) -> None:
+    home = source(place, [1, 2])
+    pq.write_table(pa.table({"id": pa.array([1, 2], pa.int32()), "name": ["a", "b"]}), place.root / "in" /
+                   "items.parquet")
+    assert hygge.move(home, engine.store(place), "items", root=place.root, run_type="merge", keys=["id"]).ok
+    kept = key_of(engine, place, "items")
+    pq.write_table(pa.table({"id": pa.array([2, 3_000_000_000], pa.int64()), "name": ["x", "c"]}),
+                   place.root / "in" / "items.parquet")
+    result = hygge.move(home, engine.store(place), "items", root=place.root, run_type="merge", keys=["id"])
+    assert result.ok and result.rows_in_target == 3, result.error
+    assert key_of(engine, place, "items") == kept
+    assert not any("had no key" in w for w in result.warnings), result.warnings

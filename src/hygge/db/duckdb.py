@@ -214,6 +214,30 @@ class DuckdbDialect(Dialect):
             return "DuckDB keeps decimals wider than 38 digits as text, which does not sort as numbers"
         return None
 
+    def widen_column(self, conn: Any, schema: str | None, table: str, field: pa.Field) -> None:
+        if not any(field.name in cols for cols in self.unique_keys(conn, schema, table)):
+            super().widen_column(conn, schema, table, field)
+            return
+        # DuckDB cannot change the type of a key column: the table is built again under the new type, and its
+        # primary key and indexes with it, in the move's transaction.
+        where = (schema or "main", table)
+        primary = [list(r[0]) for r in self.query(conn, "SELECT constraint_column_names FROM duckdb_constraints() "
+                                                        "WHERE schema_name = ? AND table_name = ? "
+                                                        "AND constraint_type = 'PRIMARY KEY'", where)]
+        indexes = [str(r[0]) for r in self.query(conn, "SELECT sql FROM duckdb_indexes() WHERE schema_name = ? "
+                                                       "AND table_name = ? AND sql IS NOT NULL", where)]
+        ref, temp = self.table_ref(schema, table), self.table_ref(schema, f"_hygge_widen_{table}")
+        current = self.table_schema(conn, schema, table)
+        self.create_table(conn, temp, pa.schema([field if f.name == field.name else f for f in current]))
+        columns = ", ".join(self.quote(n) for n in current.names)
+        self.execute(conn, f"INSERT INTO {temp} ({columns}) SELECT {columns} FROM {ref}")
+        self.execute(conn, f"DROP TABLE {ref}")
+        self.rename(conn, temp, ref, table)
+        for cols in primary:
+            self.execute(conn, f"ALTER TABLE {ref} ADD PRIMARY KEY ({', '.join(self.quote(c) for c in cols)})")
+        for index in indexes:
+            self.execute(conn, index)
+
     def needs_exact(self, dtype: pa.DataType) -> bool:
         return lost_type(dtype)
 

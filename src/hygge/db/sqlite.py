@@ -348,10 +348,15 @@ class SqliteDialect(Dialect):
         wanted = pa.schema([field if f.name == field.name else f for f in current])
         temp = self.quote(f"_hygge_widen_{table}")
         columns = ", ".join(self.quote(n) for n in current.names)
+        # The indexes (the key among them) go with the old table: built again from their own CREATE INDEX.
+        indexes = [str(r[0]) for r in self.query(conn, "SELECT sql FROM sqlite_master WHERE type = 'index' "
+                                                      f"AND tbl_name = '{table}' AND sql IS NOT NULL")]
         self.create_table(conn, temp, wanted)
         self.execute(conn, f"INSERT INTO {temp} ({columns}) SELECT {columns} FROM {self.quote(table)}")
         self.execute(conn, f"DROP TABLE {self.quote(table)}")
         self.execute(conn, f"ALTER TABLE {temp} RENAME TO {self.quote(table)}")
+        for index in indexes:
+            self.execute(conn, index)
 
     def to_engine(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         columns, problems = [], []
