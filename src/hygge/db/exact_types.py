@@ -78,3 +78,17 @@ def exact_fields(kept: dict[str, pa.Field] | None, comments: dict[str, str | Non
         return kept
     found = {name: decode_comment(text) for name, text in comments.items()}
     return {name: f for name, f in found.items() if f is not None and f.name == name}
+
+
+def published_types(d: Dialect, now: pa.Schema | None, rows: pa.Schema, changed: set[str]) -> list[pa.Field]:
+    """The exact types of a target once a run is published: those of the run's rows when the run makes the table
+    anew (``now`` None), else the table's as read now with the columns the run added or widened (``changed``)
+    as the rows have them. Only columns whose type needs it."""
+    order = rows.names if now is None else now.names
+    kept = {} if now is None else {f.name: f for f in now if d.needs_exact(f.type)}
+    for field in rows:
+        if now is None or field.name in changed:
+            kept.pop(field.name, None)
+            if d.needs_exact(field.type):
+                kept[field.name] = field
+    return [kept[n] for n in order if n in kept]

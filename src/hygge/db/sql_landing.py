@@ -30,7 +30,7 @@ from hygge.core.drift import Drift
 from hygge.core.plan import MovePlan
 from hygge.core.room import ran_out
 from hygge.db.dialect import UnsupportedType
-from hygge.db.exact_types import ExactTypes
+from hygge.db.exact_types import ExactTypes, published_types
 from hygge.db.fitting import Fitting
 from hygge.db.keys import keep_key, refuse_duplicates
 from hygge.db.merge import SEQ, merge, with_arrival_order
@@ -396,18 +396,9 @@ class SqlLanding(Landing):
 
     def _keep_types(self) -> None:
         """Write the target's exact Arrow types, as they are once this run is published, to _hygge_types."""
-        d = self.d
-        if self._replaces():
-            order, kept = self.arrow_schema.names, {}
-        else:  # as read now (its row, or an older hygge's comments), and this run's new and widened columns
-            now = d.table_schema(self.conn, self.schema, self.table)
-            order, kept = now.names, {f.name: f for f in now if d.needs_exact(f.type)}
-        for field in self.arrow_schema:
-            if self._replaces() or field.name in self.changed:
-                kept.pop(field.name, None)
-                if d.needs_exact(field.type):
-                    kept[field.name] = field
-        ExactTypes(d, self.schema).write(self.conn, self.table, [kept[n] for n in order if n in kept])
+        now = None if self._replaces() else self.d.table_schema(self.conn, self.schema, self.table)
+        fields = published_types(self.d, now, self.arrow_schema, self.changed)
+        ExactTypes(self.d, self.schema).write(self.conn, self.table, fields)
 
     def _replaces(self) -> bool:
         """Whether this run's rows become a new table: the target did not exist, or a swap replaces it."""
