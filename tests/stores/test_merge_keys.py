@@ -169,3 +169,12 @@ def test_widening_a_key_column_keeps_the_key(engine: Engine, place: Place) -> No
     assert result.ok and result.rows_in_target == 3, result.error
     assert key_of(engine, place, "items") == kept
     assert not any("had no key" in w for w in result.warnings), result.warnings
+
+
+def test_append_of_a_key_the_keyed_target_holds_is_refused_plainly(engine: Engine, place: Place) -> None:
+    assert move(engine, place, [1, 2], keys=["id"]).ok
+    failed = move(engine, place, [2, 3], run_type="append", keys=["id"])
+    assert not failed.ok and failed.error is not None
+    assert "that the target already holds" in str(failed.error), failed.error
+    assert "run_type merge" in (failed.error.hint or "")
+    assert sorted(r[0] for r in run_sql(engine, place)("SELECT id FROM S.items")) == [1, 2]

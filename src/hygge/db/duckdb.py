@@ -309,7 +309,13 @@ class DuckdbDialect(Dialect):
         try:
             columns = ", ".join(self.quote(n) for n in arrow_schema.names)
             conn.execute(f"INSERT INTO {ref} ({columns}) SELECT {columns} FROM {name}")
-        finally:
+        except BaseException:
+            try:  # in a failed transaction this fails too, and would hide why the insert failed
+                conn.unregister(name)
+            except Exception:  # noqa: BLE001 - the insert's own error is the one to report
+                pass
+            raise
+        else:
             conn.unregister(name)
 
     @contextmanager

@@ -17,6 +17,9 @@ from hygge.db.merge import null_keys
 from hygge.errors import WriteError
 
 SHOWN = 3  # duplicate keys named in an error or note
+# How each engine says a row repeats a key the table holds: PostgreSQL, MySQL/MariaDB, SQLite, DuckDB.
+COLLISIONS = ("duplicate key value violates unique constraint", "Duplicate entry", "UNIQUE constraint failed",
+              "violates primary key constraint", "violates unique constraint")
 
 
 def covered(unique: list[tuple[str, ...]], keys: tuple[str, ...]) -> bool:
@@ -68,3 +71,17 @@ def keep_key(d: Dialect, conn: Any, schema: str | None, table: str, keys: tuple[
     if shown_as:
         return f"{shown_as} had no key on {', '.join(keys)}: hygge added a {kind}, so merges look rows up by it"
     return None
+
+
+def collision(exc: BaseException, keys: tuple[str, ...], entity: str, where: str) -> WriteError | None:
+    """A load that met the target's key (rows whose key values the table already holds), said plainly."""
+    # MySQL's LOAD DATA LOCAL skips such rows with a warning, which hygge's check turns into a WriteError.
+    text = f"{exc} {getattr(exc, 'found', '') or ''}"
+    if not keys or not any(phrase in text for phrase in COLLISIONS):
+        return None
+    return WriteError(
+        f"rows repeat values of `keys` ({', '.join(keys)}) that the target already holds, and the target is keyed "
+        "on them; nothing was committed", entity=entity, path=where,
+        expected=f"new values of {', '.join(keys)}", found=text.strip()[:300],
+        hint="use run_type merge (or incremental) to replace rows by their keys, or remove `keys` from an entity "
+             "whose rows may repeat them (and recreate the table with --full-drop)")

@@ -32,7 +32,7 @@ from hygge.core.room import ran_out
 from hygge.db.dialect import UnsupportedType
 from hygge.db.exact_types import ExactTypes, published_types
 from hygge.db.fitting import Fitting
-from hygge.db.keys import keep_key, refuse_duplicates
+from hygge.db.keys import collision, keep_key, refuse_duplicates
 from hygge.db.merge import SEQ, merge, with_arrival_order
 from hygge.db.sql_parts import SqlPartTarget
 from hygge.db.sqlstore import SqlStore, part_prefix, staging_name
@@ -271,6 +271,9 @@ class SqlLanding(Landing):
             except BaseException as exc:
                 if failure:
                     raise failure[0] from None
+                met = collision(exc, self.plan.keys, self.plan.entity, self.target)
+                if met is not None:
+                    raise met from exc
                 if isinstance(exc, HyggeError):
                     raise
                 if isinstance(exc, Exception):
