@@ -34,6 +34,9 @@ class MovePlan:
     window: tuple[str | None, str | None] = (None, None)
     # The project (hygge.yml `name:`): a store's journal keeps each project's state and runs apart.
     project: str = ""
+    # Whether a database Store keys the tables it makes on `keys` (set by the move: a merge or an incremental
+    # load, whose rows are one per key by construction, even on the incremental's first, full_drop run).
+    key_tables: bool = False
 
     @property
     def key(self) -> str:

@@ -131,7 +131,7 @@ class SqlLanding(Landing):
                 self.d.create_table(self.conn, self.staging, staged)
             else:
                 self.write_table = self.table
-                if not self.exists and self.plan.keys and not self.d.transactional_ddl:
+                if not self.exists and self.key_on and not self.d.transactional_ddl:
                     # Keyed before its rows reach the target: adding the key later would commit them (MySQL).
                     self.write_table = staging_name(self.table)
                     self.staging = self.d.table_ref(self.schema, self.write_table)
@@ -142,7 +142,7 @@ class SqlLanding(Landing):
                     self._evolve(drift)
                     self._check_compatible(schema)
                     self.before = self.d.count_rows(self.conn, self.target)
-            if self.plan.keys and self.exists and not self._replaces():
+            if self.key_on and self.exists and not self._replaces():
                 # Before any row is loaded and before the bounds are read: MySQL may change the key columns' types.
                 self._key(self.table, shown_as=self.target)
             self.fit = self._fitting()
@@ -403,6 +403,13 @@ class SqlLanding(Landing):
         fields = published_types(self.d, now, self.arrow_schema, self.changed)
         ExactTypes(self.d, self.schema).write(self.conn, self.table, fields)
 
+    @property
+    def key_on(self) -> tuple[str, ...]:
+        """The keys the target table is keyed on: those of a merge or an incremental load (MovePlan.key_tables).
+        `keys:` on a full_drop or append (set for another run type, or a `--append` for once) may come with rows
+        that repeat them, as they always could: such a table is not keyed by hygge."""
+        return tuple(self.plan.keys) if self.plan.key_tables else ()
+
     def _replaces(self) -> bool:
         """Whether this run's rows become a new table: the target did not exist, or a swap replaces it."""
         return not self.exists or (self.plan.run_type == "full_drop" and self.store.config.full_drop_mode == "swap")
@@ -415,9 +422,9 @@ class SqlLanding(Landing):
     def _publish(self) -> None:
         """Publish the staged rows, if staged; a table they make new is keyed on ``keys`` first (MySQL: an ALTER
         would commit the published rows) or after (elsewhere: its index name is free once the old table is gone)."""
-        keyed = bool(self.plan.keys) and self._replaces()
-        if self.plan.keys and (self.staging is not None or not self.exists):
-            refuse_duplicates(self.d, self.conn, self.write_ref, self.plan.keys, self.plan.entity, self.target)
+        keyed = bool(self.key_on) and self._replaces()
+        if self.key_on and (self.staging is not None or not self.exists):
+            refuse_duplicates(self.d, self.conn, self.write_ref, self.key_on, self.plan.entity, self.target)
         if keyed and not self.d.transactional_ddl:
             self._key(self.write_table)
         if self.staging is not None:
