@@ -203,4 +203,4 @@ def test_a_swap_killed_before_it_dropped_the_replaced_table_is_healed_by_the_nex
     run_hygge("go", cwd=tmp_path, check=0)
     assert mysql_sql(f"SELECT COUNT(*) FROM `{place.name}`.t")[0][0] == 20
     tables = mysql_sql(f"SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{place.name}'")
-    assert sorted(str(name) for (name,) in tables) == ["_hygge_runs", "_hygge_state", "t"]
+    assert sorted(str(name) for (name,) in tables) == ["_hygge_runs", "_hygge_state", "_hygge_types", "t"]

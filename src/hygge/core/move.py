@@ -119,7 +119,8 @@ class Move:
             polisher = Polisher(self.plan.polish, source.schema, self.started, flow=self.plan.flow,
                                 entity=self.plan.entity)
             self.mode = landing_run_type(self.plan, previous)
-            landing = self.store.landing(replace(self.plan, run_type=self.mode), self.record)
+            keyed = bool(self.plan.keys) and self.plan.run_type in ("merge", "incremental")
+            landing = self.store.landing(replace(self.plan, run_type=self.mode, key_tables=keyed), self.record)
             self.result.warnings += landing.found
             self.check_state_unchanged(previous)
             schema, self.drift = self.drift_check(landing, polisher.schema)

@@ -37,6 +37,9 @@ class MovePlan:
     # hygge.yml `tags:` of the flow and the entity; and which selectors chose this move (shown in the dry run).
     tags: tuple[str, ...] = ()
     selected_by: str = ""
+    # Whether a database Store keys the tables it makes on `keys` (set by the move: a merge or an incremental
+    # load, whose rows are one per key by construction, even on the incremental's first, full_drop run).
+    key_tables: bool = False
 
     @property
     def key(self) -> str:

@@ -39,6 +39,14 @@ class Dialect(ABC):
     # Whether values are written into a statement's text instead of bound (drivers whose streaming reads take
     # no bound values, see Sql.render).
     inline_values: ClassVar[bool] = False
+    # Whether some Arrow types do not survive the engine's column types, and are kept in _hygge_types then
+    # (db/exact_types.py); the column type of its schema text.
+    keeps_types: ClassVar[bool] = False
+    # Whether a merge finds the target's staged keys by IN rather than a correlated EXISTS: engines whose
+    # planners would run EXISTS once per target row (a scan), but walk the staged keys into the target's key
+    # for IN (SQLite, MySQL). Merge keys are never null, so both mean the same.
+    match_by_in: ClassVar[bool] = False
+    long_text: ClassVar[str] = "TEXT"
 
     def __init__(self, spec: ConnectionSpec, root: Path, reads_only: bool = False):
         self.spec = spec
@@ -165,20 +173,47 @@ class Dialect(ABC):
     def column_type(self, field: pa.Field) -> str:
         """The column type holding this Arrow field faithfully; raise UnsupportedType if none does."""
 
+    def needs_exact(self, dtype: pa.DataType) -> bool:
+        """Whether a column of this Arrow type reads back as another type without its entry in _hygge_types."""
+        return False
+
     def create_table(self, conn: Any, ref: str, schema: pa.Schema) -> None:
         columns = ", ".join(f"{self.quote(f.name)} {self.column_type(f)}" for f in schema)
         self.execute(conn, f"CREATE TABLE {ref} ({columns})")
 
     def matching(self, target: str, staging: str, keys: tuple[str, ...]) -> str:
         """A WHERE condition on ``target`` rows whose keys appear in ``staging``."""
+        if self.match_by_in:
+            cols = ", ".join(self.quote(k) for k in keys)
+            return f"({cols}) IN (SELECT {cols} FROM {staging})"
         on = " AND ".join(f"hygge_s.{self.quote(k)} = {target}.{self.quote(k)}" for k in keys)
         return f"EXISTS (SELECT 1 FROM {staging} hygge_s WHERE {on})"
 
     def index_keys(self, conn: Any, staging: str, keys: tuple[str, ...], schema: pa.Schema) -> None:
         """Index the staging table's keys where the engine joins by nested loops (SQLite, MySQL)."""
 
+    def unique_keys(self, conn: Any, schema: str | None, table: str) -> list[tuple[str, ...]]:
+        """The column sets of the table's primary key and unique indexes (db/keys.py)."""
+        return []
+
+    def add_key(self, conn: Any, schema: str | None, table: str, keys: tuple[str, ...], primary: bool,
+                measured: tuple[str, ...]) -> str:
+        """Key the table on ``keys`` (rows checked unique): a primary key, else a unique index; says which.
+        ``measured``: tables whose rows the key columns must hold."""
+        ref = self.table_ref(schema, table)
+        cols = ", ".join(self.quote(k) for k in keys)
+        if primary:
+            self.execute(conn, f"ALTER TABLE {ref} ADD PRIMARY KEY ({cols})")
+            return "primary key"
+        self.execute(conn, f"CREATE UNIQUE INDEX {self.quote(key_index(table))} ON {ref} ({cols})")
+        return "unique index"
+
     def delete_matching(self, conn: Any, target: str, staging: str, keys: tuple[str, ...]) -> None:
-        self.execute(conn, f"DELETE FROM {target} WHERE {self.matching(target, staging, keys)}")
+        self.execute(conn, self.delete_statement(target, staging, keys))
+
+    def delete_statement(self, target: str, staging: str, keys: tuple[str, ...]) -> str:
+        """The DELETE of a merge: the target's rows whose keys are staged, found through the target's key."""
+        return f"DELETE FROM {target} WHERE {self.matching(target, staging, keys)}"
 
     def add_column(self, conn: Any, schema: str | None, table: str, field: pa.Field) -> None:
         ref = self.table_ref(schema, table)
@@ -245,6 +280,11 @@ class Dialect(ABC):
     def entity_lock(self, conn: Any, key: str, wait: float) -> Iterator[None]:
         """Hold the one-writer-per-entity lock while the block runs."""
         yield
+
+
+def key_index(table: str) -> str:
+    """The name of the unique index hygge keys ``table`` by where a primary key cannot hold its keys."""
+    return f"{table}_hygge_key"[:60]
 
 
 @contextmanager

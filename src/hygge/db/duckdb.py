@@ -1,15 +1,14 @@
-"""DuckDB: Arrow in and out without copies, exact types kept in column comments.
+"""DuckDB: Arrow in and out without copies, exact types kept beside the tables.
 
 DuckDB reads and writes Arrow natively; a few Arrow types have no exact
 DuckDB twin (durations, time zones other than UTC, decimals wider than 38
 digits). hygge stores those in the nearest lossless column type and records
-the exact Arrow type in the column's comment, so a table hygge wrote reads
-back exactly.
+the exact Arrow types in its ``_hygge_types`` table (db/exact_types.py), so a
+table hygge wrote reads back exactly.
 """
 
 from __future__ import annotations
 
-import base64
 import re
 import threading
 from collections.abc import Iterator
@@ -22,9 +21,8 @@ import pyarrow as pa
 from hygge.core.arrowtypes import as_type, extension_name, type_name, uuid_text
 from hygge.core.room import ran_out
 from hygge.db.dialect import Dialect, UnsupportedType, process_file_lock, room_error
+from hygge.db.exact_types import ExactTypes, exact_fields
 from hygge.errors import HyggeConnectionError, HyggeError, MissingDriver, first_line
-
-COMMENT_PREFIX = "hygge-arrow:"
 
 
 def _duckdb() -> Any:
@@ -33,20 +31,6 @@ def _duckdb() -> Any:
     except ModuleNotFoundError as exc:
         raise MissingDriver("duckdb", "duckdb", needed_for="the duckdb home and store") from exc
     return duckdb
-
-
-def encode_field(field: pa.Field) -> str:
-    return COMMENT_PREFIX + base64.b64encode(pa.schema([field]).serialize().to_pybytes()).decode()
-
-
-def decode_comment(comment: str | None) -> pa.Field | None:
-    if not comment or not comment.startswith(COMMENT_PREFIX):
-        return None
-    try:
-        data = base64.b64decode(comment[len(COMMENT_PREFIX):])
-        return pa.ipc.read_schema(pa.py_buffer(data)).field(0)
-    except (ValueError, pa.ArrowException):
-        return None
 
 
 _SIMPLE = {
@@ -110,7 +94,7 @@ def storage_type(t: pa.DataType) -> pa.DataType:
     return t
 
 
-def needs_comment(t: pa.DataType) -> bool:
+def lost_type(t: pa.DataType) -> bool:
     """Types DuckDB would not hand back exactly as they came."""
     checks = (
         extension_name(t) is not None,
@@ -131,6 +115,7 @@ class DuckdbDialect(Dialect):
     name = "duckdb"
     extra = "duckdb"
     remote_writers = False
+    keeps_types = True
     default_schema = "main"
 
     def connect(self) -> Any:
@@ -197,11 +182,20 @@ class DuckdbDialect(Dialect):
         plain = _arrow_table(conn.sql(f"SELECT * FROM {ref} LIMIT 0")).schema
         comments = dict(self.query(conn, "SELECT column_name, comment FROM duckdb_columns() "
                                          "WHERE schema_name = ? AND table_name = ?", (schema or "main", table)))
-        fields = []
-        for field in plain:
-            exact = decode_comment(comments.get(field.name))
-            fields.append(exact if exact is not None and exact.name == field.name else field)
-        return pa.schema(fields)
+        exact = exact_fields(ExactTypes(self, schema).read(conn, table), comments)
+        return pa.schema([exact.get(field.name, field) for field in plain])
+
+    def unique_keys(self, conn: Any, schema: str | None, table: str) -> list[tuple[str, ...]]:
+        rows = self.query(conn, "SELECT constraint_column_names FROM duckdb_constraints() WHERE schema_name = ? "
+                                "AND table_name = ? AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
+                          (schema or "main", table))
+        found = [tuple(r[0]) for r in rows]
+        indexes = self.query(conn, "SELECT expressions FROM duckdb_indexes() WHERE schema_name = ? "
+                                   "AND table_name = ? AND is_unique", (schema or "main", table))
+        # An index's columns come as text: [a, '"b c"'] (a name needing quotes is quoted twice).
+        found += [tuple(p.strip().strip("'").strip('"').replace('""', '"') for p in str(r[0]).strip("[]").split(","))
+                  for r in indexes]
+        return found
 
     def estimate_rows(self, conn: Any, schema: str | None, table: str) -> int | None:
         rows = self.query(conn, "SELECT estimated_size FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
@@ -220,29 +214,38 @@ class DuckdbDialect(Dialect):
             return "DuckDB keeps decimals wider than 38 digits as text, which does not sort as numbers"
         return None
 
+    def widen_column(self, conn: Any, schema: str | None, table: str, field: pa.Field) -> None:
+        if not any(field.name in cols for cols in self.unique_keys(conn, schema, table)):
+            super().widen_column(conn, schema, table, field)
+            return
+        # DuckDB cannot change the type of a key column: the table is built again under the new type, and its
+        # primary key and indexes with it, in the move's transaction.
+        where = (schema or "main", table)
+        primary = [list(r[0]) for r in self.query(conn, "SELECT constraint_column_names FROM duckdb_constraints() "
+                                                        "WHERE schema_name = ? AND table_name = ? "
+                                                        "AND constraint_type = 'PRIMARY KEY'", where)]
+        indexes = [str(r[0]) for r in self.query(conn, "SELECT sql FROM duckdb_indexes() WHERE schema_name = ? "
+                                                       "AND table_name = ? AND sql IS NOT NULL", where)]
+        ref, temp = self.table_ref(schema, table), self.table_ref(schema, f"_hygge_widen_{table}")
+        current = self.table_schema(conn, schema, table)
+        self.create_table(conn, temp, pa.schema([field if f.name == field.name else f for f in current]))
+        columns = ", ".join(self.quote(n) for n in current.names)
+        self.execute(conn, f"INSERT INTO {temp} ({columns}) SELECT {columns} FROM {ref}")
+        self.execute(conn, f"DROP TABLE {ref}")
+        self.rename(conn, temp, ref, table)
+        for cols in primary:
+            self.execute(conn, f"ALTER TABLE {ref} ADD PRIMARY KEY ({', '.join(self.quote(c) for c in cols)})")
+        for index in indexes:
+            self.execute(conn, index)
+
+    def needs_exact(self, dtype: pa.DataType) -> bool:
+        return lost_type(dtype)
+
     def column_type(self, field: pa.Field) -> str:
         try:
             return duck_type(storage_type(field.type))
         except TypeError:
             raise UnsupportedType(field, f"DuckDB has no column type for {type_name(field.type)}") from None
-
-    def create_table(self, conn: Any, ref: str, schema: pa.Schema) -> None:
-        super().create_table(conn, ref, schema)
-        for field in schema:
-            if needs_comment(field.type):
-                self._comment(conn, ref, field)
-
-    def add_column(self, conn: Any, schema: str | None, table: str, field: pa.Field) -> None:
-        super().add_column(conn, schema, table, field)
-        self._comment(conn, self.table_ref(schema, table), field)
-
-    def widen_column(self, conn: Any, schema: str | None, table: str, field: pa.Field) -> None:
-        super().widen_column(conn, schema, table, field)
-        self._comment(conn, self.table_ref(schema, table), field)
-
-    def _comment(self, conn: Any, ref: str, field: pa.Field) -> None:
-        text = encode_field(field) if needs_comment(field.type) else ""
-        self.execute(conn, f"COMMENT ON COLUMN {ref}.{self.quote(field.name)} IS '{text}'")
 
     def to_engine(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         if all(storage_type(f.type) == f.type for f in batch.schema):
@@ -306,7 +309,13 @@ class DuckdbDialect(Dialect):
         try:
             columns = ", ".join(self.quote(n) for n in arrow_schema.names)
             conn.execute(f"INSERT INTO {ref} ({columns}) SELECT {columns} FROM {name}")
-        finally:
+        except BaseException:
+            try:  # in a failed transaction this fails too, and would hide why the insert failed
+                conn.unregister(name)
+            except Exception:  # noqa: BLE001 - the insert's own error is the one to report
+                pass
+            raise
+        else:
             conn.unregister(name)
 
     @contextmanager

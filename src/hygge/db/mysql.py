@@ -3,8 +3,8 @@
 Every session runs in UTC (``time_zone='+00:00'``) and strict SQL mode. Reads
 rewrite the few column types ConnectorX mishandles (TIME beyond a day, wide
 decimals, BIT) and page through tables by their primary key, so memory stays
-bounded; tables hygge wrote carry the exact Arrow type in their column
-comments, so they read back exactly. MySQL commits DDL at once, so tables are
+bounded; the exact Arrow types of the tables hygge wrote are kept in its
+``_hygge_types`` table (db/exact_types.py), so they read back exactly. MySQL commits DDL at once, so tables are
 created before the move's transaction, and a full_drop publishes with one
 atomic RENAME TABLE.
 """
@@ -22,9 +22,9 @@ from hygge.core.arrowtypes import extension_name, type_name
 from hygge.db import mysql_bounds
 from hygge.db.bounds import Bound
 from hygge.db.dialect import Dialect, UnsupportedType
-from hygge.db.duckdb import decode_comment, encode_field
+from hygge.db.exact_types import ExactTypes, exact_fields
 from hygge.db.mysql_load import load, refuse_warnings
-from hygge.db.mysql_types import _INTS, _OTHERS, _UINTS, my_type, needs_comment
+from hygge.db.mysql_types import _INTS, _OTHERS, _UINTS, lost_type, my_type
 from hygge.errors import HyggeConnectionError, HyggeError, MissingDriver, StateError, WriteError
 
 TRANSIENT_CODES = {2002, 2003, 2006, 2013, 2055, 1205, 1213, 1317, 1927}
@@ -56,6 +56,9 @@ class MysqlDialect(Dialect):
     transactional_ddl = False
     param = "%s"
     inline_values = True  # ConnectorX takes no bound values, and pymysql would read a query's own % as markers
+    keeps_types = True
+    long_text = "LONGTEXT"
+    match_by_in = True
 
     def quote(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"
@@ -178,10 +181,15 @@ class MysqlDialect(Dialect):
             FROM information_schema.COLUMNS c WHERE c.TABLE_SCHEMA = %s AND c.TABLE_NAME = %s
             ORDER BY c.ORDINAL_POSITION""", (self.database(schema), table))
 
+    def _exact_columns(self, conn: Any, schema: str | None, table: str) -> list[tuple[Any, ...]]:
+        """The catalog's rows of the table's columns, each with its exact Arrow field (or None) for its comment."""
+        rows = self._columns(conn, schema, table)
+        exact = exact_fields(ExactTypes(self, schema).read(conn, table), {r[0]: r[5] for r in rows})
+        return [(*r[:5], exact.get(r[0]), r[6]) for r in rows]
+
     def _read_column(self, name: str, data_type: str, column_type: str, precision: Any, scale: Any,
-                     comment: str, is_json: Any) -> tuple[pa.DataType, str]:
+                     exact: pa.Field | None, is_json: Any) -> tuple[pa.DataType, str]:
         c = self.quote(name)
-        exact = decode_comment(comment)
         unsigned = "unsigned" in column_type
         kind = data_type.lower()
         if kind == "time":
@@ -212,10 +220,10 @@ class MysqlDialect(Dialect):
         return dtype, expr if expr == c else f"{expr} AS {c}"
 
     def table_schema(self, conn: Any, schema: str | None, table: str) -> pa.Schema:
-        return pa.schema([(row[0], self._read_column(*row)[0]) for row in self._columns(conn, schema, table)])
+        return pa.schema([(row[0], self._read_column(*row)[0]) for row in self._exact_columns(conn, schema, table)])
 
     def read_columns(self, conn: Any, schema: str | None, table: str) -> tuple[list[str], pa.Schema]:
-        pairs = [(row[0], *self._read_column(*row)) for row in self._columns(conn, schema, table)]
+        pairs = [(row[0], *self._read_column(*row)) for row in self._exact_columns(conn, schema, table)]
         return [expr for _, _, expr in pairs], pa.schema([(name, dtype) for name, dtype, _ in pairs])
 
     def estimate_rows(self, conn: Any, schema: str | None, table: str) -> int | None:
@@ -254,7 +262,17 @@ class MysqlDialect(Dialect):
         if definition is None:
             raise WriteError(f"cannot find the definition of column {column} to widen it", path=ref,
                              found=create[:300], hint="widen the column yourself (ALTER TABLE ... MODIFY COLUMN)")
-        self.execute(conn, f"ALTER TABLE {ref} MODIFY COLUMN {definition}")
+        try:
+            self.execute(conn, f"ALTER TABLE {ref} MODIFY COLUMN {definition}")
+        except Exception as exc:
+            if not (exc.args and exc.args[0] == 1071):
+                raise
+            # A key column (db/mysql_keys.py) already uses what InnoDB's key limit allows it.
+            raise WriteError(
+                f"column {column} is part of the table's key and cannot be widened to {column_type}: the key would "
+                "pass InnoDB's 3072-byte limit; nothing was committed", path=ref, found=str(exc.args[-1]),
+                hint="shorten those values at the source or with `polish`, or choose `keys` of shorter columns "
+                     "(then recreate the table with --full-drop)") from None
 
     def insert_select(self, conn: Any, schema: str | None, table: str, fields: pa.Schema, source: str) -> None:
         kinds = self.column_kinds(conn, schema, table)
@@ -281,9 +299,11 @@ class MysqlDialect(Dialect):
             why = str(exc) if " " in str(exc) else plain
             raise UnsupportedType(field, why) from None
 
+    def needs_exact(self, dtype: pa.DataType) -> bool:
+        return lost_type(dtype)
+
     def _column_sql(self, field: pa.Field) -> str:
-        comment = f" COMMENT '{encode_field(field)}'" if needs_comment(field.type) else ""
-        return f"{self.quote(field.name)} {self.column_type(field)}{comment}"
+        return f"{self.quote(field.name)} {self.column_type(field)}"
 
     def create_table(self, conn: Any, ref: str, schema: pa.Schema) -> None:
         columns = ", ".join(self._column_sql(f) for f in schema)
@@ -311,9 +331,30 @@ class MysqlDialect(Dialect):
 
         self.execute(conn, f"CREATE INDEX hygge_keys ON {staging} ({', '.join(part(k) for k in keys[:4])})")
 
-    def delete_matching(self, conn: Any, target: str, staging: str, keys: tuple[str, ...]) -> None:
+    def unique_keys(self, conn: Any, schema: str | None, table: str) -> list[tuple[str, ...]]:
+        rows = self.query(conn, "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
+                                "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND NON_UNIQUE = 0 "
+                                "ORDER BY INDEX_NAME, SEQ_IN_INDEX", (self.database(schema), table))
+        found: dict[str, list[str]] = {}
+        for index, column in rows:
+            found.setdefault(str(index), []).append(str(column))
+        return [tuple(cols) for cols in found.values()]
+
+    def add_key(self, conn: Any, schema: str | None, table: str, keys: tuple[str, ...], primary: bool,
+                measured: tuple[str, ...]) -> str:
+        from hygge.db.mysql_keys import key_columns
+
+        # One ALTER: the key columns become indexable and the key is built in one pass over the table.
+        clauses = key_columns(self, conn, schema, table, keys, measured)
+        cols = ", ".join(self.quote(k) for k in keys)
+        clauses.append(f"ADD PRIMARY KEY ({cols})" if primary else f"ADD UNIQUE KEY hygge_key ({cols})")
+        self.execute(conn, f"ALTER TABLE {self.table_ref(schema, table)} {', '.join(clauses)}")
+        return "primary key" if primary else "unique index"
+
+    def delete_statement(self, target: str, staging: str, keys: tuple[str, ...]) -> str:
+        # A join: each staged key is looked up in the target's primary key (eq_ref), where EXISTS would scan it.
         on = " AND ".join(f"t.{self.quote(k)} = s.{self.quote(k)}" for k in keys)
-        self.execute(conn, f"DELETE t FROM {target} t JOIN {staging} s ON {on}")
+        return f"DELETE t FROM {target} t JOIN {staging} s ON {on}"
 
     def rename(self, conn: Any, source: str, target: str, table: str) -> None:
         self.execute(conn, f"RENAME TABLE {source} TO {target}")  # qualified: MySQL would move it elsewhere

@@ -50,8 +50,8 @@ def my_type(t: pa.DataType) -> str:
     raise TypeError(str(t))
 
 
-def needs_comment(t: pa.DataType) -> bool:
-    """Types that read back differently without the exact Arrow type in the column comment."""
+def lost_type(t: pa.DataType) -> bool:
+    """Types that read back differently without their exact Arrow type kept in _hygge_types."""
     return bool(extension_name(t)) or pa.types.is_timestamp(t) or pa.types.is_time(t) or (
         pa.types.is_duration(t) or pa.types.is_nested(t) or pa.types.is_float16(t) or pa.types.is_date64(t)
         or pa.types.is_fixed_size_binary(t) or pa.types.is_large_string(t) or pa.types.is_large_binary(t)

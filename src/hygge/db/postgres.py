@@ -213,6 +213,16 @@ class PostgresDialect(Dialect):
             fields.append(pa.field(row[0], dtype))
         return exprs, pa.schema(fields)
 
+    def unique_keys(self, conn: Any, schema: str | None, table: str) -> list[tuple[str, ...]]:
+        rows = self.query(conn, """
+            SELECT string_agg(a.attname, chr(31) ORDER BY k.n)
+            FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace ns ON ns.oid = c.relnamespace
+            CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
+            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+            WHERE i.indisunique AND i.indpred IS NULL AND ns.nspname = $1 AND c.relname = $2
+            GROUP BY i.indexrelid""", (schema or "public", table))
+        return [tuple(str(r[0]).split(chr(31))) for r in rows if r[0]]
+
     def estimate_rows(self, conn: Any, schema: str | None, table: str) -> int | None:
         rows = self.query(conn, "SELECT c.reltuples::bigint FROM pg_class c JOIN pg_namespace n "
                                 "ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",

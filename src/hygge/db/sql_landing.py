@@ -30,7 +30,9 @@ from hygge.core.drift import Drift
 from hygge.core.plan import MovePlan
 from hygge.core.room import ran_out
 from hygge.db.dialect import UnsupportedType
+from hygge.db.exact_types import ExactTypes, published_types
 from hygge.db.fitting import Fitting
+from hygge.db.keys import collision, keep_key, refuse_duplicates
 from hygge.db.merge import SEQ, merge, with_arrival_order
 from hygge.db.sql_parts import SqlPartTarget
 from hygge.db.sqlstore import SqlStore, part_prefix, staging_name
@@ -57,6 +59,8 @@ class SqlLanding(Landing):
         self.stack = ExitStack()
         self.before = 0
         self.drop_after: list[str] = []
+        self.key_notes: list[str] = []
+        self.changed: set[str] = set()  # columns this run added to the target or widened
         try:
             self.conn = self.d.connect()
             self.stack.callback(self.d.close, self.conn)
@@ -89,6 +93,8 @@ class SqlLanding(Landing):
         if self.store.config.create_schema and self.schema:
             self.d.ensure_schema(self.conn, self.schema)
         self.journal.ensure(self.conn)
+        if self.d.keeps_types:
+            ExactTypes(self.d, self.schema).ensure(self.conn)
         # Staging and partition tables of a run that was killed, and the replaced table a swap that could not
         # be one transaction (MySQL) had not dropped yet: we hold the lock, so they are ours to drop.
         leftovers = (staging_name(self.table), old_name(self.table))
@@ -124,13 +130,21 @@ class SqlLanding(Landing):
                         self.before = self.d.count_rows(self.conn, self.target)
                 self.d.create_table(self.conn, self.staging, staged)
             else:
-                if not self.exists:
+                self.write_table = self.table
+                if not self.exists and self.key_on and not self.d.transactional_ddl:
+                    # Keyed before its rows reach the target: adding the key later would commit them (MySQL).
+                    self.write_table = staging_name(self.table)
+                    self.staging = self.d.table_ref(self.schema, self.write_table)
+                    self.d.create_table(self.conn, self.staging, schema)
+                elif not self.exists:
                     self.d.create_table(self.conn, self.target, schema)
                 else:
                     self._evolve(drift)
                     self._check_compatible(schema)
                     self.before = self.d.count_rows(self.conn, self.target)
-                self.write_table = self.table
+            if self.key_on and self.exists and not self._replaces():
+                # Before any row is loaded and before the bounds are read: MySQL may change the key columns' types.
+                self._key(self.table, shown_as=self.target)
             self.fit = self._fitting()
             if self.fit.may_widen and not self.d.transactional_ddl and self.write_table == self.table:
                 # Widening commits at once on such engines (MySQL): the rows wait in a staging table until the
@@ -180,8 +194,10 @@ class SqlLanding(Landing):
         for field in drift.new:
             if field.name in names:  # not ignored by the policy
                 self.d.add_column(self.conn, self.schema, self.table, field)
+                self.changed.add(field.name)
         for name, _, new in drift.widened:
             self.d.widen_column(self.conn, self.schema, self.table, pa.field(name, new))
+            self.changed.add(name)
 
     def _check_merge_columns(self, schema: pa.Schema) -> None:
         wanted = [*self.plan.keys, *(c for c in (self.plan.watermark, self.plan.delete_column) if c)]
@@ -255,6 +271,9 @@ class SqlLanding(Landing):
             except BaseException as exc:
                 if failure:
                     raise failure[0] from None
+                met = collision(exc, self.plan.keys, self.plan.entity, self.target)
+                if met is not None:
+                    raise met from exc
                 if isinstance(exc, HyggeError):
                     raise
                 if isinstance(exc, Exception):
@@ -331,11 +350,13 @@ class SqlLanding(Landing):
             before = self.before
             added = self.rows_written
             self.fit.apply(conn)  # widenings the rows waiting in staging need, before they reach the target
+            if d.keeps_types:  # before the publish: on MySQL its RENAME commits what came before
+                self._keep_types()
             if self.plan.run_type == "merge":
                 matched, inserted = self._merge()
                 added = inserted - matched
-            elif self.staging is not None:
-                self._publish_staging()
+            else:
+                self._publish()
             in_target = d.count_rows(conn, self.target)
             expected = added + before
             if in_target != expected:
@@ -369,10 +390,47 @@ class SqlLanding(Landing):
         assert self.staging is not None
         if not self.exists:
             self.d.create_table(self.conn, self.target, self.arrow_schema)
+            if self.plan.keys:
+                self._key(self.table, measured=(self.staging,))
         counts = merge(self.d, self.conn, (self.schema, self.table), self.staging, self.arrow_schema, self.plan.keys,
                        self.plan.watermark, self.plan.delete_column, self.plan.entity)
         self.drop_after.append(self.staging)
         return counts
+
+    def _keep_types(self) -> None:
+        """Write the target's exact Arrow types, as they are once this run is published, to _hygge_types."""
+        now = None if self._replaces() else self.d.table_schema(self.conn, self.schema, self.table)
+        fields = published_types(self.d, now, self.arrow_schema, self.changed)
+        ExactTypes(self.d, self.schema).write(self.conn, self.table, fields)
+
+    @property
+    def key_on(self) -> tuple[str, ...]:
+        """The keys the target table is keyed on: those of a merge or an incremental load (MovePlan.key_tables).
+        `keys:` on a full_drop or append (set for another run type, or a `--append` for once) may come with rows
+        that repeat them, as they always could: such a table is not keyed by hygge."""
+        return tuple(self.plan.keys) if self.plan.key_tables else ()
+
+    def _replaces(self) -> bool:
+        """Whether this run's rows become a new table: the target did not exist, or a swap replaces it."""
+        return not self.exists or (self.plan.run_type == "full_drop" and self.store.config.full_drop_mode == "swap")
+
+    def _key(self, table: str, measured: tuple[str, ...] = (), shown_as: str = "") -> None:
+        note = keep_key(self.d, self.conn, self.schema, table, self.plan.keys, measured=measured, shown_as=shown_as)
+        if note:
+            self.key_notes.append(note)
+
+    def _publish(self) -> None:
+        """Publish the staged rows, if staged; a table they make new is keyed on ``keys`` first (MySQL: an ALTER
+        would commit the published rows) or after (elsewhere: its index name is free once the old table is gone)."""
+        keyed = bool(self.key_on) and self._replaces()
+        if self.key_on and (self.staging is not None or not self.exists):
+            refuse_duplicates(self.d, self.conn, self.write_ref, self.key_on, self.plan.entity, self.target)
+        if keyed and not self.d.transactional_ddl:
+            self._key(self.write_table)
+        if self.staging is not None:
+            self._publish_staging()
+        if keyed and self.d.transactional_ddl:
+            self._key(self.table)
 
     def _publish_staging(self) -> None:
         d, conn = self.d, self.conn
@@ -389,7 +447,7 @@ class SqlLanding(Landing):
             d.publish_swap(conn, self.target, self.staging, self.table, old)
 
     def notes(self) -> list[str]:
-        return list(self.fit.notes) if hasattr(self, "fit") else []
+        return [*(self.fit.notes if hasattr(self, "fit") else []), *self.key_notes]
 
     def abort(self) -> None:
         try:

@@ -27,7 +27,15 @@ from hygge.core import lazy
 from hygge.core.arrowtypes import as_type, extension_name, from_text, type_name
 from hygge.core.room import ran_out, ran_out_writing
 from hygge.db.bounds import Bound
-from hygge.db.dialect import Dialect, Unfit, UnsupportedType, process_file_lock, refuse_unfit, room_error
+from hygge.db.dialect import (
+    Dialect,
+    Unfit,
+    UnsupportedType,
+    key_index,
+    process_file_lock,
+    refuse_unfit,
+    room_error,
+)
 from hygge.errors import HyggeConnectionError, HyggeError, MissingDriver, ReadError, WriteError, first_line
 
 _DIGITS = {"s": 0, "ms": 3, "us": 6, "ns": 9}
@@ -182,6 +190,7 @@ class SqliteDialect(Dialect):
     remote_writers = False
     default_schema = None
     row_id = "rowid"
+    match_by_in = True
 
     def connect(self) -> Any:
         dbapi = _adbc()
@@ -318,16 +327,36 @@ class SqliteDialect(Dialect):
         name = self.quote("hygge_keys_" + staging.strip('"'))
         self.execute(conn, f"CREATE INDEX {name} ON {staging} ({columns})")
 
+    def unique_keys(self, conn: Any, schema: str | None, table: str) -> list[tuple[str, ...]]:
+        found = []
+        for index in self.query(conn, f"SELECT name FROM pragma_index_list('{table}') WHERE \"unique\" "
+                                      "AND NOT partial"):
+            found.append(tuple(str(r[0]) for r in self.query(
+                conn, f"SELECT name FROM pragma_index_info('{index[0]}') ORDER BY seqno")))
+        return found
+
+    def add_key(self, conn: Any, schema: str | None, table: str, keys: tuple[str, ...], primary: bool,
+                measured: tuple[str, ...]) -> str:
+        # SQLite takes a primary key only in CREATE TABLE; a unique index is what it builds for one anyway.
+        cols = ", ".join(self.quote(k) for k in keys)
+        self.execute(conn, f"CREATE UNIQUE INDEX {self.quote(key_index(table))} ON {self.quote(table)} ({cols})")
+        return "unique index"
+
     def widen_column(self, conn: Any, schema: str | None, table: str, field: pa.Field) -> None:
         # SQLite cannot change a declared type: rebuild the table under the new declaration.
         current = self.table_schema(conn, schema, table)
         wanted = pa.schema([field if f.name == field.name else f for f in current])
         temp = self.quote(f"_hygge_widen_{table}")
         columns = ", ".join(self.quote(n) for n in current.names)
+        # The indexes (the key among them) go with the old table: built again from their own CREATE INDEX.
+        indexes = [str(r[0]) for r in self.query(conn, "SELECT sql FROM sqlite_master WHERE type = 'index' "
+                                                      f"AND tbl_name = '{table}' AND sql IS NOT NULL")]
         self.create_table(conn, temp, wanted)
         self.execute(conn, f"INSERT INTO {temp} ({columns}) SELECT {columns} FROM {self.quote(table)}")
         self.execute(conn, f"DROP TABLE {self.quote(table)}")
         self.execute(conn, f"ALTER TABLE {temp} RENAME TO {self.quote(table)}")
+        for index in indexes:
+            self.execute(conn, index)
 
     def to_engine(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         columns, problems = [], []
