@@ -28,8 +28,11 @@ def to_parquet(tmp: Path, home: dict[str, Any], **kwargs: Any) -> hygge.MoveResu
 
 def test_as_of_reads_a_version_number_or_the_version_current_at_a_time(tmp_path: Path) -> None:
     folder = tmp_path / "lake" / "items"
+    import time
+
     write_deltalake(folder, rows([1], 0))
     write_deltalake(folder, rows([2], 1), mode="append")
+    time.sleep(0.2)  # versions 1 and 2 apart, so that a moment between them is the time of version 1 alone
     write_deltalake(folder, rows([3], 2), mode="append")
     at = {h["version"]: h["timestamp"] for h in DeltaTable(folder).history()}
     for as_of, expected in ((0, [1]), (1, [1, 2]), (None, [1, 2, 3])):
@@ -37,7 +40,7 @@ def test_as_of_reads_a_version_number_or_the_version_current_at_a_time(tmp_path:
         assert sorted(read_target(tmp_path / "out" / "items").column("id").to_pylist()) == expected
     from datetime import datetime, timezone
 
-    moment = datetime.fromtimestamp(at[1] / 1000 + 0.0005, tz=timezone.utc).isoformat()
+    moment = datetime.fromtimestamp((at[1] + at[2]) / 2000, tz=timezone.utc).isoformat()
     result = to_parquet(tmp_path, {"as_of": moment})
     assert result.source.endswith("version 1") and result.rows_read == 2
 
