@@ -6,154 +6,31 @@ usage error, 130 interrupted by Ctrl-C (SIGINT), 143 stopped by SIGTERM.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import os
 import signal
 import sys
-import traceback
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any
 
 import click
 
 from hygge import __version__
-from hygge.errors import HyggeError
-
-if TYPE_CHECKING:
-    from rich.console import Console
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from hygge.cli_exits import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Group,
+    Report,
+    console,
+    guarded,
+    guarded_json,
+)
 
 # pydantic looks for plugins in the metadata of every installed distribution the first time a model is built
 # (13 ms here, more in a big environment); none is meant for hygge's own config models, built by this process.
 # Set before any of them is built (hygge's package imports them lazily); a value the user set is kept.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-
-
-def _console(stderr: bool = False) -> Console:
-    from rich.console import Console  # here, not at the top: a quiet run that succeeds prints nothing
-
-    stream = sys.stderr if stderr else sys.stdout
-    # Without a terminal, keep lines long instead of wrapping them at 80 columns.
-    return Console(file=stream, width=None if stream.isatty() else 160, highlight=False, soft_wrap=False)
-
-
-def explain(error: BaseException, verbose: bool = False, log_json: bool = False) -> int:
-    """Tell a person (or, with --log-format json, a log collector) what stopped the command; its exit code."""
-    code = EXIT_USAGE if isinstance(error, HyggeError) and error.kind == "config" else EXIT_FAILED
-    if isinstance(error, HyggeError):
-        message = str(error)
-    else:
-        message = (f"hygge stopped on an unexpected {type(error).__name__}: {error}\n"
-                   "run again with --verbose to see where, and report it if it persists")
-    if verbose:
-        message += "\n" + "".join(traceback.format_exception(error))
-    if log_json:
-        from hygge.progress.logs import log_error, logging_to
-
-        with logging_to(sys.stderr, "json"):
-            log_error(error, message)
-        return code
-    from rich.text import Text
-
-    _console(stderr=True).print(Text(message, style="red"))
-    return code
-
-
-def fail(error: BaseException, verbose: bool = False) -> NoReturn:
-    sys.exit(explain(error, verbose))
-
-
-def stopped(stop: KeyboardInterrupt) -> int:
-    from hygge.core import signals
-
-    signum = signals.signum_of(stop)
-    _console(stderr=True).print(f"[yellow]interrupted by {signals.name(signum)}[/]")
-    return signals.exit_code(signum)
-
-
-def guarded(verbose: bool, work: Callable[[], int], log_json: bool = False) -> NoReturn:
-    try:
-        code = work()
-    except click.exceptions.Abort:
-        _console(stderr=True).print("nothing was changed")
-        sys.exit(EXIT_FAILED)
-    except KeyboardInterrupt as stop:  # before or after the moves ran: the Coordinator handles one during them
-        sys.exit(stopped(stop))
-    except Exception as exc:  # noqa: BLE001 - the CLI never shows a bare traceback
-        sys.exit(explain(exc, verbose, log_json))
-    sys.exit(code)
-
-
-Report = tuple[int, dict[str, Any]]
-
-
-def guarded_json(command: str, verbose: bool, work: Callable[[], Report], log_json: bool = False) -> NoReturn:
-    """Run ``work`` and print exactly one JSON document on stdout, whatever happens; anything else the command
-    prints goes to stderr meanwhile, so stdout stays that one document."""
-    from hygge.progress.document import envelope, error_body, utc_now
-
-    started, stdout = utc_now(), sys.stdout
-    try:
-        with _stdout_to_stderr():
-            code, body = work()
-    except KeyboardInterrupt as stop:
-        code, body = stopped(stop), {"interrupted": True}
-    except Exception as exc:  # noqa: BLE001 - the error becomes the document
-        code, body = explain(exc, verbose, log_json), {"error": error_body(exc)}
-    stdout.write(json.dumps(envelope(command, started, utc_now(), code, body), indent=2, default=str) + "\n")
-    stdout.flush()
-    sys.exit(code)
-
-
-@contextlib.contextmanager
-def _stdout_to_stderr() -> Iterator[None]:
-    """What is printed meanwhile goes to stderr: Python's prints and, when stdout is this process's descriptor 1,
-    what C libraries and child processes (local Dask workers, drivers) write there too."""
-    sys.stdout.flush()
-    try:
-        whole = sys.stdout.fileno() == 1 and sys.stderr.fileno() == 2
-    except (OSError, ValueError, io.UnsupportedOperation):  # a stream in memory (tests, notebooks)
-        whole = False
-    saved = os.dup(1) if whole else None
-    if saved is not None:
-        os.dup2(2, 1)
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
-    finally:
-        sys.stderr.flush()
-        if saved is not None:
-            os.dup2(saved, 1)
-            os.close(saved)
-
-
-class Group(click.Group):
-    """Usage errors (an unknown option, a value out of range) with --json also print the one JSON document."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except click.UsageError as error:
-            if "--json" not in ctx.meta.get("hygge.args", ()):
-                raise
-            from hygge.progress.document import envelope, utc_now
-
-            now = utc_now()
-            command = error.ctx.info_name if error.ctx is not None and error.ctx.command is not self else ""
-            helped = f"hygge {command} --help" if command else "hygge --help"
-            body = {"error": {"kind": "usage", "message": error.format_message(), "hint": f"see `{helped}`"}}
-            error.show()
-            click.echo(json.dumps(envelope(command or "hygge", now, now, EXIT_USAGE, body), indent=2))
-            sys.exit(EXIT_USAGE)
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        ctx.meta["hygge.args"] = tuple(args)
-        return super().parse_args(ctx, args)
 
 
 project_option = click.option(
@@ -184,7 +61,7 @@ def init(name: Path) -> None:
         from rich.text import Text
 
         files = init_project(name)
-        out = _console()
+        out = console()
         out.print(Text.assemble(("created", "green"), f" {name}/ with {len(files)} files"))
         out.print(Text(f"next:  cd {name} && hygge go"))
         return EXIT_OK
@@ -268,7 +145,7 @@ def _go(ws: Any, options: Any, selection: Any, view: View) -> Report:
 
     plans, failures = plan(ws, selection)
     # With --json the real stdout is kept for the document (see guarded_json): sys.stdout is stderr here.
-    out = _console()
+    out = console()
     if view.quiet:  # rich is imported only when something is printed
         run = Coordinator(options).run(ws.name, plans, failures)
     elif out.is_terminal and not view.log_json:
@@ -303,7 +180,7 @@ def _dry_run(ws: Any, selection: Any, as_json: bool) -> Report:
     from rich.table import Table
     from rich.text import Text
 
-    out = _console()
+    out = console()
     table = Table(title=Text(f"hygge: {ws.name} (dry run: nothing is moved)"), title_justify="left")
     for column in ("entity", "run type", "from", "to", "columns", "rows in source", "selected by"):
         table.add_column(column)
@@ -347,7 +224,7 @@ def history(project: Path | None, flows: tuple[str, ...], entity: str | None, li
         ws = load_workspace(project)
         records = collect(ws, list(flows), entity, limit)
         if not as_json:
-            print_history(_console(), records)
+            print_history(console(), records)
         return EXIT_OK, {"project": ws.name, "runs": [r.to_dict() for r in records]}
 
     if as_json:
@@ -373,7 +250,7 @@ def reset(project: Path | None, entity: str, yes: bool) -> None:
             question = f"Forget what {entity} has loaded? Its next incremental run reads everything again"
             click.confirm(question, abort=True)
         done = forget(ws, entity)
-        _console().print(Text(f"{entity}: state forgotten", style="green") if done else
+        console().print(Text(f"{entity}: state forgotten", style="green") if done else
                          Text(f"{entity} has no state to forget"))
         return EXIT_OK
 
@@ -393,7 +270,7 @@ def debug(project: Path | None, verbose: bool) -> None:
         from hygge.core.workspace import load_workspace
 
         ws = load_workspace(project)
-        out = _console()
+        out = console()
         bad = 0
         for finding in diagnose(ws):
             check = finding.check
@@ -428,14 +305,14 @@ def report(project: Path | None, out: Path | None, open_page: bool) -> None:
 
         written = write_report(load_workspace(project), out)
         made = written.report
-        console = _console()
+        screen = console()
         count = len(made.entities)
-        console.print(Text(f"wrote {written.path}: {count} {'entity' if count == 1 else 'entities'}, "
+        screen.print(Text(f"wrote {written.path}: {count} {'entity' if count == 1 else 'entities'}, "
                            f"{len(made.failing())} failing, {len(made.overdue())} overdue"))
         for problem in made.problems:
-            console.print(Text(problem, style="red"))
+            screen.print(Text(problem, style="red"))
         if open_page and not webbrowser.open(written.path.as_uri()):
-            console.print(Text(f"no browser could be started; open {written.path} yourself", style="yellow"))
+            screen.print(Text(f"no browser could be started; open {written.path} yourself", style="yellow"))
         return EXIT_OK
 
     guarded(False, work)
