@@ -53,11 +53,11 @@ def flow_yaml(name: str, home: dict[str, Any], store: dict[str, Any], entity: st
            f"    entities: [{{name: {entity}, target: {target}}}]\n"
 
 
-def go(root: Path, name: str, flows: list[str]) -> dict[str, Any]:
+def go(root: Path, name: str, flows: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
     project = root / name
     project.mkdir()
     (project / "hygge.yml").write_text(f"name: {name}\noptions: {{retries: 0}}\nflows:\n" + "".join(flows))
-    proc = run_hygge("go", "--json", cwd=project, timeout=600)
+    proc = run_hygge("go", "--json", cwd=project, timeout=600, env=env)
     report = json.loads(proc.stdout)
     failed = [f"{m['flow']}: {m['error']}" for m in report["moves"] if m["status"] not in ("ok", "empty")]
     assert not failed and proc.returncode == 0, "\n".join(failed) or proc.stderr
@@ -81,32 +81,36 @@ def places(tmp_path: Path) -> Iterator[dict[str, tuple[Place, Place]]]:
         yield out
 
 
-def test_every_home_to_every_store_with_default_settings(tmp_path: Path, places: dict[str, tuple[Place, Place]]
-                                                           ) -> None:
+Side = tuple[Engine, Place, Place]  # a family, where it is a Home and where it is a Store
+
+
+def pair_matrix(tmp_path: Path, sides: dict[str, Side], pairs: list[tuple[str, str]],
+                env: dict[str, str] | None = None) -> None:
+    """Each (home family, store family) pair moves the all-types table (less what either end cannot hold) with
+    default settings: settled in the Home by one `hygge go`, moved by a second, read back by a third."""
     table = all_types()
-    settle, pairs, backs, expected = [], [], [], {}
-    for a, home in ENGINES.items():
-        for b, store in ENGINES.items():
-            entity = f"from_{a}_to_{b}"
-            dropped = set(home.unsupported()) | set(store.unsupported()) | INFERRED_AWAY.get(a, set())
-            data = table.drop_columns(sorted(dropped))
-            source = source_dir(tmp_path, entity, data)
-            source["path"] = str(tmp_path / source["path"])
-            home_place, store_place = places[a][0], places[b][1]
-            settle.append(flow_yaml(f"settle_{entity}", source, defaults(home.store(home_place)), entity, entity))
-            pairs.append(flow_yaml(f"pair_{entity}", defaults(home.home(home_place)),
-                                   defaults(store.store(store_place)), entity, entity))
-            kept = store.expected(home.expected(data))
-            # Read back with the types the target holds: those of the table, or those the pair's Home inferred.
-            infers = home.typed_home is not None  # csv, jsonl: without `columns:` a Home guesses types from text
-            back = defaults(store.home(store_place)) if infers else store.home_for(store_place, kept.schema)
-            backs.append(flow_yaml(f"back_{entity}", back, {"type": "parquet", "path": str(tmp_path / "back")},
-                                   entity, entity))
-            expected[entity] = (kept, not infers and store.exact_types)
-    go(tmp_path, "settle", settle)
-    report = go(tmp_path, "pairs", pairs)
+    settle, flows, backs, expected = [], [], [], {}
+    for a, b in pairs:
+        (home, home_place, _), (store, _, store_place) = sides[a], sides[b]
+        entity = f"from_{a}_to_{b}"
+        dropped = set(home.unsupported()) | set(store.unsupported()) | INFERRED_AWAY.get(home.name, set())
+        data = table.drop_columns(sorted(dropped))
+        source = source_dir(tmp_path, entity, data)
+        source["path"] = str(tmp_path / source["path"])
+        settle.append(flow_yaml(f"settle_{entity}", source, defaults(home.store(home_place)), entity, entity))
+        flows.append(flow_yaml(f"pair_{entity}", defaults(home.home(home_place)),
+                               defaults(store.store(store_place)), entity, entity))
+        kept = store.expected(home.expected(data))
+        # Read back with the types the target holds: those of the table, or those the pair's Home inferred.
+        infers = home.typed_home is not None  # csv, jsonl: without `columns:` a Home guesses types from text
+        back = defaults(store.home(store_place)) if infers else store.home_for(store_place, kept.schema)
+        backs.append(flow_yaml(f"back_{entity}", back, {"type": "parquet", "path": str(tmp_path / "back")},
+                               entity, entity))
+        expected[entity] = (kept, not infers and store.exact_types)
+    go(tmp_path, "settle", settle, env)
+    report = go(tmp_path, "pairs", flows, env)
     moved = {m["flow"].removeprefix("pair_"): m for m in report["moves"]}
-    go(tmp_path, "back", backs)
+    go(tmp_path, "back", backs, env)
     problems = []
     for entity, (kept, exact) in expected.items():
         counts = moved[entity]["rows_read"], moved[entity]["rows_written"], moved[entity]["rows_in_target"]
@@ -117,6 +121,12 @@ def test_every_home_to_every_store_with_default_settings(tmp_path: Path, places:
         except AssertionError as exc:
             problems.append(f"{entity}: {exc}")
     assert not problems, "\n".join(problems)
+
+
+def test_every_home_to_every_store_with_default_settings(tmp_path: Path, places: dict[str, tuple[Place, Place]]
+                                                           ) -> None:
+    sides = {name: (engine, *places[name]) for name, engine in ENGINES.items()}
+    pair_matrix(tmp_path, sides, [(a, b) for a in ENGINES for b in ENGINES])
 
 
 def test_the_pair_matrix_has_every_family_on_both_sides() -> None:
