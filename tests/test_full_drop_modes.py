@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 import hygge
-from tests.contract.suite import Engine, Place, files_place
+from tests.contract.suite import Engine, Place, engine_fixtures
 from tests.engines import MERGE_ENGINES
 
 DATABASES = {k: v for k, v in MERGE_ENGINES.items() if k not in ("parquet", "delta")}  # full_drop_mode: databases
@@ -45,14 +44,7 @@ def run_sql(engine: Engine, place: Place) -> Callable[[str], list[tuple[object, 
     return embedded
 
 
-@pytest.fixture(params=list(DATABASES), ids=list(DATABASES))
-def engine(request: pytest.FixtureRequest) -> Engine:
-    return DATABASES[request.param]
-
-
-@pytest.fixture
-def place(engine: Engine, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Place]:
-    yield from (engine.place or files_place)(tmp_path, request.node.name)
+engine, place = engine_fixtures(DATABASES)
 
 
 def load(place: Place, engine: Engine, rows: int, mode: str) -> hygge.MoveResult:

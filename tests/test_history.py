@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +21,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from hygge.samples import orders
-from tests.contract.suite import Engine, Place, files_place
+from tests.contract.suite import Engine, Place, engine_fixtures
 from tests.engines import EVERY_STORE
 from tests.helpers import run_here, run_hygge, write_project
 
-
-@pytest.fixture(params=list(EVERY_STORE), ids=list(EVERY_STORE))
-def engine(request: pytest.FixtureRequest) -> Engine:
-    return EVERY_STORE[request.param]
-
-
-@pytest.fixture
-def place(engine: Engine, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Place]:
-    yield from (engine.place or files_place)(tmp_path, request.node.name)
+engine, place = engine_fixtures(EVERY_STORE)
 
 
 def project(engine: Engine, place: Place) -> Path:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import signal
 import textwrap
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.contract.suite import Engine, Place, files_place
+from tests.contract.suite import Engine, Place, engine_fixtures
 from tests.engines import MERGE_ENGINES
 from tests.helpers import read_target, run_here, run_hygge
 
@@ -57,14 +56,7 @@ def final_source(changes: list[pa.Table]) -> pa.Table:
     return pa.Table.from_pylist(sorted(latest.values(), key=lambda r: r["id"]), schema=changes[0].schema)
 
 
-@pytest.fixture(params=list(MERGE_ENGINES), ids=list(MERGE_ENGINES))
-def engine(request: pytest.FixtureRequest) -> Engine:
-    return MERGE_ENGINES[request.param]
-
-
-@pytest.fixture
-def place(engine: Engine, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Place]:
-    yield from (engine.place or files_place)(tmp_path, request.node.name)
+engine, place = engine_fixtures(MERGE_ENGINES)
 
 
 def project(place: Place, engine: Engine, extra: str = "", folder: str = "proj") -> Path:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import hygge
-from tests.contract.suite import Engine, Place, files_place
+from tests.contract.suite import Engine, Place, engine_fixtures
 from tests.engines import EVERY_STORE
 from tests.helpers import read_target, run_here, run_hygge, write_project
 from tests.services import mysql_sql, postgres_sql
@@ -27,14 +26,7 @@ from tests.services import mysql_sql, postgres_sql
 DATABASES = ["duckdb", "sqlite", "postgres", "mysql"]
 
 
-@pytest.fixture(params=list(EVERY_STORE), ids=list(EVERY_STORE))
-def engine(request: pytest.FixtureRequest) -> Engine:
-    return EVERY_STORE[request.param]
-
-
-@pytest.fixture
-def place(engine: Engine, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Place]:
-    yield from (engine.place or files_place)(tmp_path, request.node.name)
+engine, place = engine_fixtures(EVERY_STORE)
 
 
 def project(engine: Engine, place: Place, name: str) -> Path:

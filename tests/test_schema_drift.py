@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,19 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 
 import hygge
-from tests.contract.suite import Engine, Place, files_place
+from tests.contract.suite import Engine, Place, engine_fixtures
 from tests.engines import MERGE_ENGINES
 from tests.helpers import read_target, run_here, write_project
 
-
-@pytest.fixture(params=list(MERGE_ENGINES), ids=list(MERGE_ENGINES))
-def engine(request: pytest.FixtureRequest) -> Engine:
-    return MERGE_ENGINES[request.param]
-
-
-@pytest.fixture
-def place(engine: Engine, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Place]:
-    yield from (engine.place or files_place)(tmp_path, request.node.name)
+engine, place = engine_fixtures(MERGE_ENGINES)
 
 
 def load(place: Place, engine: Engine, table: pa.Table, run_type: str = "append",

@@ -65,6 +65,21 @@ def files_place(root: Path, name: str) -> Iterator[Place]:
     yield Place(root, name)
 
 
+def engine_fixtures(engines: dict[str, Engine]) -> tuple[Any, Any]:
+    """The `engine` fixture (each of ``engines`` in turn) and the `place` of one test on it (its own folder, or
+    its own schema or database on a server), for a module to bind: ``engine, place = engine_fixtures(...)``."""
+
+    @pytest.fixture(params=list(engines), ids=list(engines))
+    def engine(request: pytest.FixtureRequest) -> Engine:
+        return engines[request.param]
+
+    @pytest.fixture
+    def place(engine: Engine, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Place]:
+        yield from (engine.place or files_place)(tmp_path, request.node.name)
+
+    return engine, place
+
+
 def move(home: dict[str, Any], store: dict[str, Any], entity: str, root: Path, **kwargs: Any) -> hygge.MoveResult:
     result = hygge.move(home, store, entity, root=root, **kwargs)
     assert result.ok, f"{home['type']} -> {store['type']}: {result.error}\n{result.traceback}"

@@ -13,15 +13,13 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 import hygge
-from tests.contract.suite import Engine, Place, files_place
+from tests.contract.suite import Engine, Place, engine_fixtures
 from tests.engines import MERGE_ENGINES
 from tests.helpers import read_target, run_here, run_hygge
 
@@ -34,14 +32,7 @@ def version(rows: int, tag: int) -> pa.Table:
                      "text": pa.array([f"row {i} of version {tag}" for i in range(rows)])})
 
 
-@pytest.fixture(params=list(MERGE_ENGINES), ids=list(MERGE_ENGINES))
-def engine(request: pytest.FixtureRequest) -> Engine:
-    return MERGE_ENGINES[request.param]
-
-
-@pytest.fixture
-def place(engine: Engine, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Place]:
-    yield from (engine.place or files_place)(tmp_path, request.node.name)
+engine, place = engine_fixtures(MERGE_ENGINES)
 
 
 def target(engine: Engine, place: Place) -> pa.Table:

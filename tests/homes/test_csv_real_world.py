@@ -4,7 +4,6 @@ and columns from each file's path, against the parquet store and a database stor
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import hygge
-from tests.contract.suite import Engine, Place, files_place
+from tests.contract.suite import Engine, Place, engine_fixtures
 from tests.engines import MERGE_ENGINES
 from tests.helpers import read_target, write_project
 
@@ -24,14 +23,7 @@ ORDERS = "id,order_date,seen_at,amount,flag\n1,01/02/2013,01/02/2013 10:30,12.50
 FORMATS = {"order_date": "%d/%m/%Y", "seen_at": "%d/%m/%Y %H:%M"}
 
 
-@pytest.fixture(params=list(ENGINES), ids=list(ENGINES))
-def engine(request: pytest.FixtureRequest) -> Engine:
-    return ENGINES[request.param]
-
-
-@pytest.fixture
-def place(engine: Engine, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Place]:
-    yield from (engine.place or files_place)(tmp_path, request.node.name)
+engine, place = engine_fixtures(ENGINES)
 
 
 def export(root: Path, text: str = ORDERS, name: str = "orders.csv") -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ from click.testing import CliRunner
 
 import hygge
 from hygge.cli import main
-from tests.contract.suite import Engine, Place, files_place
+from tests.contract.suite import Engine, Place, engine_fixtures
 from tests.engines import MERGE_ENGINES
 from tests.helpers import read_target, write_project
 
@@ -21,14 +20,7 @@ ENGINES = {name: MERGE_ENGINES[name] for name in ("parquet", "sqlite")}
 TSV = "id\tname\tseen_at\n1\tann\t2024-01-02 03:04:05\n2\tbob\t2024-01-03 03:04:05\n"
 
 
-@pytest.fixture(params=list(ENGINES), ids=list(ENGINES))
-def engine(request: pytest.FixtureRequest) -> Engine:
-    return ENGINES[request.param]
-
-
-@pytest.fixture
-def place(engine: Engine, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Place]:
-    yield from (engine.place or files_place)(tmp_path, request.node.name)
+engine, place = engine_fixtures(ENGINES)
 
 
 def load(place: Place, engine: Engine, run_type: str, **settings: Any) -> hygge.MoveResult:

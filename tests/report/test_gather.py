@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import hygge
 from hygge.core.workspace import load_workspace
 from hygge.errors import ConfigError
 from hygge.report import gather, render
-from tests.contract.suite import Engine, Place, files_place
+from tests.contract.suite import Engine, Place, engine_fixtures
 from tests.contract.test_delta import ENGINE as DELTA
 from tests.contract.test_iceberg import ENGINE as ICEBERG
 from tests.contract.test_parquet import ENGINE as PARQUET
@@ -37,14 +36,7 @@ def items(ids: range, extra: bool = False) -> pa.Table:
     return pa.table(columns)
 
 
-@pytest.fixture(params=list(STORES), ids=list(STORES))
-def engine(request: pytest.FixtureRequest) -> Engine:
-    return STORES[request.param]
-
-
-@pytest.fixture
-def place(engine: Engine, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Place]:
-    yield from (engine.place or files_place)(tmp_path, request.node.name)
+engine, place = engine_fixtures(STORES)
 
 
 def project(place: Place, engine: Engine) -> Path:

@@ -4,30 +4,20 @@ column's comment, still read exactly and are moved to the new form by their next
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from tests.contract import test_duckdb, test_mysql
-from tests.contract.suite import Engine, Place, back, files_place, move
+from tests.contract.suite import Engine, Place, back, engine_fixtures, move
 from tests.test_full_drop_modes import run_sql
 
 KEEPING = {"duckdb": test_duckdb.ENGINE, "mysql": test_mysql.ENGINE}  # the stores whose column types lose some
 SCHEMA = pa.schema([("id", pa.int64()), ("ls", pa.large_string()), ("ts", pa.timestamp("ms", tz="Europe/Oslo"))])
 
 
-@pytest.fixture(params=list(KEEPING), ids=list(KEEPING))
-def engine(request: pytest.FixtureRequest) -> Engine:
-    return KEEPING[request.param]
-
-
-@pytest.fixture
-def place(engine: Engine, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Place]:
-    yield from (engine.place or files_place)(tmp_path, request.node.name)
+engine, place = engine_fixtures(KEEPING)
 
 
 def rows(ids: list[int]) -> pa.Table:

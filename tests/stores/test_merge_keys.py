@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 import hygge
-from tests.contract.suite import Engine, Place, files_place
+from tests.contract.suite import Engine, Place, engine_fixtures
 from tests.test_full_drop_modes import DATABASES, run_sql
 
-
-@pytest.fixture(params=list(DATABASES), ids=list(DATABASES))
-def engine(request: pytest.FixtureRequest) -> Engine:
-    return DATABASES[request.param]
-
-
-@pytest.fixture
-def place(engine: Engine, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Place]:
-    yield from (engine.place or files_place)(tmp_path, request.node.name)
+engine, place = engine_fixtures(DATABASES)
 
 
 def key_of(engine: Engine, place: Place, table: str) -> tuple[str, list[str]]:

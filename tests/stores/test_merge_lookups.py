@@ -3,8 +3,6 @@ columns are indexable types sized within InnoDB's limit."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -14,21 +12,14 @@ import pytest
 import hygge
 from hygge.core.planner import open_store
 from tests.contract import test_mysql, test_postgres, test_sqlite
-from tests.contract.suite import Engine, Place, files_place
+from tests.contract.suite import Engine, Place, engine_fixtures
 from tests.stores.test_merge_keys import key_of
 from tests.test_full_drop_modes import run_sql
 
 EXPLAINED = {"sqlite": test_sqlite.ENGINE, "postgres": test_postgres.ENGINE, "mysql": test_mysql.ENGINE}
 
 
-@pytest.fixture(params=list(EXPLAINED), ids=list(EXPLAINED))
-def engine(request: pytest.FixtureRequest) -> Engine:
-    return EXPLAINED[request.param]
-
-
-@pytest.fixture
-def place(engine: Engine, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Place]:
-    yield from (engine.place or files_place)(tmp_path, request.node.name)
+engine, place = engine_fixtures(EXPLAINED)
 
 
 def merged(engine: Engine, place: Place, table: pa.Table, keys: list[str]) -> hygge.MoveResult:
