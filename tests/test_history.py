@@ -32,7 +32,7 @@ def project(engine: Engine, place: Place) -> Path:
     root = place.root / "proj"
     write_project(root, f"""\
         name: hist
-        options: {{batch_bytes: 64KiB, retries: 0}}
+        options: {{batch_bytes: 64KiB, retries: 0, lock_wait: 30}}  # a killed run's server session ends a moment late
         flows:
           f:
             home: {{type: parquet, path: in}}

@@ -66,7 +66,7 @@ def project(place: Place, engine: Engine, extra: str = "", folder: str = "proj")
     store_yaml = ", ".join(f"{k}: {v!r}" if isinstance(v, str) else f"{k}: {v}" for k, v in store.items())
     (root / "hygge.yml").write_text(textwrap.dedent(f"""\
         name: inc
-        options: {{batch_bytes: 1KiB, retries: 0}}
+        options: {{batch_bytes: 1KiB, retries: 0, lock_wait: 30}}  # a killed run's server session ends a moment late
         flows:
           shop:
             home: {{type: parquet, path: changes}}

@@ -175,7 +175,7 @@ class ContractSuite:
         store = self.engine.store(place)
         (project / "hygge.yml").write_text(textwrap.dedent(f"""\
             name: kill
-            options: {{batch_bytes: 64KiB, retries: 0}}
+            options: {{batch_bytes: 64KiB, retries: 0, lock_wait: 30}}  # a killed session ends a moment late
             flows:
               f:
                 home: {{type: parquet, path: {place.root / 'src'}}}

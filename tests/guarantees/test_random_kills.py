@@ -47,10 +47,12 @@ def test_kills_at_random_instants_leave_old_or_new_and_heal(engine: Engine, plac
     root = place.root / "proj"
     (root / "in").mkdir(parents=True)
     store = engine.store(place)
+    # lock_wait: a database server lets go of a killed client's lock (its session) only once it sees the connection
+    # drop, a moment after the kill; a rerun right then would be told another run is writing, and rightly so.
     store_yaml = ", ".join(f"{k}: {v!r}" if isinstance(v, str) else f"{k}: {v}" for k, v in store.items())
     (root / "hygge.yml").write_text(textwrap.dedent(f"""\
         name: kills
-        options: {{batch_bytes: 128KiB, retries: 0}}
+        options: {{batch_bytes: 128KiB, retries: 0, lock_wait: 30}}
         flows:
           f:
             home: {{type: parquet, path: in}}
