@@ -272,3 +272,42 @@ def test_what_runs_on_the_machine_running_hygge_go_is_said_and_a_local_cluster_w
     assert "8787" not in proc.stderr + proc.stdout
     warnings = json.loads(proc.stdout)["moves"][0]["warnings"]
     assert any("on the machine running hygge go, not" in w for w in warnings), warnings
+
+
+def test_a_worker_dying_after_its_partition_was_staged_never_loses_or_doubles_it(tmp_path: Path) -> None:
+    """Issue 18, 4(a): a worker that *finished* its partition dies before the commit; Dask runs the partition again
+    (its result was on that worker) and the rerun must not touch the attempt being adopted."""
+    expected = big_files(tmp_path / "in", count=4)
+    write_project(tmp_path, "name: p\n", flows={"f": """\
+        home: {type: parquet, path: in, partitions: 2}
+        store: {type: parquet, path: out, copy_unchanged: false}
+        entities: [{name: orders, source: "*.parquet"}]
+        """})
+    cluster = Cluster(1, env={"HYGGE_PAUSE_AT": "read:1:10"})  # this worker's first partition waits 10 s
+    quick_env = {k: v for k, v in os.environ.items() if k != "HYGGE_PAUSE_AT"}
+    quick = subprocess.Popen([str(BIN / "dask"), "worker", cluster.address, "--nthreads", "1", "--no-dashboard"],
+                             env=quick_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cluster.workers.append(quick)
+    attempts: set[str] = set()
+    try:
+        cluster.wait_for(2)
+        proc = subprocess.Popen([sys.executable, "-m", "hygge", "go", "--json", "--scheduler", cluster.address],
+                                cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while len(attempts) < 2 and time.monotonic() < deadline:  # both partitions started, one on each worker
+            attempts |= {p.name for p in tmp_path.rglob("*.parts/p*")}
+            time.sleep(0.05)
+        time.sleep(3)  # the quick worker's partition (80,000 rows) is staged; the other worker is still paused
+        quick.send_signal(signal.SIGKILL)
+        cluster.workers.append(cluster.start_worker())
+        while proc.poll() is None:
+            attempts |= {p.name for p in tmp_path.rglob("*.parts/p*")}
+            time.sleep(0.05)
+        out, err = proc.communicate(timeout=180)
+    finally:
+        cluster.stop()
+    move = json.loads(out)["moves"][0]
+    partitions = {name.split("-")[0] for name in attempts}
+    assert len(attempts) > len(partitions), f"no partition ran again: {sorted(attempts)}"
+    assert move["status"] == "ok", f"{move['error']}\n{err}"
+    assert read_target(tmp_path / "out" / "orders").sort_by("order_id").equals(expected)

@@ -124,6 +124,10 @@ class Dialect(ABC):
     def commit(self, conn: Any) -> None:
         conn.commit()
 
+    def retry_read(self, exc: BaseException) -> bool:
+        """Whether a short read of the journal met what the server asks to be retried in a new transaction."""
+        return False
+
     def rollback(self, conn: Any) -> None:
         conn.rollback()
 

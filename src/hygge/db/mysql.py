@@ -27,7 +27,9 @@ from hygge.db.mysql_load import load, refuse_warnings
 from hygge.db.mysql_types import _INTS, _OTHERS, _UINTS, lost_type, my_type
 from hygge.errors import HyggeConnectionError, HyggeError, MissingDriver, StateError, WriteError
 
-TRANSIENT_CODES = {2002, 2003, 2006, 2013, 2055, 1205, 1213, 1317, 1927}
+# 1412: "Table definition has changed, please retry transaction": a table another move just created (the
+# journal of a new schema) met a read view opened before; the server asks for exactly that retry.
+TRANSIENT_CODES = {2002, 2003, 2006, 2013, 2055, 1205, 1213, 1317, 1412, 1927}
 SESSION = ("SET time_zone = '+00:00'", "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'",
            "SET SESSION net_write_timeout = 3600", "SET SESSION lock_wait_timeout = 60")
 
@@ -113,6 +115,9 @@ class MysqlDialect(Dialect):
                                         hint="check that the server runs and listens there")
         return HyggeConnectionError(f"cannot connect to MySQL: {text[:300]}", path=where,
                                     hint="run `hygge debug` for a check of every connection")
+
+    def retry_read(self, exc: BaseException) -> bool:
+        return bool(exc.args) and exc.args[0] == 1412
 
     def transient(self, exc: BaseException) -> bool:
         code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None

@@ -81,17 +81,23 @@ class SqlStore(Store):
         return SqlLanding(self, plan, record)
 
     def _with_conn(self, work: Any, write: bool = True) -> Any:
-        """Run ``work(dialect, conn)`` in a transaction of its own; it commits what it means to keep."""
+        """Run ``work(dialect, conn)`` in a transaction of its own; it commits what it means to keep. A read the
+        server asks to retry (MySQL, when another move created the journal tables meanwhile) runs again."""
         dialect = self.dialect()
-        conn = dialect.connect()
-        try:
-            dialect.begin(conn, write)
+        for attempt in range(3):
+            conn = dialect.connect()
             try:
-                return work(dialect, conn)
+                dialect.begin(conn, write)
+                try:
+                    return work(dialect, conn)
+                finally:
+                    dialect.rollback(conn)
+            except Exception as exc:
+                if write or attempt == 2 or not dialect.retry_read(exc):
+                    raise
             finally:
-                dialect.rollback(conn)
-        finally:
-            dialect.close(conn)
+                dialect.close(conn)
+        raise AssertionError("unreachable")
 
     def state(self, plan: MovePlan) -> EntityState | None:
         schema, _ = self.split(plan)
