@@ -235,11 +235,14 @@ def test_a_worker_dying_during_an_unsplit_move_is_told_and_the_move_lands_once(t
         store: {type: parquet, path: out, copy_unchanged: false}
         entities: [{name: orders, source: "*.parquet"}]
         """})
-    one = Cluster(1, env={"HYGGE_PAUSE_AT": "read:1:4"})
+    one = Cluster(1, env={"HYGGE_PAUSE_AT": "read:1:8"})
     try:
         proc = subprocess.Popen([sys.executable, "-m", "hygge", "go", "--json", "--scheduler", one.address],
                                 cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(3)
+        deadline = time.monotonic() + 60  # until the move runs on the worker: its landing is open, it is paused
+        while not any((tmp_path / "out").rglob("*")) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        time.sleep(0.5)
         one.workers[0].send_signal(signal.SIGKILL)  # the only worker dies in the middle of the move
         one.workers.append(one.start_worker())
         out, err = proc.communicate(timeout=180)
