@@ -1,4 +1,8 @@
-"""The command line end to end, in real subprocesses: init, go, dry run, debug, exit codes."""
+"""The command line end to end: init, go, dry run, debug, exit codes.
+
+A real `hygge` process where the process is the point (the README's first run, exit codes and output as a shell
+sees them, terminals, a module on PYTHONPATH); the other commands run in this process (`run_here`), which answers
+alike and costs no interpreter start-up."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from hygge import __version__
-from tests.helpers import assert_same_rows, read_target, run_hygge, staging_debris, write_project
+from tests.helpers import assert_same_rows, read_target, run_here, run_hygge, staging_debris, write_project
 
 
 def test_init_then_go_moves_every_entity_row_for_row_and_type_for_type(tmp_path: Path) -> None:
@@ -33,7 +37,7 @@ def test_init_then_go_moves_every_entity_row_for_row_and_type_for_type(tmp_path:
 
 
 def test_go_without_a_terminal_prints_timestamped_lines_and_a_summary(tmp_path: Path) -> None:
-    run_hygge("init", "demo", cwd=tmp_path, check=0)
+    run_here("init", "demo", cwd=tmp_path, check=0)
     proc = run_hygge("go", cwd=tmp_path / "demo", check=0)
     lines = proc.stderr.splitlines() + proc.stdout.splitlines()
     starts = [line for line in lines if " start " in line]
@@ -42,8 +46,8 @@ def test_go_without_a_terminal_prints_timestamped_lines_and_a_summary(tmp_path: 
 
 
 def test_json_report_is_machine_readable_and_progress_goes_to_stderr(tmp_path: Path) -> None:
-    run_hygge("init", "demo", cwd=tmp_path, check=0)
-    proc = run_hygge("go", "--json", cwd=tmp_path / "demo", check=0)
+    run_here("init", "demo", cwd=tmp_path, check=0)
+    proc = run_here("go", "--json", cwd=tmp_path / "demo", check=0)
     report = json.loads(proc.stdout)
     assert report["ok"] is True and report["exit_code"] == 0
     counts = {m["entity"]: (m["rows_read"], m["rows_written"], m["rows_in_target"]) for m in report["moves"]}
@@ -51,27 +55,27 @@ def test_json_report_is_machine_readable_and_progress_goes_to_stderr(tmp_path: P
 
 
 def test_dry_run_shows_the_plan_and_moves_nothing(tmp_path: Path) -> None:
-    run_hygge("init", "demo", cwd=tmp_path, check=0)
-    proc = run_hygge("go", "--dry-run", cwd=tmp_path / "demo", check=0)
+    run_here("init", "demo", cwd=tmp_path, check=0)
+    proc = run_here("go", "--dry-run", cwd=tmp_path / "demo", check=0)
     assert "dry run" in proc.stdout and "example.events" in proc.stdout and "append" in proc.stdout
     assert not (tmp_path / "demo" / "data" / "lake").exists()
-    report = json.loads(run_hygge("go", "--dry-run", "--json", cwd=tmp_path / "demo", check=0).stdout)
+    report = json.loads(run_here("go", "--dry-run", "--json", cwd=tmp_path / "demo", check=0).stdout)
     users = next(m for m in report["moves"] if m["entity"] == "users")
     assert users["estimated_rows"] == 1000 and users["columns"][-1] == "_loaded_at"
 
 
 def test_debug_passes_on_a_new_project_and_explains_a_missing_home(tmp_path: Path) -> None:
-    run_hygge("init", "demo", cwd=tmp_path, check=0)
+    run_here("init", "demo", cwd=tmp_path, check=0)
     project = tmp_path / "demo"
-    assert "all checks passed" in run_hygge("debug", cwd=project, check=0).stdout
+    assert "all checks passed" in run_here("debug", cwd=project, check=0).stdout
     (project / "data" / "source").rename(project / "data" / "elsewhere")
-    proc = run_hygge("debug", cwd=project, check=1)
+    proc = run_here("debug", cwd=project, check=1)
     assert "home path data/source: does not exist" in proc.stdout
     assert "next step: create it or fix `path` on the home" in proc.stdout
 
 
 def test_corrupted_file_fails_only_its_entity_and_exit_code_is_1(tmp_path: Path) -> None:
-    run_hygge("init", "demo", cwd=tmp_path, check=0)
+    run_here("init", "demo", cwd=tmp_path, check=0)
     project = tmp_path / "demo"
     bad = project / "data" / "source" / "orders.parquet"
     bad.write_bytes(bad.read_bytes()[:-200])  # footer gone, as after a cut-off upload
@@ -110,38 +114,38 @@ def test_verbose_shows_the_traceback_of_a_failed_entity(tmp_path: Path) -> None:
         store: {type: parquet, path: out}
         entities: [users]
         """})
-    quiet = run_hygge("go", cwd=tmp_path, check=1)
+    quiet = run_here("go", cwd=tmp_path, check=1)
     assert "Traceback" not in quiet.stdout + quiet.stderr
-    loud = run_hygge("go", "--verbose", cwd=tmp_path, check=1)
+    loud = run_here("go", "--verbose", cwd=tmp_path, check=1)
     assert "Traceback" in loud.stdout
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
-    run_hygge("init", "demo", cwd=tmp_path, check=0)
-    proc = run_hygge("go", "--flow", "exampel", cwd=tmp_path / "demo", check=2)
+    run_here("init", "demo", cwd=tmp_path, check=0)
+    proc = run_here("go", "--flow", "exampel", cwd=tmp_path / "demo", check=2)
     assert "there is no flow 'exampel'" in proc.stderr and "did you mean 'example'?" in proc.stderr
-    proc = run_hygge("go", "--entity", "example.userz", cwd=tmp_path / "demo", check=2)
+    proc = run_here("go", "--entity", "example.userz", cwd=tmp_path / "demo", check=2)
     assert "did you mean 'users'?" in proc.stderr
-    assert run_hygge("go", "--concurrency", "0", cwd=tmp_path / "demo").returncode == 2
-    proc = run_hygge("go", cwd=tmp_path, check=2)
+    assert run_here("go", "--concurrency", "0", cwd=tmp_path / "demo").returncode == 2
+    proc = run_here("go", cwd=tmp_path, check=2)
     assert "no hygge project here" in proc.stderr and "hygge init NAME" in proc.stderr
 
 
 def test_selecting_one_entity_and_overriding_the_run_type(tmp_path: Path) -> None:
-    run_hygge("init", "demo", cwd=tmp_path, check=0)
+    run_here("init", "demo", cwd=tmp_path, check=0)
     project = tmp_path / "demo"
-    run_hygge("go", "--entity", "example.users", cwd=project, check=0)
+    run_here("go", "--entity", "example.users", cwd=project, check=0)
     assert sorted(p.name for p in (project / "data" / "lake").iterdir()) == [".hygge", "users"]
-    run_hygge("go", "-e", "example.users", "--append", cwd=project, check=0)
+    run_here("go", "-e", "example.users", "--append", cwd=project, check=0)
     assert read_target(project / "data" / "lake" / "users").num_rows == 2000
-    run_hygge("go", "-e", "example.users", "--full-drop", cwd=project, check=0)
+    run_here("go", "-e", "example.users", "--full-drop", cwd=project, check=0)
     assert read_target(project / "data" / "lake" / "users").num_rows == 1000
 
 
 def test_init_refuses_a_folder_that_has_files(tmp_path: Path) -> None:
     (tmp_path / "demo").mkdir()
     (tmp_path / "demo" / "keep.txt").write_text("mine")
-    proc = run_hygge("init", "demo", cwd=tmp_path, check=2)
+    proc = run_here("init", "demo", cwd=tmp_path, check=2)
     assert "already exists and is not empty" in proc.stderr
     assert (tmp_path / "demo" / "keep.txt").read_text() == "mine"
 
@@ -155,7 +159,7 @@ def test_in_a_terminal_each_entity_gets_a_live_progress_bar(tmp_path: Path) -> N
     import subprocess
     import sys
 
-    run_hygge("init", "demo", cwd=tmp_path, check=0)
+    run_here("init", "demo", cwd=tmp_path, check=0)
     leader, follower = os.openpty()
     env = {**os.environ, "COLUMNS": "160", "TERM": "xterm-256color"}
     proc = subprocess.Popen([sys.executable, "-m", "hygge", "go"], cwd=tmp_path / "demo", stdout=follower,
@@ -191,11 +195,11 @@ def test_a_note_many_entities_share_is_said_once(tmp_path: Path) -> None:
         store: {type: parquet, path: out}
         entities: "*"
         """})
-    proc = run_hygge("go", cwd=tmp_path, check=0)
+    proc = run_here("go", cwd=tmp_path, check=0)
     notes = [line for line in proc.stdout.splitlines() if line.startswith("note:")]
     assert notes == ["note: 6 entities (f.t0, f.t1, f.t2 and 3 more): 1 file(s) copied whole: nothing about their "
                      "rows changed"]
-    proc = run_hygge("go", "--entity", "f.t0", "--entity", "f.t1", cwd=tmp_path, check=0)
+    proc = run_here("go", "--entity", "f.t0", "--entity", "f.t1", cwd=tmp_path, check=0)
     notes = [line for line in proc.stdout.splitlines() if line.startswith("note:")]
     assert notes == [f"note: f.t{i}: 1 file(s) copied whole: nothing about their rows changed" for i in (0, 1)]
 
@@ -242,12 +246,12 @@ def test_text_in_brackets_is_printed_as_it_is_by_every_command(tmp_path: Path) -
     assert "hygge: p[red]" in plain and "f.t[bold]" in plain and "out[red]/t[bold]" in plain
     screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", read_terminal(["go"], tmp_path))
     assert "f.t[bold]" in screen and "✓ ok" in screen, "the live bar names the entity as it is"
-    dry = run_hygge("go", "--dry-run", cwd=tmp_path, check=0).stdout
+    dry = run_here("go", "--dry-run", cwd=tmp_path, check=0).stdout
     assert "f.t[bold]" in dry and "out[red]/t[bold]" in dry
-    assert "f.t[bold]" in run_hygge("history", cwd=tmp_path, check=0).stdout
+    assert "f.t[bold]" in run_here("history", cwd=tmp_path, check=0).stdout
     # --entity takes globs: [[] is how a glob says "[" (the name itself would match tb, to, tl, td).
-    assert "f.t[[]bold]: state forgotten" in run_hygge("reset", "f.t[[]bold]", "--yes", cwd=tmp_path, check=0).stdout
-    assert "created demo[x]/" in run_hygge("init", "demo[x]", cwd=tmp_path, check=0).stdout
+    assert "f.t[[]bold]: state forgotten" in run_here("reset", "f.t[[]bold]", "--yes", cwd=tmp_path, check=0).stdout
+    assert "created demo[x]/" in run_here("init", "demo[x]", cwd=tmp_path, check=0).stdout
 
 
 def test_debug_prints_paths_and_install_hints_with_their_brackets(tmp_path: Path) -> None:
