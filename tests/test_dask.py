@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from hygge.samples import orders, write_sample_source
-from tests.helpers import read_target, run_hygge, write_project
+from tests.helpers import read_target, run_here, run_hygge, write_project
 from tests.services import POSTGRES_URL, postgres_place, postgres_sql
 
 BIN = Path(sys.executable).parent
@@ -63,8 +63,10 @@ class Cluster:
             proc.wait(timeout=30)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
+    """One scheduler and two workers for the tests that only run moves on them (none kills a worker): starting
+    them is three interpreters importing distributed and hygge, seconds of CPU a test."""
     running = Cluster(2)
     yield running
     running.stop()
@@ -77,7 +79,7 @@ def test_a_project_on_the_cluster_equals_a_local_run(tmp_path: Path, cluster: Cl
             home: {type: parquet, path: data/source}
             store: {type: parquet, path: data/lake}
             """})
-    run_hygge("go", cwd=tmp_path / "local", check=0)
+    run_here("go", cwd=tmp_path / "local", check=0)
     proc = run_hygge("go", "--scheduler", cluster.address, cwd=tmp_path / "dask", check=0)
     assert "3 of 3 entities moved" in proc.stdout and " start " in proc.stderr + proc.stdout
     for entity in ("users", "orders", "events"):
@@ -108,7 +110,7 @@ def test_one_big_file_entity_over_many_workers_is_published_once(tmp_path: Path,
     assert read_target(tmp_path / "out" / "orders").sort_by("order_id").equals(expected)
     manifest = json.loads((tmp_path / "out" / "orders" / ".hygge-manifest.json").read_text())
     assert len(manifest["parts"]) >= 3, "each partition staged its own part files"
-    history = json.loads(run_hygge("history", "--json", cwd=tmp_path, check=0).stdout)["runs"]
+    history = json.loads(run_here("history", "--json", cwd=tmp_path, check=0).stdout)["runs"]
     assert [r["status"] for r in history] == ["ok"], "one commit, one journal entry"
 
 

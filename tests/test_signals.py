@@ -51,9 +51,12 @@ def rows_in(root: Path, store: str, entity: str) -> int:
 
 
 def go_and_stop(root: Path, signum: int, as_json: bool) -> tuple[int, str, str]:
-    """`hygge go` stopped by ``signum`` while f.big writes (paused 3 s after its first staged batch)."""
-    out, err = root / "stdout.txt", root / "stderr.txt"
-    env = {**{k: v for k, v in os.environ.items() if k != "HYGGE_KILL_AT"}, "HYGGE_PAUSE_AT": "write:2:3"}
+    """`hygge go` stopped by ``signum`` while f.big writes (paused after its first staged batch until the signal
+    was sent: its 600,000 rows then keep it writing well after the signal is handled)."""
+    out, err, release = root / "stdout.txt", root / "stderr.txt", root / "release"
+    release.unlink(missing_ok=True)
+    env = {**{k: v for k, v in os.environ.items() if k != "HYGGE_KILL_AT"}, "HYGGE_PAUSE_AT": "write:2:60",
+           "HYGGE_PAUSE_UNTIL": str(release)}
     with open(out, "w") as stdout, open(err, "w") as stderr:
         proc = subprocess.Popen([sys.executable, "-m", "hygge", "go", *(["--json"] if as_json else [])], cwd=root,
                                 stdout=stdout, stderr=stderr, env=env, text=True)
@@ -64,6 +67,8 @@ def go_and_stop(root: Path, signum: int, as_json: bool) -> tuple[int, str, str]:
             time.sleep(0.02)
         time.sleep(0.5)  # inside the pause: small has committed, big has staged a batch, later waits
         proc.send_signal(signum)
+        time.sleep(0.2)
+        release.touch()
         code = proc.wait(timeout=120)
     return code, out.read_text(), err.read_text()
 

@@ -28,14 +28,22 @@ def users(rows: int = 1000) -> pa.Table:
 
 
 def orders(rows: int = 5000, users: int = 1000) -> pa.Table:
-    start = datetime(2024, 3, 1, 8, 0, 0)
+    # Computed by Arrow rather than row by row in Python: the tests build tables of 600,000 orders, seconds each
+    # the other way. The values are the same as the Python formulas in the comments.
+    import pyarrow.compute as pc
+
+    i = pa.array(range(rows), pa.int64())
+    start = int((datetime(2024, 3, 1, 8, 0, 0) - datetime(1970, 1, 1)).total_seconds() * 1000)
+    # Decimal((i * 7919) % 100000) / 100, by way of int32 cents (an int64 would need 21 digits of precision)
+    cents = pc.cast(pc.cast(pc.modulo(pc.multiply(i, 7919), 100000), pa.int32()), pa.decimal128(12, 2))
     return pa.table({
-        "order_id": pa.array(range(1, rows + 1), pa.int64()),
-        "user_id": pa.array([(i * 7) % users + 1 for i in range(rows)], pa.int64()),
-        "amount": pa.array([Decimal((i * 7919) % 100000) / 100 for i in range(rows)], pa.decimal128(10, 2)),
-        "quantity": pa.array([(i % 9) + 1 for i in range(rows)], pa.int32()),
-        "ordered_at": pa.array([start + timedelta(minutes=13 * i) for i in range(rows)], pa.timestamp("ms")),
-        "status": [["new", "paid", "shipped", "returned"][i % 4] for i in range(rows)],
+        "order_id": pc.add(i, 1),  # 1..rows
+        "user_id": pc.add(pc.modulo(pc.multiply(i, 7), users), 1),  # (i * 7) % users + 1
+        "amount": pc.cast(pc.divide(cents, pa.scalar(Decimal(100), pa.decimal128(3, 0))), pa.decimal128(10, 2)),
+        "quantity": pc.cast(pc.add(pc.modulo(i, 9), 1), pa.int32()),  # (i % 9) + 1
+        "ordered_at": pc.cast(pc.add(pc.multiply(i, 13 * 60_000), start), pa.timestamp("ms")),  # every 13 minutes
+        # ["new", "paid", "shipped", "returned"][i % 4] (no rows: a column of no type, as a list of none gives)
+        "status": pc.take(pa.array(["new", "paid", "shipped", "returned"]), pc.modulo(i, 4)) if rows else pa.array([]),
     })
 
 
