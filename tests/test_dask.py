@@ -187,6 +187,8 @@ def test_an_unreachable_scheduler_is_explained(tmp_path: Path) -> None:
     proc = run_hygge("go", "--scheduler", f"tcp://127.0.0.1:{free_port()}", cwd=tmp_path)
     assert proc.returncode in (1, 2)
     assert "cannot reach the Dask scheduler" in proc.stdout + proc.stderr
+    # told at once, as a refusal (not after distributed's 15 s of retries)
+    assert "nothing listens at 127.0.0.1:" in proc.stdout + proc.stderr
     assert "dask scheduler" in proc.stdout + proc.stderr
 
 

@@ -34,6 +34,26 @@ def _distributed() -> Any:
     return distributed
 
 
+def _refused(address: str) -> None:
+    """Raise at once when nothing listens at a tcp:// scheduler address (distributed would retry for 15 s).
+
+    Only a refusal counts: a host that does not answer, or any other address form, is left to distributed's own
+    connect, which waits for a scheduler still starting."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme != "tcp" or not parts.hostname or not parts.port:
+        return
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=2):
+            return
+    except ConnectionRefusedError as exc:
+        raise OSError(f"nothing listens at {parts.hostname}:{parts.port} (connection refused)") from exc
+    except OSError:
+        return
+
+
 class DaskCancel:
     """The run's stop flag, shared through the scheduler; polled at most once a second."""
 
@@ -136,6 +156,7 @@ class DaskRunner(Runner):
         self.cluster = None
         try:
             if options.scheduler:
+                _refused(options.scheduler)
                 self.client = distributed.Client(options.scheduler, timeout="15s")
             else:
                 # The scheduler serves HTTP whatever the dashboard setting; on port 0 it takes a free one
