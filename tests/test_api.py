@@ -45,6 +45,13 @@ def test_move_rejects_bad_settings_at_once(tmp_path: Path) -> None:
                    root=tmp_path)
     with pytest.raises(hygge.ConfigError, match=r"options\.retries"):
         hygge.move({"type": "parquet", "path": "x"}, {"type": "parquet", "path": "y"}, "e", root=tmp_path, retries=-1)
+    # polish too: a ConfigError naming the key, as for the YAML (it was pydantic's ValidationError)
+    with pytest.raises(hygge.ConfigError, match=r"\[polish\.cast\]: polish: Input should be a valid dictionary"):
+        hygge.move({"type": "parquet", "path": "x"}, {"type": "parquet", "path": "y"}, "e", root=tmp_path,
+                   polish={"cast": 5})
+    with pytest.raises(hygge.ConfigError, match=r"\[polish\.renme\]: polish: unknown key 'renme'"):
+        hygge.move({"type": "parquet", "path": "x"}, {"type": "parquet", "path": "y"}, "e", root=tmp_path,
+                   polish={"renme": {"a": "b"}})
 
 
 def test_move_takes_run_options_beside_entity_settings(tmp_path: Path) -> None:

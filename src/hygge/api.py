@@ -82,6 +82,8 @@ def move(
         model = registry.load(kind, config["type"]).Config
         doc = YamlDoc("hygge.move()", config)
         problems += validate(model, config, doc, (kind,), f"{kind} type {config['type']}")[1]
+    polished, polish_problems = validate(Polish, polish or {}, YamlDoc("hygge.move()", polish), ("polish",), "polish")
+    problems += polish_problems
     if problems:
         raise ConfigError(problems)
     the_plan = MovePlan(
@@ -93,7 +95,7 @@ def move(
         store=store,
         run_type=run_type,
         root=str(Path(root).resolve()),
-        polish=Polish.model_validate(polish or {}).model_dump(exclude_defaults=True),
+        polish=polished.model_dump(exclude_defaults=True),
         queue_bytes=int(options.queue_bytes),
         batch_bytes=int(options.batch_bytes),
         lock_wait=options.lock_wait,

@@ -82,22 +82,29 @@ class SqlStore(Store):
 
     def _with_conn(self, work: Any, write: bool = True) -> Any:
         """Run ``work(dialect, conn)`` in a transaction of its own; it commits what it means to keep. A read the
-        server asks to retry (MySQL, when another move created the journal tables meanwhile) runs again."""
+        server asks to retry (MySQL, when another move created the journal tables meanwhile) runs again, twice at
+        most."""
         dialect = self.dialect()
-        for attempt in range(3):
-            conn = dialect.connect()
+        attempts = 1 if write else 3
+        for attempt in range(1, attempts + 1):
             try:
-                dialect.begin(conn, write)
-                try:
-                    return work(dialect, conn)
-                finally:
-                    dialect.rollback(conn)
+                return self._in_transaction(dialect, work, write)
             except Exception as exc:
-                if write or attempt == 2 or not dialect.retry_read(exc):
+                if attempt == attempts or not dialect.retry_read(exc):
                     raise
+        return None  # not reached: the last attempt returns or raises
+
+    @staticmethod
+    def _in_transaction(dialect: Dialect, work: Any, write: bool) -> Any:
+        conn = dialect.connect()
+        try:
+            dialect.begin(conn, write)
+            try:
+                return work(dialect, conn)
             finally:
-                dialect.close(conn)
-        raise AssertionError("unreachable")
+                dialect.rollback(conn)
+        finally:
+            dialect.close(conn)
 
     def state(self, plan: MovePlan) -> EntityState | None:
         schema, _ = self.split(plan)
