@@ -62,6 +62,24 @@ def test_dry_run_shows_the_plan_and_moves_nothing(tmp_path: Path) -> None:
     report = json.loads(run_here("go", "--dry-run", "--json", cwd=tmp_path / "demo", check=0).stdout)
     users = next(m for m in report["moves"] if m["entity"] == "users")
     assert users["estimated_rows"] == 1000 and users["columns"][-1] == "_loaded_at"
+    assert users["estimated_rows_exact"] is True, "a parquet footer's count"
+
+
+def test_dry_run_marks_a_database_estimate_as_one(tmp_path: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "src.db") as conn:
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        conn.executemany("INSERT INTO t VALUES (?, ?)", [(i, f"v{i}") for i in range(1, 1235)])
+        conn.execute("DELETE FROM t WHERE id < 100")  # what a database's estimate (here the highest rowid) misses
+    write_project(tmp_path, "name: p\n", flows={"f": """\
+        home: {type: sqlite, path: src.db}
+        store: {type: parquet, path: out}
+        entities: [t]
+        """})
+    assert "~1,234" in run_here("go", "--dry-run", cwd=tmp_path, check=0).stdout
+    move = json.loads(run_here("go", "--dry-run", "--json", cwd=tmp_path, check=0).stdout)["moves"][0]
+    assert (move["estimated_rows"], move["estimated_rows_exact"]) == (1234, False)
 
 
 def test_debug_passes_on_a_new_project_and_explains_a_missing_home(tmp_path: Path) -> None:

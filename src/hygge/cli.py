@@ -189,7 +189,7 @@ def _dry_run(ws: Any, selection: Any, as_json: bool) -> Report:
         # Text, not str: a cell given as str is read as markup, and names in brackets would vanish.
         table.add_row(Text(p.plan.key), Text(p.plan.run_type), Text(p.source or p.plan.source), Text(p.target),
                       Text("error", style="red") if p.error else Text(columns),
-                      "" if p.estimated_rows is None else f"{p.estimated_rows:,}", Text(_why(p.plan)))
+                      _rows_in_source(p), Text(_why(p.plan)))
     out.print(table)
     for p in planned:
         for line in p.drift:
@@ -200,6 +200,13 @@ def _dry_run(ws: Any, selection: Any, as_json: bool) -> Report:
         if p.error:
             out.print(Text(str(p.error), style="red"))
     return code, {}
+
+
+def _rows_in_source(planned: Any) -> str:
+    """The Home's estimate: a count (parquet footers, lake logs) as it is, a database's statistics as ~N."""
+    if planned.estimated_rows is None:
+        return ""
+    return f"{'' if planned.rows_exact else '~'}{planned.estimated_rows:,}"
 
 
 def _why(plan: Any) -> str:

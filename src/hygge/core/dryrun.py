@@ -22,6 +22,7 @@ class PlannedMove:
     target: str = ""
     columns: list[str] = field(default_factory=list)
     estimated_rows: int | None = None
+    rows_exact: bool = True
     rows_in_target: int | None = None
     watermark: Any = None
     error: HyggeError | None = None
@@ -38,6 +39,7 @@ class PlannedMove:
             "target": self.target,
             "columns": self.columns,
             "estimated_rows": self.estimated_rows,
+            "estimated_rows_exact": self.rows_exact if self.estimated_rows is not None else None,
             "watermark": self.watermark,
             "drift": self.drift,
             "error": self.error.to_dict() if self.error else None,
@@ -55,7 +57,7 @@ def describe(plan: MovePlan) -> PlannedMove:
         source = home.open(plan, read_state(plan, state))
         try:
             planned.source = source.description
-            planned.estimated_rows = source.estimated_rows
+            planned.estimated_rows, planned.rows_exact = source.estimated_rows, source.rows_exact
             polisher = Polisher(plan.polish, source.schema, utc_now(), flow=plan.flow, entity=plan.entity)
             planned.columns = list(polisher.schema.names)
             target = store.target_schema(plan)

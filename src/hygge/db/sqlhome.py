@@ -123,6 +123,7 @@ class SqlSource(Source):
         self.base = self.ref
         self.columns = ", ".join(exprs)
         self.estimated_rows = d.estimate_rows(conn, schema, table)
+        self.rows_exact = False  # the server's statistics, or a guess from the table's size
         self.description = f"table {schema + '.' if schema else ''}{table}"
 
     def _partitions(self, conn: Any) -> list[Sql]:

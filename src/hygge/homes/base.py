@@ -60,6 +60,8 @@ class Source(ABC):
 
     description: str = ""
     estimated_rows: int | None = None
+    # False where the estimate comes from statistics (a database's), not from a count (parquet footers, lake logs)
+    rows_exact: bool = True
     warnings: list[str]
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Source:
