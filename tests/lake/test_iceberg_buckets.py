@@ -1,5 +1,7 @@
-"""Iceberg tables with their warehouse on S3 (moto): a SQLite catalog on this machine, the tables' metadata and
-data files in the bucket, reached through the same bucket settings as every other Store on a bucket."""
+"""Iceberg tables with their warehouse on a bucket, S3 (moto), Azure Blob (Azurite, no hierarchical namespace) and
+GCS (fake-gcs-server): a SQLite catalog on this machine, the tables' metadata and data files in the bucket,
+reached through hygge's own FileIO (lake/iceberg_io.py) with the same bucket settings as every other Store on a
+bucket."""
 
 from __future__ import annotations
 
@@ -21,9 +23,9 @@ from tests.buckets import Bucket, make_bucket
 from tests.helpers import run_hygge, write_project
 
 
-@pytest.fixture
-def s3(request: pytest.FixtureRequest) -> Bucket:
-    return make_bucket("s3", request.node.name)
+@pytest.fixture(params=["s3", "azure", "gcs"])
+def lake(request: pytest.FixtureRequest) -> Bucket:
+    return make_bucket(request.param, request.node.name)
 
 
 def catalog(tmp: Path, bucket: Bucket) -> dict[str, Any]:
@@ -55,13 +57,13 @@ def pyiceberg_table(tmp: Path, bucket: Bucket) -> Any:
 
 
 def test_full_drop_append_and_merge_land_in_a_bucket_warehouse_one_snapshot_each(
-        tmp_path: Path, s3: Bucket) -> None:
-    move(tmp_path, s3, rows([1, 2, 3], 1))
-    move(tmp_path, s3, rows([4], 1), run_type="append")
-    merged = move(tmp_path, s3, rows([2, 5], 2), run_type="merge", keys=["id"])
+        tmp_path: Path, lake: Bucket) -> None:
+    move(tmp_path, lake, rows([1, 2, 3], 1))
+    move(tmp_path, lake, rows([4], 1), run_type="append")
+    merged = move(tmp_path, lake, rows([2, 5], 2), run_type="merge", keys=["id"])
     assert merged.rows_in_target == 5
-    table = pyiceberg_table(tmp_path, s3)
-    assert table.location().startswith(s3.url("warehouse")), "the table lives in the bucket"
+    table = pyiceberg_table(tmp_path, lake)
+    assert table.location().startswith(lake.url("warehouse")), "the table lives in the bucket"
     assert len(table.snapshots()) == 3, "one snapshot per run"
     expected = pa.concat_tables([rows([1], 1), rows([2], 2), rows([3, 4], 1), rows([5], 2)])
     got = table.scan().to_arrow().sort_by("id")
@@ -70,16 +72,16 @@ def test_full_drop_append_and_merge_land_in_a_bucket_warehouse_one_snapshot_each
     assert got.column("price").to_pylist() == expected.column("price").to_pylist()
 
 
-def test_the_iceberg_home_reads_a_bucket_warehouse_and_full_drop_replaces(tmp_path: Path, s3: Bucket) -> None:
+def test_the_iceberg_home_reads_a_bucket_warehouse_and_full_drop_replaces(tmp_path: Path, lake: Bucket) -> None:
     expected = rows([1, 2, 3], 1)
-    move(tmp_path, s3, expected)
+    move(tmp_path, lake, expected)
     back = tmp_path / "back"
-    home = {"type": "iceberg", "connection": catalog(tmp_path, s3), "namespace": "shop"}
+    home = {"type": "iceberg", "connection": catalog(tmp_path, lake), "namespace": "shop"}
     read = hygge.move(home, {"type": "parquet", "path": str(back)}, "items", root=tmp_path)
     assert read.ok, read.error
     assert pq.read_table(back / "items").sort_by("id").equals(expected), "hygge's iceberg Home reads it exactly"
-    assert move(tmp_path, s3, rows([9], 3)).rows_in_target == 1, "full_drop replaces"
-    assert pyiceberg_table(tmp_path, s3).scan().to_arrow().column("id").to_pylist() == [9]
+    assert move(tmp_path, lake, rows([9], 3)).rows_in_target == 1, "full_drop replaces"
+    assert pyiceberg_table(tmp_path, lake).scan().to_arrow().column("id").to_pylist() == [9]
 
 
 def project(root: Path, bucket: Bucket) -> None:
@@ -117,18 +119,18 @@ def orphans(tmp: Path, bucket: Bucket) -> list[str]:
 
 @pytest.mark.parametrize("point", ["write:5", "before-publish"])
 def test_a_killed_run_on_a_bucket_warehouse_leaves_the_last_snapshot_and_the_rerun_heals(
-        tmp_path: Path, s3: Bucket, point: str) -> None:
-    project(tmp_path, s3)
+        tmp_path: Path, lake: Bucket, point: str) -> None:
+    project(tmp_path, lake)
     part(tmp_path, "a.parquet", 0, 500)
     assert hygge.run(tmp_path).ok
     part(tmp_path, "b.parquet", 500, 6_000)
     killed = run_hygge("go", cwd=tmp_path, env={"HYGGE_KILL_AT": point})
     assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
-    assert len(pyiceberg_table(tmp_path, s3).snapshots()) == 1, "nothing of the killed run is visible"
-    assert orphans(tmp_path, s3), "the kill left uploaded files behind (else this test tests nothing)"
+    assert len(pyiceberg_table(tmp_path, lake).snapshots()) == 1, "nothing of the killed run is visible"
+    assert orphans(tmp_path, lake), "the kill left uploaded files behind (else this test tests nothing)"
     rerun = hygge.run(tmp_path)
     assert rerun.ok, rerun.moves[0].error
-    table = pyiceberg_table(tmp_path, s3)
+    table = pyiceberg_table(tmp_path, lake)
     assert sorted(table.scan().to_arrow().column("id").to_pylist()) == list(range(6_500)), "exactly once"
     assert len(table.snapshots()) == 2
-    assert orphans(tmp_path, s3) == [], "the rerun deleted what the killed run left in the bucket"
+    assert orphans(tmp_path, lake) == [], "the rerun deleted what the killed run left in the bucket"

@@ -226,7 +226,10 @@ def resolve(ref: str | dict[str, Any] | None, connections: dict[str, dict[str, A
         config = CatalogConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_problems(exc, name)) from None
-    return CatalogSpec(name=config.name or name, config=config, root=root, bucket=_bucket_of(config, connections))
+    bucket = _bucket_of(config, connections)
+    if bucket is not None:
+        iceberg_properties(bucket)  # a warehouse its FileIO cannot reach is refused here, not at the first read
+    return CatalogSpec(name=config.name or name, config=config, root=root, bucket=bucket)
 
 
 _limits: dict[str, threading.BoundedSemaphore] = {}
