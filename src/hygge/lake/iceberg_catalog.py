@@ -158,9 +158,9 @@ class CatalogSpec:
 
 
 def fileio_properties(spec: CatalogSpec) -> dict[str, str]:
-    """FileIO properties for the tables' files: none for local folders; for a bucket warehouse, its resolved
-    settings (storage/settings.py, as for every Store on a bucket) as pyiceberg's ``s3.*``, ``gcs.*`` or
-    ``adls.*``, in one place, so the catalog, the Store and the Home all get them."""
+    """FileIO properties for the tables' files: none for local folders; for a bucket warehouse, hygge's FileIO and
+    its resolved settings (storage/settings.py, as for every Store on a bucket; lake/iceberg_io.py), in one place,
+    so the catalog, the Store and the Home all get them."""
     return iceberg_properties(spec.bucket) if spec.bucket is not None else {}
 
 
