@@ -135,45 +135,20 @@ def delta_options(s: BucketSettings) -> dict[str, str]:
 
 
 def iceberg_properties(s: BucketSettings) -> dict[str, str]:
-    """pyiceberg FileIO properties for a warehouse on this bucket (PyArrowFileIO)."""
-    out: dict[str, str] = {}
-    if s.family == "s3":
-        if s.endpoint:
-            out["s3.endpoint"] = s.endpoint
-        if s.region:
-            out["s3.region"] = s.region
-        if s.path_style:
-            out["s3.force-virtual-addressing"] = "false"
-        if s.anonymous:
-            out["s3.anonymous"] = "true"
-        elif s.key_id and s.secret:
-            out.update({"s3.access-key-id": s.key_id, "s3.secret-access-key": s.secret})
-            if s.token:
-                out["s3.session-token"] = s.token
-        return out
-    if s.family == "gcs":
-        # Untested: against fake-gcs-server pyarrow's GCS client still waits for a token (pyiceberg passes no
-        # anonymous option), so a move there hangs until its timeout.
-        if s.endpoint:
-            out["gcs.service.host"] = s.endpoint
-        if s.project:
-            out["gcs.project-id"] = s.project
-        return out
-    # Untested: pyiceberg reaches abfss:// through fsspec's adlfs (not installed here), and its pyarrow FileIO
-    # takes container@account for the container (Azurite: 'InvalidResourceName').
-    if s.account:
-        out["adls.account-name"] = s.account
-    if s.secret:
-        out["adls.account-key"] = s.secret
-    if s.token:
-        out["adls.sas-token"] = s.token
-    if s.endpoint:
-        parts = urlsplit(s.endpoint)
-        out["adls.blob-storage-authority"] = parts.netloc
-        out["adls.blob-storage-scheme"] = parts.scheme
-        out["adls.dfs-storage-authority"] = parts.netloc
-        out["adls.dfs-storage-scheme"] = parts.scheme
-    return out
+    """pyiceberg FileIO properties for a warehouse on this bucket: hygge's own FileIO (lake/iceberg_io.py), whose
+    filesystem is the pyarrow client the storage layer builds from these settings, on every family. (pyiceberg's
+    PyArrowFileIO takes ``container@account`` for an Azure container and cannot reach a GCS server anonymously.)"""
+    from hygge.lake.iceberg_io import properties
+
+    if s.family == "azure" and not s.secret:
+        raise ConfigError([ConfigProblem(
+            "an Iceberg warehouse on Azure is written through pyarrow's Azure client, which needs the account "
+            "key (without one it ends the whole process, arrow#40405)", key="storage",
+            expected="an account key: `account_key:` of the storage connection, AZURE_STORAGE_ACCOUNT_KEY or a "
+                     "connection string with AccountKey", found=f"no key for {s.display()}",
+            hint="give the warehouse's storage connection the account key, or keep the warehouse on S3, GCS or "
+                 "a local folder")])
+    return properties(s)
 
 
 def refuse_unsafe(s: BucketSettings, env: dict[str, str] | None = None) -> None:

@@ -34,6 +34,18 @@ class BucketTree:
         base = self._key()
         return [f"{self.location}/{e.key[len(base) + 1:]}" for e in self.storage.entries(self._key(sub))]
 
+    def put(self, key: str, data: bytes) -> None:
+        self.storage.put(self._key(key), data)
+
+    def contents(self, sub: str) -> list[bytes]:
+        """The bytes of every object below ``sub``, in key order."""
+        out = []
+        for entry in self.storage.entries(self._key(sub)):
+            found = self.storage.read(entry.key)
+            if found is not None:
+                out.append(found[0])
+        return out
+
     def mark_key(self, run_id: str) -> str:
         return self._key("_hygge", "runs", f"{run_id}.lock")
 

@@ -158,9 +158,9 @@ class CatalogSpec:
 
 
 def fileio_properties(spec: CatalogSpec) -> dict[str, str]:
-    """FileIO properties for the tables' files: none for local folders; for a bucket warehouse, its resolved
-    settings (storage/settings.py, as for every Store on a bucket) as pyiceberg's ``s3.*``, ``gcs.*`` or
-    ``adls.*``, in one place, so the catalog, the Store and the Home all get them."""
+    """FileIO properties for the tables' files: none for local folders; for a bucket warehouse, hygge's FileIO and
+    its resolved settings (storage/settings.py, as for every Store on a bucket; lake/iceberg_io.py), in one place,
+    so the catalog, the Store and the Home all get them."""
     return iceberg_properties(spec.bucket) if spec.bucket is not None else {}
 
 
@@ -226,7 +226,10 @@ def resolve(ref: str | dict[str, Any] | None, connections: dict[str, dict[str, A
         config = CatalogConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_problems(exc, name)) from None
-    return CatalogSpec(name=config.name or name, config=config, root=root, bucket=_bucket_of(config, connections))
+    bucket = _bucket_of(config, connections)
+    if bucket is not None:
+        iceberg_properties(bucket)  # a warehouse its FileIO cannot reach is refused here, not at the first read
+    return CatalogSpec(name=config.name or name, config=config, root=root, bucket=bucket)
 
 
 _limits: dict[str, threading.BoundedSemaphore] = {}

@@ -225,25 +225,35 @@ def sweep_metadata(table: Table, io: FileIO, bucket: BucketSettings | None = Non
     return len(doomed)
 
 
-def record_failure(location: str, record: RunRecord) -> None:
+def record_failure(location: str, record: RunRecord, bucket: BucketSettings | None = None) -> None:
     """Keep a failed run's record beside the table, for `hygge history` (best effort: the run failed already)."""
+    data = json.dumps(record.to_dict(), default=str)
     folder = local_path(location)
-    if folder is None:
-        return
-    target = folder / "_hygge" / "failed" / f"{record.run_id}.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(record.to_dict(), default=str), encoding="utf-8")
+    if folder is not None:
+        target = folder / "_hygge" / "failed" / f"{record.run_id}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(data, encoding="utf-8")
+    elif bucket is not None:
+        from hygge.lake.iceberg_bucket import BucketTree
+
+        BucketTree(location, bucket).put(f"_hygge/failed/{record.run_id}.json", data.encode())
 
 
-def failures(location: str) -> list[RunRecord]:
+def failures(location: str, bucket: BucketSettings | None = None) -> list[RunRecord]:
     folder = local_path(location)
-    if folder is None or not (folder / "_hygge" / "failed").is_dir():
+    if folder is not None:
+        texts = [p.read_bytes() for p in sorted((folder / "_hygge" / "failed").glob("*.json"))]
+    elif bucket is not None:
+        from hygge.lake.iceberg_bucket import BucketTree
+
+        texts = BucketTree(location, bucket).contents("_hygge/failed")
+    else:
         return []
     out = []
-    for path in sorted((folder / "_hygge" / "failed").glob("*.json")):
+    for text in texts:
         try:
-            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            data: dict[str, Any] = json.loads(text)
             out.append(RunRecord.from_dict(data))
-        except (OSError, ValueError, TypeError):
+        except (ValueError, TypeError):
             continue
     return out

@@ -79,6 +79,11 @@ class RemoteStorage(Storage):
         if s.endpoint:
             options["blob_storage_authority"] = s.authority
             options["blob_storage_scheme"] = "http" if s.http else "https"
+            # Listings and writes first ask the DFS endpoint whether the account has a hierarchical namespace:
+            # the same server for an emulator, the account's dfs host for a blob host.
+            assert s.authority is not None
+            options["dfs_storage_authority"] = s.authority.replace(".blob.", ".dfs.", 1)
+            options["dfs_storage_scheme"] = options["blob_storage_scheme"]
         return pafs.AzureFileSystem(**options)
 
     @cached_property

@@ -110,7 +110,7 @@ class IcebergStore(Store):
             table = self.table(plan)
             location = table.location() if table is not None else self._would_be_location(plan)
             if location:
-                record_failure(location, record)
+                record_failure(location, record, self.spec.bucket)
         except Exception:  # noqa: BLE001 - the run failed already; its history line is best effort
             pass
 
@@ -137,7 +137,7 @@ class IcebergStore(Store):
         for table in self._tables():
             found = [r for s in table.metadata.snapshots if (r := record_of(s)) is not None]
             if found or any(s.summary is not None and KEY in s.summary for s in table.metadata.snapshots):
-                found += failures(table.location())
+                found += failures(table.location(), self.spec.bucket)
             records += [r for r in found
                         if r.seen_by(project) and (flow is None or r.flow == flow)
                         and (entity is None or r.entity == entity)]
