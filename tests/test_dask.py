@@ -282,30 +282,31 @@ def test_what_runs_on_the_machine_running_hygge_go_is_said_and_a_local_cluster_w
 
 
 def test_a_worker_dying_after_its_partition_was_staged_never_loses_or_doubles_it(tmp_path: Path) -> None:
-    """Issue 18, 4(a): a worker that *finished* its partition dies before the commit; Dask runs the partition again
-    (its result was on that worker) and the rerun must not touch the attempt being adopted."""
+    """Issue 18, 4(a): a worker dies once its partition's parts are complete, before it handed the result back
+    (paused at the fault point `partition-staged`). Dask runs the partition again elsewhere; the complete attempt
+    nobody was told of is never published beside the rerun's, and nothing is lost."""
     expected = big_files(tmp_path / "in", count=4)
     write_project(tmp_path, "name: p\n", flows={"f": """\
         home: {type: parquet, path: in, partitions: 2}
         store: {type: parquet, path: out, copy_unchanged: false}
         entities: [{name: orders, source: "*.parquet"}]
         """})
-    cluster = Cluster(1, env={"HYGGE_PAUSE_AT": "read:1:10"})  # this worker's first partition waits 10 s
-    quick_env = {k: v for k, v in os.environ.items() if k != "HYGGE_PAUSE_AT"}
-    quick = subprocess.Popen([str(BIN / "dask"), "worker", cluster.address, "--nthreads", "1", "--no-dashboard"],
-                             env=quick_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    cluster.workers.append(quick)
+    never = tmp_path / "never-released"  # the pause ends only with the worker
+    cluster = Cluster(2, env={"HYGGE_PAUSE_AT": "partition-staged:1:120", "HYGGE_PAUSE_UNTIL": str(never)})
     attempts: set[str] = set()
     try:
-        cluster.wait_for(2)
         proc = subprocess.Popen([sys.executable, "-m", "hygge", "go", "--json", "--scheduler", cluster.address],
                                 cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        while len(attempts) < 2 and time.monotonic() < deadline:  # both partitions started, one on each worker
-            attempts |= {p.name for p in tmp_path.rglob("*.parts/p*")}
+        deadline = time.monotonic() + 90
+        while not list(tmp_path.glob("never-released.paused-*")) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
             time.sleep(0.05)
-        time.sleep(3)  # the quick worker's partition (80,000 rows) is staged; the other worker is still paused
-        quick.send_signal(signal.SIGKILL)
+        assert list(tmp_path.glob("never-released.paused-*")), "no partition was staged"
+        attempts |= {p.name for p in tmp_path.rglob("*.parts/p*")}
+        for worker in cluster.workers:  # every worker holding a staged partition (or about to) dies
+            worker.send_signal(signal.SIGKILL)
+        fresh = {k: v for k, v in os.environ.items() if k not in ("HYGGE_PAUSE_AT", "HYGGE_PAUSE_UNTIL")}
+        cluster.env = fresh
         cluster.workers.append(cluster.start_worker())
         while proc.poll() is None:
             attempts |= {p.name for p in tmp_path.rglob("*.parts/p*")}
@@ -318,3 +319,4 @@ def test_a_worker_dying_after_its_partition_was_staged_never_loses_or_doubles_it
     assert len(attempts) > len(partitions), f"no partition ran again: {sorted(attempts)}"
     assert move["status"] == "ok", f"{move['error']}\n{err}"
     assert read_target(tmp_path / "out" / "orders").sort_by("order_id").equals(expected)
+    assert not list((tmp_path / "out").rglob("*.parts")), "the dead worker's complete attempt was cleaned up"

@@ -5,7 +5,8 @@ is reached) and the process sends itself SIGKILL there: no cleanup, no
 ``finally``, exactly like a power cut or the OOM killer. ``HYGGE_PAUSE_AT=
 name:N:SECONDS`` sleeps there instead, so a test can change the world at a
 known moment; with ``HYGGE_PAUSE_UNTIL=<file>`` too, the pause ends when that
-file exists (SECONDS is then a bound), so a slow machine cannot end it early.
+file exists (SECONDS is then a bound), so a slow machine cannot end it early,
+and the pausing process says it is there with ``<file>.paused-<pid>``.
 The guarantee tests loop over every point; production runs never set these.
 """
 
@@ -19,6 +20,7 @@ import time
 POINTS = (
     "read",  # a batch was read from the Home
     "write",  # a batch was written to staging
+    "partition-staged",  # a partition's parts are complete, its result not yet handed back (Dask: still on the worker)
     "before-publish",  # staged data complete, manifest or staging table ready
     "publish-gap",  # fallback publish: old version moved aside, new one not yet in place
     "after-publish",  # data published, cleanup of the old version not done
@@ -55,5 +57,7 @@ def point(name: str) -> None:
         # Until the test has done what it paused the run for (it creates the file), however slow the machine;
         # SECONDS is then only a bound, so a test that fails before releasing it does not hang.
         deadline = time.monotonic() + seconds
+        with open(f"{release}.paused-{os.getpid()}", "w"):
+            pass
         while not os.path.exists(release) and time.monotonic() < deadline:
             time.sleep(0.02)

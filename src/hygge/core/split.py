@@ -98,6 +98,7 @@ def land_partition(plan: MovePlan, index: int, source: Source, target: Any, sche
     result.rows_written, result.bytes_written = sink.rows, sink.bytes
     result.max_watermark = watermark.encode(seen)
     result.source_state = source.new_state()
+    faults.point("partition-staged")
     return result
 
 
