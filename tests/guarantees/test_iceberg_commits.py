@@ -101,9 +101,11 @@ def test_a_kill_leaves_the_last_snapshot_and_the_rerun_ends_as_one_clean_run(tmp
     assert debris(healed) == [], "the rerun removes what the killed run left"
 
 
-def paused(root: Path, point: str = "before-publish:1:3") -> subprocess.Popen[str]:
-    """`hygge go` in its own process, stopped just before its catalog commit (its manifests are written)."""
-    env = {**{k: v for k, v in os.environ.items() if k != "HYGGE_KILL_AT"}, "HYGGE_PAUSE_AT": point}
+def paused(root: Path, point: str = "before-publish:1:120") -> subprocess.Popen[str]:
+    """`hygge go` in its own process, stopped just before its catalog commit (its manifests are written) until
+    ``resumed``."""
+    env = {**{k: v for k, v in os.environ.items() if k != "HYGGE_KILL_AT"}, "HYGGE_PAUSE_AT": point,
+           "HYGGE_PAUSE_UNTIL": str(root / "release")}
     metadata = root / "lake" / "warehouse" / "shop" / "orders" / "metadata"
     lists = set(metadata.glob("snap-*.avro"))
     proc = subprocess.Popen([sys.executable, "-m", "hygge", "go"], cwd=root, env=env, text=True,
@@ -113,6 +115,12 @@ def paused(root: Path, point: str = "before-publish:1:3") -> subprocess.Popen[st
         time.sleep(0.02)
     assert proc.poll() is None, "the first writer should be waiting at its commit"
     return proc
+
+
+def resumed(root: Path, proc: subprocess.Popen[str]) -> str:
+    """What the paused run printed once it went on (after the other writer) to its end."""
+    (root / "release").touch()
+    return proc.communicate(timeout=120)[0]
 
 
 def other_writer(root: Path, table_rows: pa.Table) -> hygge.MoveResult:
@@ -136,7 +144,7 @@ def test_an_append_that_lost_the_race_is_applied_on_top_of_the_other_writers_sna
     set_source(root, CHANGED)
     first = paused(root)
     other_writer(root, EXTRA)
-    out, _ = first.communicate(timeout=120)
+    out = resumed(root, first)
     assert first.returncode == 0, out
     now = table(root)
     assert same(now, pa.concat_tables([OLD, CHANGED, EXTRA]))
@@ -152,7 +160,7 @@ def test_a_full_drop_that_lost_the_race_is_planned_again_on_the_newest_snapshot(
     set_source(root, CHANGED)
     first = paused(root)
     other_writer(root, EXTRA)
-    out, _ = first.communicate(timeout=120)
+    out = resumed(root, first)
     assert first.returncode == 0, out
     now = table(root)
     assert same(now, CHANGED), "replaced after the other append, as if run after it"
@@ -166,7 +174,7 @@ def test_with_no_retries_left_the_loser_fails_clearly_and_nothing_is_lost(tmp_pa
     set_source(root, CHANGED)
     first = paused(root)
     other_writer(root, EXTRA)
-    out, _ = first.communicate(timeout=120)
+    out = resumed(root, first)
     assert first.returncode == 1
     assert "other writers kept changing the table while this run committed; nothing of this run was committed" in out
     assert "commit_retries" in out
@@ -185,7 +193,7 @@ def test_a_merge_that_lost_the_race_matches_the_rows_the_other_writer_added(tmp_
     set_source(root, merged)
     first = paused(root)
     other_writer(root, orders(50_010).slice(50_000))  # keys 50001-50010, also in the merge
-    out, _ = first.communicate(timeout=120)
+    out = resumed(root, first)
     assert first.returncode == 0, out
     now = table(root)
     assert same(now, pa.concat_tables([OLD, merged])), "every key once, the merge's row winning"

@@ -26,8 +26,10 @@ def project(tmp: Path, options: str = "") -> Path:
     return tmp
 
 
-def slow_run(root: Path, pause: str = "read:1:3") -> subprocess.Popen[str]:
-    env = {**{k: v for k, v in os.environ.items() if k != "HYGGE_KILL_AT"}, "HYGGE_PAUSE_AT": pause}
+def slow_run(root: Path, pause: str = "read:1:3", until: Path | None = None) -> subprocess.Popen[str]:
+    """`hygge go` paused at ``pause`` (until the file ``until`` exists, if given), once it has staged."""
+    env = {**{k: v for k, v in os.environ.items() if k != "HYGGE_KILL_AT"}, "HYGGE_PAUSE_AT": pause,
+           **({"HYGGE_PAUSE_UNTIL": str(until)} if until else {})}
     proc = subprocess.Popen([sys.executable, "-m", "hygge", "go"], cwd=root, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
@@ -38,10 +40,11 @@ def slow_run(root: Path, pause: str = "read:1:3") -> subprocess.Popen[str]:
 
 def test_a_second_run_on_the_same_entity_is_refused_with_who_holds_it(tmp_path: Path) -> None:
     root = project(tmp_path)
-    first = slow_run(root)
+    first = slow_run(root, "read:1:120", until=root / "release")
     second = run_hygge("go", cwd=root, check=1)
     assert "another hygge run is writing this entity right now" in second.stdout
     assert f"pid {first.pid}" in second.stdout and "lock_wait" in second.stdout
+    (root / "release").touch()
     assert first.wait(timeout=60) == 0
     assert read_target(root / "out" / "orders").num_rows == 1000
 

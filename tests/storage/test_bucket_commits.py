@@ -78,7 +78,8 @@ def test_a_kill_while_uploading_or_publishing_leaves_a_whole_version_and_the_rer
 def test_two_writers_on_one_entity_never_both_publish(tmp_path: Path, bucket: Bucket) -> None:
     root = project(tmp_path, bucket)
     source(tmp_path, 40_000, 1)
-    env = {"HYGGE_PAUSE_AT": "write:2:3"}  # the first writer pauses with its lease held
+    release = tmp_path / "release"  # the first writer pauses with its lease held until the second has tried
+    env = {"HYGGE_PAUSE_AT": "write:2:120", "HYGGE_PAUSE_UNTIL": str(release)}
     first = subprocess.Popen([sys.executable, "-m", "hygge", "go", "--json"], cwd=root, text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**_env(), **env})
     try:
@@ -87,6 +88,7 @@ def test_two_writers_on_one_entity_never_both_publish(tmp_path: Path, bucket: Bu
         assert second.returncode == 1
         error = json.loads(second.stdout)["moves"][0]["error"]
         assert "another hygge run is writing this entity" in error["message"], error
+        release.touch()
         out, _ = first.communicate(timeout=120)
         assert first.returncode == 0, out
     finally:

@@ -255,7 +255,8 @@ def test_another_writer_committing_meanwhile_makes_the_run_retry_and_nothing_is_
     write_deltalake(folder, rows([100], 0))
     import os
 
-    env = {**os.environ, "HYGGE_PAUSE_AT": "before-publish:1:3"}
+    release = root / "release"  # hygge waits at its commit until the other engine has committed
+    env = {**os.environ, "HYGGE_PAUSE_AT": "before-publish:1:120", "HYGGE_PAUSE_UNTIL": str(release)}
     env.pop("HYGGE_KILL_AT", None)
     slow = subprocess.Popen([sys.executable, "-m", "hygge", "go", "--json"], cwd=root, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -263,6 +264,7 @@ def test_another_writer_committing_meanwhile_makes_the_run_retry_and_nothing_is_
     while not list((folder / "_hygge" / "runs").glob("*.json")) and time.monotonic() < deadline:
         time.sleep(0.05)
     write_deltalake(folder, rows([200], 0), mode="append")  # another engine commits while hygge waits
+    release.touch()
     out, err = slow.communicate(timeout=120)
     assert slow.returncode == 0, out + err
     report = json.loads(out)
