@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -149,9 +150,28 @@ def holds_nul(column: pa.Array) -> int:
             break
     if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)) or not len(values):
         return 0
-    # Polars searches text ten times faster than Arrow's match_substring (60 MB: 0.05 s against 0.56 s).
+    if not pa.types.is_string_view(t) and not _bytes_hold_nul(values):
+        return 0
+    # Counted, for the message: polars searches text ten times faster than Arrow's match_substring (60 MB: 0.05 s
+    # against 0.56 s).
     found = lazy.polars().from_arrow(values).str.contains("\x00", literal=True).sum()
     return int(found or 0)
+
+
+_NUL = re.compile(b"\x00")
+
+
+def _bytes_hold_nul(values: pa.Array) -> bool:
+    """Whether the bytes of a string array's values hold NUL, searched in place in its data buffer: 10M rows of
+    the benchmark's two text columns in 0.17 CPU-s, against 0.9-1.1 s for polars, which copies them into views
+    first. Bytes under a null slot count too: a rare false alarm, which the exact count then clears."""
+    data = values.buffers()[2]
+    if data is None:
+        return False
+    width = pa.int64() if pa.types.is_large_string(values.type) else pa.int32()
+    offsets = pa.Array.from_buffers(width, len(values) + 1, [None, values.buffers()[1]], offset=values.offset)
+    start, end = offsets[0].as_py(), offsets[-1].as_py()
+    return _NUL.search(memoryview(data)[start:end]) is not None
 
 
 def normal_type(field: pa.Field) -> pa.DataType:
