@@ -289,6 +289,40 @@ INSERT INTO S.money VALUES (1, 99999, 9999999999.99, 123456789012345678901234567
         Decimal("123456789012345678901234567890123456789012345.12345"), Decimal("-0.00001"), Decimal("0.00000"), None]
 
 
+def test_numerics_read_as_unscaled_integers_keep_every_digit_at_the_edges(tmp_path: Path, place: Place) -> None:
+    # Up to precision 18 a numeric(p, s) is read as its unscaled int8 and viewed as the decimal: the largest values
+    # of numeric(18, 6), a scale equal to the precision, and numeric(19, 2), the first one read as text again.
+    from decimal import Decimal
+
+    seed(place, """
+CREATE TABLE S.edges (id int, big numeric(18,6), frac numeric(4,4), text19 numeric(19,2));
+INSERT INTO S.edges VALUES (1, 999999999999.999999, 0.9999, 99999999999999999.99),
+  (2, -999999999999.999999, -0.9999, -0.01), (3, 0.000001, 0, 0), (4, NULL, NULL, NULL)""")
+    result = hygge.move(home(place), {"type": "parquet", "path": "out"}, "edges", root=tmp_path)
+    assert result.ok, result.error
+    table = read_target(tmp_path / "out" / "edges").sort_by("id")
+    assert [table.schema.field(n).type for n in ("big", "frac", "text19")] == [
+        pa.decimal128(18, 6), pa.decimal128(4, 4), pa.decimal128(19, 2)]
+    assert table.column("big").to_pylist() == [
+        Decimal("999999999999.999999"), Decimal("-999999999999.999999"), Decimal("0.000001"), None]
+    assert table.column("frac").to_pylist() == [Decimal("0.9999"), Decimal("-0.9999"), Decimal("0.0000"), None]
+    assert table.column("text19").to_pylist() == [
+        Decimal("99999999999999999.99"), Decimal("-0.01"), Decimal("0.00"), None]
+
+
+def test_the_nul_check_finds_nul_in_sliced_large_and_view_strings_and_in_lists() -> None:
+    from hygge.db.postgres_types import holds_nul
+
+    for kind in (pa.string(), pa.large_string(), pa.string_view()):
+        values = pa.array(["ab", None, "c\x00d", "x", "\x00"], kind)
+        assert holds_nul(values) == 2
+        assert holds_nul(values.slice(3, 1)) == 0 and holds_nul(values.slice(0, 2)) == 0  # bytes outside the slice
+        assert holds_nul(values.slice(2)) == 2
+    assert holds_nul(pa.array([["a", "b\x00"], ["c"]])) == 1
+    assert holds_nul(pa.array(["a", "b\x00"]).dictionary_encode()) == 1
+    assert holds_nul(pa.array([None, None], pa.string())) == 0
+
+
 def test_a_numeric_nan_fails_the_read_naming_the_column_and_the_way_out(tmp_path: Path, place: Place) -> None:
     seed(place, "CREATE TABLE S.rates (id int, rate numeric(6,2));\nINSERT INTO S.rates VALUES (1, 1.5), (2, 'NaN')")
     result = hygge.move(home(place), {"type": "parquet", "path": "out"}, "rates", root=tmp_path)

@@ -26,10 +26,12 @@ from hygge.db.postgres_arrays import one_dimension, with_dimensions
 from hygge.db.postgres_types import (
     _READ,
     BOUND_COLUMNS,
+    SCALED_PRECISION,
     holds_nul,
     literal,
     normal_type,
     normalize,
+    not_integral,
     pg_bound,
     pg_refusal,
     pg_type,
@@ -179,6 +181,10 @@ class PostgresDialect(Dialect):
             if typmod >= 4:
                 precision, scale = ((typmod - 4) >> 16) & 0xFFFF, (typmod - 4) & 0xFFFF
                 dtype = pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
+                if 0 <= scale <= precision <= SCALED_PRECISION:
+                    # Exactly its unscaled integer (the column's scale bounds every value), which the driver reads
+                    # as a plain int8 and Arrow views as the decimal without a copy (normalize).
+                    return dtype, f"({c} * 1{'0' * scale})::int8" if scale else f"{c}::int8"
                 # Read as the server's text and parsed by Arrow: the driver turns binary numerics into text
                 # itself, three times slower (10M values: 6.8 CPU-s in the client, 2.4 s this way).
                 return dtype, f"{c}::text"
@@ -305,6 +311,11 @@ class PostgresDialect(Dialect):
                 if flat:
                     batch = one_dimension(batch, flat)
                 yield normalize(batch, schema)
+        except Exception as exc:
+            special = not_integral(exc, schema)
+            if special is not None:
+                raise special from None
+            raise
         finally:
             cursor.close()
             self.rollback(conn)
