@@ -249,6 +249,28 @@ class RemoteStorage(Storage):
                                hint="run again; if it repeats, check the bucket", transient=True)
         return entry
 
+    def create_limit(self) -> int | None:
+        # object_store writes create-only in one request (no multipart): S3 PutObject takes 5 GiB, Azure's
+        # Put Blob 5000 MiB; the file is in memory while it goes.
+        return 5 * 2**30 if self.settings.family == "s3" else 5000 * 2**20
+
+    def create_file(self, local: Path, key: str) -> Entry:
+        size = local.stat().st_size
+        limit = self.create_limit()
+        if limit is not None and size > limit:
+            raise StorageError(
+                f"a file too large to be written create-only on {self.settings.family} in one request",
+                path=self.show(key), expected=f"at most {limit:,} bytes", found=f"{size:,} bytes",
+                hint="land fewer rows per run (e.g. split the entity by a watermark range, or run incrementally "
+                     "more often)")
+        self._put(key, local, "create")
+        entry = self.stat(key)
+        if entry is None or entry.size != size:
+            raise StorageError("an uploaded object does not hold what was sent", path=self.show(key),
+                               expected=f"{size:,} bytes", found="no object" if entry is None else
+                               f"{entry.size:,} bytes", hint="check the bucket; the object is not replaced")
+        return entry
+
     def create(self, key: str, data: bytes) -> str:
         return self._put(key, data, "create")
 
@@ -258,7 +280,7 @@ class RemoteStorage(Storage):
     def put(self, key: str, data: bytes) -> None:
         self._put(key, data, "overwrite")
 
-    def _put(self, key: str, data: bytes, mode: Any) -> str:
+    def _put(self, key: str, data: bytes | Path, mode: Any) -> str:
         ob = _obstore()
         try:
             result = ob.put(self.objects, self.key(key), data, mode=mode)
