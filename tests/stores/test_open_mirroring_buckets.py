@@ -199,3 +199,22 @@ def test_a_numbered_object_is_created_once_and_never_replaced(tmp_path: Path, zo
     back = tmp_path / "back"
     storage.download(key, back)
     assert back.read_bytes() == big.read_bytes(), "the first file's bytes stay"
+
+
+def test_a_onelake_landing_zone_is_reached_at_its_blob_endpoint(tmp_path: Path) -> None:
+    """Real OneLake cannot be reached here: what is checked is where hygge would send the objects."""
+    from hygge.storage.remote import RemoteStorage
+    from hygge.stores.open_mirroring import OpenMirroringStore, OpenMirroringStoreConfig
+
+    path = "abfss://Sales@onelake.dfs.fabric.microsoft.com/Shop.MountedRelationalDatabase/Files/LandingZone"
+    config = OpenMirroringStoreConfig.model_validate({
+        "type": "open_mirroring", "path": path,
+        "connection": {"tenant_id": "t", "client_id": "c", "client_secret": "s"}})
+    storage = OpenMirroringStore(config, root=tmp_path).storage
+    assert isinstance(storage, RemoteStorage)
+    address = storage.address
+    assert (address.bucket, address.prefix) == ("Sales", "Shop.MountedRelationalDatabase/Files/LandingZone")
+    settings = storage.settings
+    assert (settings.account, settings.endpoint) == ("onelake", "https://onelake.blob.fabric.microsoft.com")
+    assert (settings.tenant_id, settings.client_id) == ("t", "c")
+    assert storage.show("items") == "az://Sales/Shop.MountedRelationalDatabase/Files/LandingZone/items"
