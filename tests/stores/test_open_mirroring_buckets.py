@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -218,3 +219,37 @@ def test_a_onelake_landing_zone_is_reached_at_its_blob_endpoint(tmp_path: Path) 
     assert (settings.account, settings.endpoint) == ("onelake", "https://onelake.blob.fabric.microsoft.com")
     assert (settings.tenant_id, settings.client_id) == ("t", "c")
     assert storage.show("items") == "az://Sales/Shop.MountedRelationalDatabase/Files/LandingZone/items"
+
+
+def test_a_run_killed_between_the_blocks_and_their_commit_on_azure_publishes_nothing(
+        tmp_path: Path, azure: Bucket) -> None:
+    """A file over one block (16 MiB) is staged in blocks that no reader sees and committed create-only."""
+    connection = {"type": "azure", **{k: v for k, v in azure.connection().items() if k != "type"}}
+    root = tmp_path / "proj"
+    (root / "in" / "blobs").mkdir(parents=True)
+    (root / "hygge.yml").write_text(f"""\
+name: big
+connections:
+  zone: {json.dumps(connection)}
+options: {{retries: 0}}
+flows:
+  f:
+    home: {{type: parquet, path: in}}
+    store: {{type: open_mirroring, path: "{azure.url('zone')}", connection: zone, compression: none}}
+    run_type: incremental
+    entities: [blobs]
+""")
+    def blobs(name: str, count: int) -> None:
+        pq.write_table(pa.table({"b": pa.array([os.urandom(2**20) for _ in range(count)], pa.binary())}),
+                       root / "in" / "blobs" / name, compression="none")
+
+    blobs("a.parquet", 1)
+    go(root)
+    blobs("b.parquet", 17)
+    killed = run_hygge("go", cwd=root, env={"HYGGE_KILL_AT": "publish-gap"})
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    assert numbered(azure, "blobs") == [f"{1:020d}.parquet"], "staged blocks are no object"
+    go(root)
+    assert numbered(azure, "blobs") == [f"{n:020d}.parquet" for n in (1, 2)]
+    second = download(azure, tmp_path, "blobs") / f"{2:020d}.parquet"
+    assert second.stat().st_size > 17 * 2**20 and pq.read_table(second).num_rows == 17
