@@ -12,10 +12,12 @@ whole or not at all, and a number that exists is never replaced. A killed run le
 work folder, which the next run of the table removes: the sequence has no gap. The state and run record are in
 the file's footer, as locally; the mirror leaves the last file in place, so they are always found.
 
-The limit, said plainly: obstore (object_store) writes create-only in a single request, never multipart, so on
-Azure and S3 one run's data file is read into memory while it uploads and may be at most 5000 MiB (Azure Put
-Blob) or 5 GiB (S3 PutObject); a larger one fails before anything is published. GCS's resumable upload takes
-the same condition and goes in chunks.
+How large a file may be: on Azure, a file over one block (16 MiB) is staged in blocks and committed create-only
+(storage/azure_blocks.py), streamed from disk, without a size limit of its own; on GCS a resumable upload takes the
+condition and streams in chunks. On S3, obstore (object_store) writes create-only in one request only, never
+multipart: the file is read into memory while it uploads and may be at most 5 GiB (PutObject); a larger one fails
+before anything is published. (S3 takes ``If-None-Match: *`` on CompleteMultipartUpload too, but no client hygge
+depends on sends it.)
 """
 
 from __future__ import annotations
