@@ -157,23 +157,28 @@ def test_key_columns_on_a_bucket_never_change_and_a_table_is_never_replaced(tmp_
     assert json.loads(azure.storage().read(f"zone/{ENTITY}/_metadata.json")[0]) == {"keyColumns": ["id"]}
 
 
+def paused_at_publish(root: Path, bucket: Bucket, release: Path) -> subprocess.Popen[str]:
+    """A real `hygge go` that holds the table's lease, paused just before it publishes until ``release`` exists."""
+    run = subprocess.Popen([sys.executable, "-m", "hygge", "go", "--json"], cwd=root, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           env={**os.environ, "HYGGE_PAUSE_AT": "before-publish:1:60",
+                                "HYGGE_PAUSE_UNTIL": str(release)})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and run.poll() is None:
+        found = bucket.storage().read(f"zone/{ENTITY}/_hygge/lease.json")
+        if found and json.loads(found[0]).get("lease") and list((root / ".hygge" / "mirror-work").rglob("*.tmp")):
+            return run
+        time.sleep(0.1)
+    raise AssertionError(f"the run did not reach its publish: {run.poll()}")
+
+
 def test_a_second_writer_waits_for_the_lease_of_the_first(tmp_path: Path, azure: Bucket) -> None:
     """One writer at a time: a run that finds the table's lease held by a live run is refused, naming it."""
     root = bucket_project(tmp_path / "proj", azure)
     add_change(root, 0)
     release = tmp_path / "release"
-    first = subprocess.Popen([sys.executable, "-m", "hygge", "go"], cwd=root, text=True, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT,
-                             env={**os.environ, "HYGGE_PAUSE_AT": "before-publish:1:60",
-                                  "HYGGE_PAUSE_UNTIL": str(release)})
+    first = paused_at_publish(root, azure, release)
     try:
-        deadline = time.monotonic() + 60
-        lease = f"zone/{ENTITY}/_hygge/lease.json"
-        while time.monotonic() < deadline:
-            found = azure.storage().read(lease)
-            if found and json.loads(found[0]).get("lease"):
-                break
-            time.sleep(0.1)
         second = hygge.run(root)
         error = str(second.moves[0].error)
         assert not second.ok and "another hygge run is writing this entity right now" in error, error
@@ -182,6 +187,31 @@ def test_a_second_writer_waits_for_the_lease_of_the_first(tmp_path: Path, azure:
         output = first.communicate(timeout=60)[0]
     assert first.returncode == 0, output
     assert numbered(azure) == [f"{1:020d}.parquet"]
+
+
+def test_a_file_published_by_someone_else_meanwhile_makes_the_run_start_over_and_nothing_lands_twice(
+        tmp_path: Path, azure: Bucket) -> None:
+    """The numbered files are the commit: a run whose table got a new file after it read the state (a writer outside
+    the lease, or one that stalled past it) publishes nothing from that state; it starts over."""
+    root = bucket_project(tmp_path / "proj", azure)
+    add_change(root, 0)
+    go(root)
+    add_change(root, 1)
+    release = tmp_path / "release"
+    run = paused_at_publish(root, azure, release)
+    try:
+        storage = azure.storage()
+        storage.download(f"zone/{ENTITY}/{1:020d}.parquet", tmp_path / "copy.parquet")
+        storage.create_file(tmp_path / "copy.parquet", f"zone/{ENTITY}/{2:020d}.parquet")  # the state of run 1
+    finally:
+        release.touch()
+        output = run.communicate(timeout=60)[0]
+    assert run.returncode == 0, output
+    assert numbered(azure) == [f"{n:020d}.parquet" for n in (1, 2, 3)]
+    third = pq.read_table(download(azure, tmp_path) / f"{3:020d}.parquet")
+    assert sorted(third.column("id").to_pylist()) == sorted(CHANGES[1].column("id").to_pylist()), \
+        "started over from the state the new file carries: its rows once, under the next number"
+    assert statuses(root) == ["ok", "restarted", "ok"]
 
 
 def test_a_numbered_object_is_created_once_and_never_replaced(tmp_path: Path, zone: Bucket) -> None:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from hygge.core import faults
-from hygge.errors import StateError
+from hygge.errors import StateMoved
 from hygge.lake.mirroring import KEY_METADATA, PARTNER_EVENTS, PROCESSED, SEQUENCE, file_name
 from hygge.state.journal import EntityState, RunRecord, interrupted, interrupted_note, settled
 from hygge.storage.base import Conflict, Entry, Storage
@@ -157,20 +157,26 @@ class OpenMirroringBucketLanding(OpenMirroringLanding):
     def _publish(self) -> CommitResult:
         faults.point("before-publish")
         self.held.confirm()  # still this run's table: a run that stalled past its lease publishes nothing
-        sequence = max((n for n, _ in sequence_entries(self.storage, self.table)), default=0) + 1
-        key = f"{self.table}/{file_name(sequence)}"
+        last = max((n for n, _ in sequence_entries(self.storage, self.table)), default=0)
+        if last != self.last:  # its rows were read from an older state: publishing would land them twice
+            raise self._moved(f"data files up to {file_name(self.last)}", f"{file_name(last)}")
+        key = f"{self.table}/{file_name(last + 1)}"
         try:
             entry = self.storage.create_file(self.tmp, key)
         except Conflict as exc:
-            raise StateError("another writer published the next data file of this table meanwhile",
-                             entity=self.plan.entity, path=self.storage.show(key), transient=True,
-                             expected="no object under the next number", found="one, written by someone else",
-                             hint="hygge retries the move; only one publisher may write a table") from exc
+            raise self._moved(f"no object {file_name(last + 1)}", "one, written by another writer") from exc
         self.published = key
         faults.point("after-publish")
         self.tmp.unlink()
-        return CommitResult(rows_in_target=None, bytes_written=entry.size, files=[file_name(sequence)],
+        return CommitResult(rows_in_target=None, bytes_written=entry.size, files=[file_name(last + 1)],
                             location=self.shown)
+
+    def _moved(self, expected: str, found: str) -> StateMoved:
+        return StateMoved("another writer published a data file of this table since this run read its state; "
+                          "nothing was published", flow=self.plan.flow, entity=self.plan.entity, path=self.shown,
+                          expected=expected, found=found,
+                          hint="hygge starts the move over from the state as it is now; only one publisher may "
+                               "write a table")
 
     def close(self) -> None:
         self.held.release()
