@@ -20,8 +20,7 @@ POINTS = (
     "read",  # a batch was read from the Home
     "write",  # a batch was written to staging
     "before-publish",  # staged data complete, manifest or staging table ready
-    "publish-gap",  # fallback publish: old version moved aside, new one not yet in place; or on Azure, a large
-    # object's blocks staged, not yet committed
+    "publish-gap",  # fallback publish: old version moved aside, new one not yet in place
     "after-publish",  # data published, cleanup of the old version not done
     "state",  # inside the database transaction that publishes data and state
 )
