@@ -54,7 +54,7 @@ def create_in_blocks(objects: Any, key: str, local: Path, shown: str, block: int
 
     with ThreadPoolExecutor(at_once, thread_name_prefix="hygge-block") as pool:
         list(pool.map(put_block, range(len(ids))))
-    faults.point("publish-gap")  # every block staged, none visible: the commit below is the publish
+    faults.point("publish-gap")  # every block staged, none visible: the commit below is the publish (new in place)
     body = ('<?xml version="1.0" encoding="utf-8"?><BlockList>'
             + "".join(f"<Latest>{i}</Latest>" for i in ids) + "</BlockList>").encode()
     status = _request("PUT", f"{url}&comp=blocklist", body, {"If-None-Match": "*"}, shown, conflicts=(409, 412))
