@@ -109,6 +109,7 @@ def test_a_run_killed_on_azure_leaves_no_numbered_file_and_the_sequence_goes_on_
     again = go(root)
     notes = " ".join(w for m in again.moves for w in m.warnings)
     assert "was interrupted before it ended" in notes, notes
+    assert ("found its data file published" if published else "found no numbered file of it") in notes, notes
     add_change(root, 2)
     go(root)
     assert numbered(azure) == [f"{n:020d}.parquet" for n in (1, 2, 3)], "no gap, no reuse"

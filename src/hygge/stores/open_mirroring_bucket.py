@@ -114,7 +114,7 @@ class OpenMirroringBucketLanding(OpenMirroringLanding):
             self.previous = found[0] if found else None
             self.previous_schema = found[2] if found else None
             self.keys_now = self._keys()
-            self.found = self._record_start()
+            self.found = self._record_start(found[1] if found else None)
         except BaseException:
             self.close()
             raise
@@ -122,7 +122,7 @@ class OpenMirroringBucketLanding(OpenMirroringLanding):
         self.writer: pq.ParquetWriter | None = None
         self.published: Any = None
 
-    def _record_start(self) -> list[str]:
+    def _record_start(self, committed: RunRecord | None) -> list[str]:
         """Recorded as running once it holds the table; a run whose lease this one took over never ended."""
         notes = []
         dead = self.held.taken_over
@@ -130,7 +130,9 @@ class OpenMirroringBucketLanding(OpenMirroringLanding):
         if found is not None:
             left = RunRecord.from_dict(json.loads(found[0]))
             if left.status == "running":
-                healed = "found no numbered file of it (a run's file gets its number only when complete)"
+                healed = ("found its data file published (it was killed after its commit)"
+                          if committed is not None and committed.run_id == left.run_id else
+                          "found no numbered file of it (a run's file gets its number only when complete)")
                 log_run(self.storage, self.table, interrupted(left, f"run {self.record.run_id}", healed))
                 notes.append(interrupted_note(left, healed))
         log_run(self.storage, self.table, self.record)
