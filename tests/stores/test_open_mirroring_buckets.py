@@ -173,7 +173,7 @@ def paused_at_publish(root: Path, bucket: Bucket, release: Path) -> subprocess.P
     raise AssertionError(f"the run did not reach its publish: {run.poll()}")
 
 
-def test_a_second_writer_waits_for_the_lease_of_the_first(tmp_path: Path, azure: Bucket) -> None:
+def test_a_second_writer_is_refused_while_the_first_holds_the_lease(tmp_path: Path, azure: Bucket) -> None:
     """One writer at a time: a run that finds the table's lease held by a live run is refused, naming it."""
     root = bucket_project(tmp_path / "proj", azure)
     add_change(root, 0)
