@@ -77,6 +77,15 @@ class Storage(ABC):
         """Put a local file as one object, in parallel parts when it is large; never the whole file in memory."""
 
     @abstractmethod
+    def create_file(self, local: Path, key: str) -> Entry:
+        """Put a local file as one object only if no object has the key (raises Conflict otherwise). The object
+        appears whole or not at all; ``create_limit`` says how large the file may be."""
+
+    def create_limit(self) -> int | None:
+        """The bytes a create_file takes at most, when the backend has a bound."""
+        return None
+
+    @abstractmethod
     def download(self, key: str, local: Path) -> None: ...
 
     @abstractmethod

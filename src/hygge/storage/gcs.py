@@ -101,7 +101,22 @@ class GcsStorage(RemoteStorage):
             raise self._error(exc, "upload an object", key) from exc
         return self._entry(blob, key)
 
-    def _put(self, key: str, data: bytes, mode: Any) -> str:
+    def create_limit(self) -> int | None:
+        return None  # a resumable upload with ifGenerationMatch=0 goes in chunks, however large
+
+    def create_file(self, local: Path, key: str) -> Entry:
+        from google.api_core import exceptions
+
+        blob = self.bucket.blob(self.key(key), chunk_size=UPLOAD_CHUNK)
+        try:
+            blob.upload_from_filename(str(local), if_generation_match=0)
+        except exceptions.PreconditionFailed as exc:
+            raise Conflict(str(exc)) from exc
+        except Exception as exc:
+            raise self._error(exc, "upload an object", key) from exc
+        return self._entry(blob, key)
+
+    def _put(self, key: str, data: bytes | Path, mode: Any) -> str:
         from google.api_core import exceptions
 
         blob = self.bucket.blob(self.key(key))

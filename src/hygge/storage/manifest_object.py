@@ -148,6 +148,18 @@ class HeldManifest:
             self.published, self._held = manifest, False
         self._stop.set()
 
+    def confirm(self) -> None:
+        """Renew the lease now, or raise if another run took it over: the check before a write that only the
+        holder may make (a conditional create of the next data file of a table, which no manifest fences)."""
+        with self._lock:
+            if not self._held:
+                raise self._lost()
+            try:
+                self.etag = self.storage.replace(self.key, _encode(self.published, self._lease()), self.etag)
+            except Conflict:
+                self._held = False
+                raise self._lost() from None
+
     def _lost(self) -> StateError:
         return StateError(
             "this run's lease on the entity ended and another run took it over; nothing was published",

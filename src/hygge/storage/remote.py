@@ -254,6 +254,45 @@ class RemoteStorage(Storage):
                                hint="run again; if it repeats, check the bucket", transient=True)
         return entry
 
+    def create_limit(self) -> int | None:
+        # object_store writes create-only in one request (no multipart), the file in memory while it goes:
+        # S3's PutObject takes 5 GiB. Azure stages blocks and commits them create-only (storage/azure_blocks.py).
+        return 5 * 2**30 if self.settings.family == "s3" else None
+
+    def create_file(self, local: Path, key: str) -> Entry:
+        size = local.stat().st_size
+        limit = self.create_limit()
+        if limit is not None and size > limit:
+            raise StorageError(
+                f"a file too large to be written create-only on {self.settings.family} in one request",
+                path=self.show(key), expected=f"at most {limit:,} bytes", found=f"{size:,} bytes",
+                hint="land fewer rows per run (e.g. split the entity by a watermark range, or run incrementally "
+                     "more often)")
+        if self.settings.family == "azure" and size > UPLOAD_CHUNK:
+            self._create_in_blocks(local, key, size)
+        else:
+            self._put(key, local, "create")
+        entry = self.stat(key)
+        if entry is None or entry.size != size:
+            raise StorageError("an uploaded object does not hold what was sent", path=self.show(key),
+                               expected=f"{size:,} bytes", found="no object" if entry is None else
+                               f"{entry.size:,} bytes", hint="check the bucket; the object is not replaced")
+        return entry
+
+    def _create_in_blocks(self, local: Path, key: str, size: int) -> None:
+        from hygge.storage.azure_blocks import SINGLE_PUT, Unsigned, create_in_blocks
+
+        try:
+            create_in_blocks(self.objects, self.key(key), local, self.show(key), UPLOAD_CHUNK, UPLOAD_CONCURRENCY)
+        except Unsigned as exc:
+            if size > SINGLE_PUT:
+                raise StorageError(
+                    "a large file is written create-only in blocks through a signed URL, and these credentials "
+                    "cannot sign one", path=self.show(key), expected=f"a signed URL, or at most {SINGLE_PUT:,} "
+                    "bytes for one request", found=f"{size:,} bytes; {first_line(exc)[:200]}",
+                    hint="use an account key, or allow the identity to get a user delegation key") from exc
+            self._put(key, local, "create")
+
     def create(self, key: str, data: bytes) -> str:
         return self._put(key, data, "create")
 
@@ -263,7 +302,7 @@ class RemoteStorage(Storage):
     def put(self, key: str, data: bytes) -> None:
         self._put(key, data, "overwrite")
 
-    def _put(self, key: str, data: bytes, mode: Any) -> str:
+    def _put(self, key: str, data: bytes | Path, mode: Any) -> str:
         ob = _obstore()
         try:
             result = ob.put(self.objects, self.key(key), data, mode=mode)

@@ -31,6 +31,8 @@ from hygge.errors import ConfigError, ConfigProblem
 from hygge.homes.base import Check
 from hygge.lake.mirroring import sequence_files
 from hygge.state.journal import EntityState, RunRecord
+from hygge.storage.address import is_url, parse
+from hygge.storage.base import Storage
 from hygge.stores.base import Landing, Store, StoreConfig
 
 STATE_KEY, RUN_KEY, SCHEMA_KEY = b"hygge.state", b"hygge.run", b"hygge.schema"
@@ -38,7 +40,11 @@ _FOLDER = re.compile(r"^[^/\\\x00]+$")
 
 
 class OpenMirroringStoreConfig(StoreConfig):
-    path: str = Field(description="the mirrored database's landing zone folder, relative to the project")
+    path: str = Field(description="the mirrored database's landing zone: a folder relative to the project, or a "
+                                  "bucket URL (abfss://WORKSPACE@onelake.dfs.fabric.microsoft.com/ITEM/Files/"
+                                  "LandingZone, az://, s3://, gs://)")
+    connection: str | dict[str, Any] | None = Field(
+        None, description="for a bucket: a name from `connections:` (type azure, s3 or gcs), or a mapping")
     schema_name: str | None = Field(None, alias="schema",
                                     description="put tables in <schema>.schema/; default: the part of a "
                                                 "`schema.table` target before the dot, if any")
@@ -55,8 +61,9 @@ class OpenMirroringStoreConfig(StoreConfig):
         return self
 
 
-def footer_state(path: Path) -> tuple[EntityState, RunRecord | None, pa.Schema | None] | None:
-    """What hygge keeps in a data file's footer, or None for a file hygge did not write."""
+def footer_state(path: Path | pa.NativeFile) -> tuple[EntityState, RunRecord | None, pa.Schema | None] | None:
+    """What hygge keeps in a data file's footer (a local file, or a bucket object's reader), or None for a file
+    hygge did not write."""
     import base64
 
     meta = pq.read_metadata(path).metadata or {}
@@ -75,17 +82,22 @@ class OpenMirroringStore(Store):
     def __init__(self, config: StoreConfig, *, root: Path, connections: dict[str, dict[str, Any]] | None = None):
         super().__init__(config, root=root, connections=connections)
         self.tables_of: dict[tuple[str, str], Path] = {}  # for log_run, which gets only the run record
+        # On a bucket (OneLake, ADLS, S3, GCS) the zone is reached through the storage interface
+        # (stores/open_mirroring_bucket.py).
+        self.storage: Storage | None = None
+        if is_url(self.config.path):
+            from hygge.storage.remote import storage_for
+            from hygge.storage.settings import settings_for
+
+            address = parse(self.config.path)
+            self.storage = storage_for(address, settings_for(address, self.config.connection, self.connections))
 
     @property
     def base(self) -> Path:
-        if "://" in self.config.path:
-            raise ConfigError([ConfigProblem(
-                "writing to a OneLake landing zone needs hygge's object-storage support, which this version does "
-                "not have", key="path", expected="a local folder", found=self.config.path,
-                hint="write to a local folder with the same layout and upload it, or use a Fabric pipeline")])
         return self.root / os.path.expanduser(self.config.path)
 
-    def table_dir(self, plan: MovePlan) -> Path:
+    def table_name(self, plan: MovePlan) -> str:
+        """The table's folder below the landing zone: ``[<schema>.schema/]<table>``."""
         schema, table = self.config.schema_name, plan.target
         if schema is None and "." in table:
             schema, table = table.split(".", 1)
@@ -95,16 +107,25 @@ class OpenMirroringStore(Store):
                     f"'{name}' cannot be a landing zone folder name", key="target",
                     expected="a name without slashes that does not start with _ (the mirror's own folders do)",
                     hint="set `target:` on the entity")])
-        return self.base / f"{schema}.schema" / table if schema else self.base / table
+        return f"{schema}.schema/{table}" if schema else table
+
+    def table_dir(self, plan: MovePlan) -> Path:
+        return self.base / self.table_name(plan)
 
     def location(self, plan: MovePlan) -> str:
         from hygge.lake.location import shown_path
 
+        if self.storage is not None:
+            return self.storage.show(self.table_name(plan))
         return shown_path(self.root, self.table_dir(plan))
 
     def landing(self, plan: MovePlan, record: RunRecord) -> Landing:
         from hygge.stores.open_mirroring_landing import OpenMirroringLanding
 
+        if self.storage is not None:
+            from hygge.stores.open_mirroring_bucket import OpenMirroringBucketLanding
+
+            return OpenMirroringBucketLanding(self, plan, record)
         self.tables_of[(plan.flow, plan.entity)] = self.table_dir(plan)
         return OpenMirroringLanding(self, plan, record)
 
@@ -117,15 +138,28 @@ class OpenMirroringStore(Store):
                 return files[-1][0], found
         return (files[-1][0] if files else 0), None
 
+    def footer_of(self, plan: MovePlan) -> tuple[EntityState, RunRecord | None, pa.Schema | None] | None:
+        if self.storage is not None:
+            from hygge.stores.open_mirroring_bucket import latest
+
+            return latest(self.storage, self.table_name(plan))[1]
+        return self.latest(self.table_dir(plan))[1]
+
     def state(self, plan: MovePlan) -> EntityState | None:
-        found = self.latest(self.table_dir(plan))[1]
+        found = self.footer_of(plan)
         return found[0] if found else None
 
     def target_schema(self, plan: MovePlan) -> pa.Schema | None:
-        found = self.latest(self.table_dir(plan))[1]
+        found = self.footer_of(plan)
         return found[2] if found else None
 
     def log_run(self, record: RunRecord, plan: MovePlan | None = None) -> None:
+        if self.storage is not None:
+            from hygge.stores.open_mirroring_bucket import log_run
+
+            if plan is not None:
+                log_run(self.storage, self.table_name(plan), record)
+            return
         try:
             folder = self.tables_of.get((record.flow, record.entity))
             if folder is None:
@@ -137,6 +171,11 @@ class OpenMirroringStore(Store):
             pass
 
     def history(self, project: str = "", flow: str | None = None, entity: str | None = None) -> list[RunRecord]:
+        if self.storage is not None:
+            from hygge.stores.open_mirroring_bucket import history
+
+            return [r for r in history(self.storage) if r.seen_by(project) and (flow is None or r.flow == flow)
+                    and (entity is None or r.entity == entity)]
         records = []
         base = self.base
         for path in sorted(base.glob("*/_hygge/history.jsonl")) + sorted(base.glob("*.schema/*/_hygge/history.jsonl")):
@@ -153,7 +192,12 @@ class OpenMirroringStore(Store):
     def describe(self) -> str:
         return f"open mirroring landing zone {self.config.path}"
 
+
     def check(self) -> list[Check]:
+        if self.storage is not None:
+            from hygge.stores.bucket_store import check
+
+            return check(self.storage, self.config.path)
         base = self.base
         probe = base
         while not probe.exists() and probe != probe.parent:

@@ -52,6 +52,7 @@ class OpenMirroringLanding(Landing):
     def __init__(self, store: OpenMirroringStore, plan: MovePlan, record: RunRecord):
         self.store, self.plan, self.record = store, plan, record
         self.folder = store.table_dir(plan)
+        self.shown = str(self.folder)
         self.work = self.folder / "_hygge"
         self.lock = EntityLock(self.work / "lock", plan.entity, record.run_id)
         try:
@@ -70,7 +71,7 @@ class OpenMirroringLanding(Landing):
             raise
         self.tmp = self.work / f"{record.run_id}.parquet.tmp"
         self.writer: pq.ParquetWriter | None = None
-        self.published: Path | None = None
+        self.published: Path | str | None = None
 
     def _keys(self) -> list[str] | None:
         path = self.folder / KEY_METADATA
@@ -83,7 +84,7 @@ class OpenMirroringLanding(Landing):
         return self.previous_schema
 
     def _refuse(self, what: str, **kwargs: Any) -> WriteError:
-        return WriteError(what, entity=self.plan.entity, path=str(self.folder), **kwargs)
+        return WriteError(what, entity=self.plan.entity, path=self.shown, **kwargs)
 
     def begin(self, schema: pa.Schema, drift: Drift | None = None) -> None:
         initial = self.last == 0
@@ -101,7 +102,7 @@ class OpenMirroringLanding(Landing):
                     f"{n}: {a} -> {b}" for n, a, b in drift.widened),
                 hint="delete the table folder and load it again with the new types (the mirror recreates it)")
         if merging:
-            check_columns(schema, self.plan, str(self.folder))
+            check_columns(schema, self.plan, self.shown)
         keys = list(self.plan.keys)
         if self.keys_now and keys and keys != self.keys_now:
             raise self._refuse("Open Mirroring cannot change a table's key columns once they are set",
@@ -158,6 +159,10 @@ class OpenMirroringLanding(Landing):
             return CommitResult(rows_in_target=None, location=self.store.location(self.plan),
                                 warnings=["nothing new: no data file was published"])
         self._table_files()
+        return self._publish()
+
+    def _publish(self) -> CommitResult:
+        """The complete file under the next number, which it never replaces."""
         if self.store.config.durable:
             fsync_path(self.tmp)
         faults.point("before-publish")
