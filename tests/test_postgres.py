@@ -268,18 +268,24 @@ def test_a_value_too_long_for_the_target_column_is_refused(tmp_path: Path, place
     assert postgres_sql(f'SELECT COUNT(*) FROM "{place.name}".codes')[0][0] == 0
 
 
+def moved_by_id(tmp_path: Path, place: Place, sql: str, entity: str) -> pa.Table:
+    """The table ``sql`` seeds, moved to parquet with default settings and read back in id order."""
+    seed(place, sql)
+    result = hygge.move(home(place), {"type": "parquet", "path": "out"}, entity, root=tmp_path)
+    assert result.ok, result.error
+    return read_target(tmp_path / "out" / entity).sort_by("id")
+
+
 def test_constrained_numerics_read_exactly_at_every_precision(tmp_path: Path, place: Place) -> None:
-    # numeric(p, s) columns are read as the server's text and parsed into decimals of the same precision and
-    # scale; the largest values, negative ones, zero, NULL and p > 38 (decimal256) come back unchanged.
+    # numeric(p, s) columns come back as decimals of the same precision and scale (up to p = 18 read as their
+    # unscaled integers, above as the server's text); the largest values, negative ones, zero, NULL and p > 38
+    # (decimal256) come back unchanged.
     from decimal import Decimal
 
-    seed(place, """
+    table = moved_by_id(tmp_path, place, """
 CREATE TABLE S.money (id int, small numeric(5,0), cents numeric(12,2), wide numeric(50,5));
 INSERT INTO S.money VALUES (1, 99999, 9999999999.99, 123456789012345678901234567890123456789012345.12345),
-  (2, -99999, -0.01, -0.00001), (3, 0, 0, 0), (4, NULL, NULL, NULL)""")
-    result = hygge.move(home(place), {"type": "parquet", "path": "out"}, "money", root=tmp_path)
-    assert result.ok, result.error
-    table = read_target(tmp_path / "out" / "money").sort_by("id")
+  (2, -99999, -0.01, -0.00001), (3, 0, 0, 0), (4, NULL, NULL, NULL)""", "money")
     assert table.schema.field("small").type == pa.decimal128(5, 0)
     assert table.schema.field("cents").type == pa.decimal128(12, 2)
     assert table.schema.field("wide").type == pa.decimal256(50, 5)
@@ -294,13 +300,10 @@ def test_numerics_read_as_unscaled_integers_keep_every_digit_at_the_edges(tmp_pa
     # of numeric(18, 6), a scale equal to the precision, and numeric(19, 2), the first one read as text again.
     from decimal import Decimal
 
-    seed(place, """
+    table = moved_by_id(tmp_path, place, """
 CREATE TABLE S.edges (id int, big numeric(18,6), frac numeric(4,4), text19 numeric(19,2));
 INSERT INTO S.edges VALUES (1, 999999999999.999999, 0.9999, 99999999999999999.99),
-  (2, -999999999999.999999, -0.9999, -0.01), (3, 0.000001, 0, 0), (4, NULL, NULL, NULL)""")
-    result = hygge.move(home(place), {"type": "parquet", "path": "out"}, "edges", root=tmp_path)
-    assert result.ok, result.error
-    table = read_target(tmp_path / "out" / "edges").sort_by("id")
+  (2, -999999999999.999999, -0.9999, -0.01), (3, 0.000001, 0, 0), (4, NULL, NULL, NULL)""", "edges")
     assert [table.schema.field(n).type for n in ("big", "frac", "text19")] == [
         pa.decimal128(18, 6), pa.decimal128(4, 4), pa.decimal128(19, 2)]
     assert table.column("big").to_pylist() == [

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,6 +37,8 @@ from hygge.storage.base import Storage
 from hygge.stores.base import Landing, Store, StoreConfig
 
 STATE_KEY, RUN_KEY, SCHEMA_KEY = b"hygge.state", b"hygge.run", b"hygge.schema"
+# What a data file's footer carries for hygge: the entity's state, the run that wrote it, the schema it landed.
+Footer = tuple[EntityState, RunRecord | None, pa.Schema | None]
 _FOLDER = re.compile(r"^[^/\\\x00]+$")
 
 
@@ -61,7 +64,7 @@ class OpenMirroringStoreConfig(StoreConfig):
         return self
 
 
-def footer_state(path: Path | pa.NativeFile) -> tuple[EntityState, RunRecord | None, pa.Schema | None] | None:
+def footer_state(path: Path | pa.NativeFile) -> Footer | None:
     """What hygge keeps in a data file's footer (a local file, or a bucket object's reader), or None for a file
     hygge did not write."""
     import base64
@@ -72,6 +75,22 @@ def footer_state(path: Path | pa.NativeFile) -> tuple[EntityState, RunRecord | N
     run = json.loads(meta[RUN_KEY]) if RUN_KEY in meta else None
     schema = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(meta[SCHEMA_KEY]))) if SCHEMA_KEY in meta else None
     return EntityState.from_dict(json.loads(meta[STATE_KEY])), RunRecord.from_dict(run) if run else None, schema
+
+
+def newest_footer(files: list[tuple[int, Any]], read: Callable[[Any], Footer | None]) -> tuple[int, Footer | None]:
+    """The highest of the numbered ``files`` and the footer ``read`` finds in the newest file that has one (the
+    mirror may leave files hygge did not write)."""
+    for _, file in reversed(files):
+        found = read(file)
+        if found is not None:
+            return files[-1][0], found
+    return (files[-1][0] if files else 0), None
+
+
+def matches(record: RunRecord, project: str, flow: str | None, entity: str | None) -> bool:
+    """Whether ``history`` shows this record for the project, flow and entity asked about."""
+    return record.seen_by(project) and (flow is None or record.flow == flow) and (entity is None or
+                                                                                record.entity == entity)
 
 
 class OpenMirroringStore(Store):
@@ -129,16 +148,11 @@ class OpenMirroringStore(Store):
         self.tables_of[(plan.flow, plan.entity)] = self.table_dir(plan)
         return OpenMirroringLanding(self, plan, record)
 
-    def latest(self, folder: Path) -> tuple[int, tuple[EntityState, RunRecord | None, pa.Schema | None] | None]:
+    def latest(self, folder: Path) -> tuple[int, Footer | None]:
         """The highest sequence number, and hygge's state from the newest file that carries it."""
-        files = sequence_files(folder)
-        for _, path in reversed(files):
-            found = footer_state(path)
-            if found is not None:
-                return files[-1][0], found
-        return (files[-1][0] if files else 0), None
+        return newest_footer(sequence_files(folder), footer_state)
 
-    def footer_of(self, plan: MovePlan) -> tuple[EntityState, RunRecord | None, pa.Schema | None] | None:
+    def footer_of(self, plan: MovePlan) -> Footer | None:
         if self.storage is not None:
             from hygge.stores.open_mirroring_bucket import latest
 
@@ -174,8 +188,7 @@ class OpenMirroringStore(Store):
         if self.storage is not None:
             from hygge.stores.open_mirroring_bucket import history
 
-            return [r for r in history(self.storage) if r.seen_by(project) and (flow is None or r.flow == flow)
-                    and (entity is None or r.entity == entity)]
+            return [r for r in history(self.storage) if matches(r, project, flow, entity)]
         records = []
         base = self.base
         for path in sorted(base.glob("*/_hygge/history.jsonl")) + sorted(base.glob("*.schema/*/_hygge/history.jsonl")):
@@ -184,14 +197,12 @@ class OpenMirroringStore(Store):
                     record = RunRecord.from_dict(json.loads(line))
                 except (ValueError, TypeError):
                     continue
-                if record.seen_by(project) and (flow is None or record.flow == flow) and (
-                        entity is None or record.entity == entity):
+                if matches(record, project, flow, entity):
                     records.append(record)
         return records
 
     def describe(self) -> str:
         return f"open mirroring landing zone {self.config.path}"
-
 
     def check(self) -> list[Check]:
         if self.storage is not None:

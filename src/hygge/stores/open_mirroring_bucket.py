@@ -26,16 +26,14 @@ import json
 import shutil
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
 from hygge.core import faults
 from hygge.errors import StateMoved
 from hygge.lake.mirroring import KEY_METADATA, PARTNER_EVENTS, PROCESSED, SEQUENCE, file_name
-from hygge.state.journal import EntityState, RunRecord, interrupted, interrupted_note, settled
+from hygge.state.journal import RunRecord, interrupted, interrupted_note, settled
 from hygge.storage.base import Conflict, Entry, Storage
 from hygge.storage.manifest_object import HeldManifest
 from hygge.stores.base import CommitResult
-from hygge.stores.open_mirroring import footer_state
+from hygge.stores.open_mirroring import Footer, footer_state, newest_footer
 from hygge.stores.open_mirroring_landing import OpenMirroringLanding
 
 if TYPE_CHECKING:
@@ -44,7 +42,6 @@ if TYPE_CHECKING:
     from hygge.core.plan import MovePlan
     from hygge.stores.open_mirroring import OpenMirroringStore
 
-Footer = tuple[EntityState, RunRecord | None, pa.Schema | None]
 
 
 def sequence_entries(storage: Storage, table: str) -> list[tuple[int, Entry]]:
@@ -57,13 +54,11 @@ def sequence_entries(storage: Storage, table: str) -> list[tuple[int, Entry]]:
 
 def latest(storage: Storage, table: str) -> tuple[int, Footer | None]:
     """The highest sequence number, and hygge's state from the newest file that carries it."""
-    files = sequence_entries(storage, table)
-    for _, entry in reversed(files):
+    def read(entry: Entry) -> Footer | None:
         with storage.open_input_file(entry.key) as handle:
-            found = footer_state(handle)
-        if found is not None:
-            return files[-1][0], found
-    return (files[-1][0] if files else 0), None
+            return footer_state(handle)
+
+    return newest_footer(sequence_entries(storage, table), read)
 
 
 def history_key(table: str, run_id: str) -> str:
@@ -88,8 +83,10 @@ def history(storage: Storage) -> list[RunRecord]:
     for table in tables:
         for entry in storage.entries(f"{table}/_hygge/history"):
             found = storage.read(entry.key)
+            if found is None:
+                continue
             try:
-                records.append(RunRecord.from_dict(json.loads(found[0]))) if found else None
+                records.append(RunRecord.from_dict(json.loads(found[0])))
             except (ValueError, TypeError):
                 continue
     return settled(sorted(records, key=lambda r: r.started_at))
