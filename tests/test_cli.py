@@ -276,10 +276,10 @@ def test_debug_prints_paths_and_install_hints_with_their_brackets(tmp_path: Path
     import os
 
     # A driver that is not installed: a package of that name that cannot be imported, first on the path.
-    shadow = tmp_path / "shadow" / "adbc_driver_postgresql"
+    # (pgpq: the postgres store's encoder.)
+    shadow = tmp_path / "shadow" / "pgpq"
     shadow.mkdir(parents=True)
-    (shadow / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'adbc_driver_postgresql'\", "
-                                        "name='adbc_driver_postgresql')\n")
+    (shadow / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'pgpq'\", name='pgpq')\n")
     write_project(tmp_path, "name: p\n", flows={"f": """\
         home: {type: parquet, path: "data[bold]/src"}
         store: {type: postgres, url: "postgresql://nobody@127.0.0.1:1/db"}

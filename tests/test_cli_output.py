@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from hygge import __version__
 from tests.helpers import run_hygge, write_project
 from tests.plugins import TickHome
@@ -114,26 +116,35 @@ def test_a_bad_from_value_found_when_the_move_starts_exits_2(tmp_path: Path) -> 
     assert "not-a-date" in json.dumps(move["error"])
 
 
-def test_a_missing_driver_found_when_the_move_starts_exits_2(tmp_path: Path) -> None:
-    # A driver that is not installed: a package of that name that cannot be imported, first on the path.
-    shadow = tmp_path / "shadow" / "adbc_driver_postgresql"
-    shadow.mkdir(parents=True)
-    (shadow / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'adbc_driver_postgresql'\", "
-                                        "name='adbc_driver_postgresql')\n")
-    from hygge.samples import write_sample_source
-
-    write_sample_source(tmp_path / "data")
-    write_project(tmp_path, "name: p\n", flows={"f": """\
+@pytest.mark.parametrize(("module", "flow"), [
+    ("pgpq", """\
         home: {type: parquet, path: data}
         store: {type: postgres, url: "postgresql://nobody@127.0.0.1:1/db"}
         entities: [users]
-        """})
+        """),  # the postgres store's encoder
+    ("adbc_driver_postgresql", """\
+        home: {type: postgres, url: "postgresql://nobody@127.0.0.1:1/db"}
+        store: {type: parquet, path: out}
+        entities: [users]
+        """),  # the postgres home's reader
+], ids=["store", "home"])
+def test_a_missing_driver_found_when_the_move_starts_exits_2(tmp_path: Path, module: str, flow: str) -> None:
+    # A driver that is not installed: a package of that name that cannot be imported, first on the path.
+    shadow = tmp_path / "shadow" / module
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text(f"raise ModuleNotFoundError(\"No module named '{module}'\", name='{module}')\n")
+    from hygge.samples import write_sample_source
+
+    write_sample_source(tmp_path / "data")
+    write_project(tmp_path, "name: p\n", flows={"f": flow})
     path = os.pathsep.join([str(tmp_path / "shadow"), os.environ.get("PYTHONPATH", "")])
     proc = run_hygge("go", "--json", cwd=tmp_path, check=2, env={"PYTHONPATH": path})
     [move] = document(proc)["moves"]
     assert move["error"]["kind"] == "config" and move["error"]["hint"] == 'pip install "hygge[postgres]"'
-    assert move["target"]["family"] == "database" and move["target"]["table"] == "users"
-    assert "postgresql://" not in json.dumps(move["target"]), "a URL may hold a password: never in the report"
+    assert module in move["error"]["message"], move["error"]
+    assert "postgresql://" not in json.dumps(move), "a URL may hold a password: never in the report"
+    if module == "pgpq":
+        assert move["target"]["family"] == "database" and move["target"]["table"] == "users"
 
 
 def test_quiet_prints_exactly_the_summary_line_and_the_errors_of_failed_moves(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ from hygge.progress.events import Event
 from hygge.progress.plain import PlainRenderer
 from tests.services import POSTGRES_URL, drop_postgres_schemas, postgres_sql, require, schema_name
 
-ROWS = 300_000
+ROWS = 1_200_000  # enough work that a throttled run shows its bars moving, also on a fast machine
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 BAR = re.compile(r"^\W*(?P<key>\w+\.\w+)\s.*?(?P<pct>\d+%)?\s+(?P<rows>\d[\d,]*)(?:/(?P<total>\d[\d,]*))? rows"
                  r"(?:.*?(?P<eta>eta \d+:\d\d))?")
@@ -47,10 +47,10 @@ def big_table() -> Iterator[str]:
     postgres_sql(f"""CREATE UNLOGGED TABLE "{schema}".big AS SELECT g AS id, 'name ' || g AS name,
                      timestamptz '2024-01-01' + g * interval '1 second' AS at
                      FROM generate_series(1, {ROWS}) g""")
-    # A slow server for in-process runs: reading the view pauses 0.2 s every 12,500 rows (4.8 s in all, no CPU).
+    # A slow server for in-process runs: reading the view pauses 0.2 s every 50,000 rows (4.8 s in all, no CPU).
     # Declared immutable so that a query not asking for `paused` (the partition bounds) never calls it.
     postgres_sql(f"""CREATE FUNCTION "{schema}".pause_at(g bigint) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
-                     BEGIN IF g % 12500 = 0 THEN PERFORM pg_sleep(0.2); END IF; RETURN 0; END $$""")
+                     BEGIN IF g % 50000 = 0 THEN PERFORM pg_sleep(0.2); END IF; RETURN 0; END $$""")
     postgres_sql(f'CREATE VIEW "{schema}".slow AS SELECT *, "{schema}".pause_at(id) AS paused FROM "{schema}".big')
     try:
         yield schema
@@ -111,7 +111,7 @@ def run_in_terminal(root: Path) -> tuple[int, list[tuple[float, bytes]]]:
 
 def slow_down(proc: subprocess.Popen[bytes], chunks: list[tuple[float, bytes]]) -> None:
     """Once the bars are up, let hygge run a quarter of the time (SIGSTOP, SIGCONT), as on a slow link: on a
-    quiet machine the 300,000 rows take a third of a second, too quick for any bar to be seen moving."""
+    quiet machine 300,000 rows took a third of a second, too quick for any bar to be seen moving."""
     while proc.poll() is None and not any(b"rows" in data for _, data in chunks):
         time.sleep(0.02)
     while proc.poll() is None:
@@ -156,7 +156,7 @@ def test_bars_move_in_a_real_terminal_with_total_percentage_and_eta_also_within_
         assert any(m["eta"] for m in estimated), f"{key} showed no time left"
         assert re.search(rf"{re.escape(key)}.*\b\d[\d.]* [KM]B read", screen), f"{key} showed no bytes read"
         assert any(f"{key} " in line and f"{ROWS:,} rows" in line and "✓ ok" in line for line in screen.splitlines())
-    # Two partitions of about 200,000 rows each: counted when staged, the bar would jump from 0 to ~200,000.
+    # Two partitions of about 600,000 rows each: counted when staged, the bar would jump from 0 to ~600,000.
     split = sorted({int(m["rows"].replace(",", "")) for m in bars["split.big"]})
     assert any(0 < n < ROWS // 4 for n in split), f"the partitioned entity moved a partition at a time: {split}"
 

@@ -42,9 +42,9 @@ ALIASES = {"postgresql": "postgres", "pg": "postgres", "mariadb": "mysql", "ndjs
            "deltalake": "delta"}
 
 # Which extra brings the driver a module needs (for the install hint).
-EXTRAS = {"duckdb": "duckdb", "adbc_driver_postgresql": "postgres", "psycopg": "postgres", "pymysql": "mysql",
-          "connectorx": "mysql", "adbc_driver_sqlite": "sqlite", "distributed": "dask", "dask": "dask",
-          "deltalake": "delta", "pyiceberg": "iceberg", "obstore": "s3", "google": "gcs"}
+EXTRAS = {"duckdb": "duckdb", "adbc_driver_postgresql": "postgres", "psycopg": "postgres", "pgpq": "postgres",
+          "pymysql": "mysql", "connectorx": "mysql", "adbc_driver_sqlite": "sqlite", "distributed": "dask",
+          "dask": "dask", "deltalake": "delta", "pyiceberg": "iceberg", "obstore": "s3", "google": "gcs"}
 
 
 # Types registered from Python (notebooks, tests, applications embedding hygge).

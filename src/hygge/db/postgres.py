@@ -68,17 +68,20 @@ class PostgresDialect(Dialect):
 
     def connect(self) -> Any:
         dbapi = _adbc()
+        try:
+            return dbapi.connect(self.libpq_url())
+        except Exception as exc:  # noqa: BLE001 - every driver failure is explained in plain words
+            raise self.connect_error(exc) from None
+
+    def libpq_url(self) -> str:
+        """The connection's URL as libpq takes it (both drivers are libpq underneath), with hygge's defaults."""
         spec = self.spec
         options = dict(spec.options)
         options.setdefault("connect_timeout", str(int(spec.connect_timeout)))
         options.setdefault("application_name", "hygge")
         url = spec.url("postgresql")
-        url += ("&" if "?" in url else "?") + "&".join(f"{k}={v}" for k, v in options.items()
-                                                        if f"{k}=" not in url)
-        try:
-            return dbapi.connect(url)
-        except Exception as exc:  # noqa: BLE001 - every driver failure is explained in plain words
-            raise self.connect_error(exc) from None
+        return url + ("&" if "?" in url else "?") + "&".join(f"{k}={v}" for k, v in options.items()
+                                                             if f"{k}=" not in url)
 
     def connect_error(self, exc: BaseException) -> HyggeError:
         text = str(exc)

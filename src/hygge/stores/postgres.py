@@ -1,8 +1,9 @@
-"""Store `postgres`: tables loaded by binary COPY and published in one transaction with their state."""
+"""Store `postgres`: tables loaded by binary COPY (pgpq on psycopg, db/postgres_store.py) and published in one
+transaction with their state."""
 
 from __future__ import annotations
 
-from hygge.db.postgres import PostgresDialect
+from hygge.db.postgres_store import PostgresStoreDialect
 from hygge.db.sqlstore import SqlStore, SqlStoreConfig
 
 
@@ -13,4 +14,4 @@ class PostgresStoreConfig(SqlStoreConfig):
 class PostgresStore(SqlStore):
     type_name = "postgres"
     Config = PostgresStoreConfig
-    Engine = PostgresDialect
+    Engine = PostgresStoreDialect
