@@ -29,8 +29,13 @@ from hygge.formats.base import within_budget
 
 HEADER_BYTES = 19  # a binary COPY stream's signature (11), flags (4) and header extension length (4)
 ELEMENTS = """
-    SELECT a.attname, t.typelem FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+    SELECT a.attname, t.typelem, et.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+    JOIN pg_type et ON et.oid = t.typelem
     WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped AND t.typcategory = 'A'"""
+# Element types whose binary form is that of the element pgpq declares (oid), so its bytes may be re-labelled:
+# text is sent as its UTF-8 bytes for every text type, a timestamp as microseconds for both kinds. Any other
+# difference is left for the server to refuse ("wrong element type"), never re-labelled.
+SAME_BYTES = {25: {"varchar", "bpchar", "citext"}, 1114: {"timestamptz"}}
 
 
 def _driver(module: str) -> Any:
@@ -69,8 +74,8 @@ def element_oid(list_type: pa.DataType) -> int:
 
 
 def _relabelled(column: pa.Array, oid: int) -> pa.Array:
-    """A list column as the fields of arrays of element type ``oid``: pgpq's bytes, their declared element changed
-    (the bytes of each element are the same for the types a wire type can land in: text in varchar, ...)."""
+    """A list column as the fields of arrays of element type ``oid``: pgpq's bytes with the element type they
+    declare changed (only to one of SAME_BYTES, whose elements are sent as the same bytes)."""
     tag = struct.pack(">I", oid)
     return pa.array([None if f is None else f[:8] + tag + f[12:] for f in _fields(_encoded(column))], pa.binary())
 
@@ -82,15 +87,17 @@ def _numerics(column: pa.Array) -> pa.Array:
 
 class CopyStream:
     """The binary COPY stream of batches already cast to the wire types, for a target whose array columns have
-    the element types ``elements`` (column name → element type oid)."""
+    the element types ``elements`` (column name → element type oid and name)."""
 
-    def __init__(self, wire: pa.Schema, elements: dict[str, int]):
+    def __init__(self, wire: pa.Schema, elements: dict[str, tuple[int, str]]):
         self.mend: dict[str, Callable[[pa.Array], pa.Array]] = {}
         for f in wire:
             if pa.types.is_decimal256(f.type):
                 self.mend[f.name] = _numerics
-            elif pa.types.is_list(f.type) and f.name in elements and element_oid(f.type) != elements[f.name]:
-                self.mend[f.name] = partial(_relabelled, oid=elements[f.name])
+            elif pa.types.is_list(f.type) and f.name in elements:
+                oid, name = elements[f.name]
+                if name in SAME_BYTES.get(element_oid(f.type), set()):
+                    self.mend[f.name] = partial(_relabelled, oid=oid)
         self.schema = pa.schema([pa.field(f.name, pa.binary()) if f.name in self.mend else f for f in wire])
         self.encoder = _driver("pgpq").ArrowToPostgresBinaryEncoder(self.schema)
 
@@ -136,7 +143,8 @@ class PostgresStoreDialect(PostgresDialect):
         wire = pa.schema([(f.name, pg_type(f.type)[1]) for f in arrow_schema])
         ref = self.table_ref(schema, table)
         lists = any(pa.types.is_list(f.type) for f in wire)
-        elements = {str(name): int(oid) for name, oid in self.query(conn, ELEMENTS, (ref,))} if lists else {}
+        elements = {str(column): (int(oid), str(name)) for column, oid, name in self.query(conn, ELEMENTS, (ref,))
+                    } if lists else {}
         stream = CopyStream(wire, elements)
         columns = ", ".join(self.quote(name) for name in wire.names)
         with conn.cursor() as cursor, cursor.copy(f"COPY {ref} ({columns}) FROM STDIN (FORMAT binary)") as copy:
