@@ -27,6 +27,7 @@ from hygge.db.postgres_types import (
     _READ,
     BOUND_COLUMNS,
     SCALED_PRECISION,
+    ext,
     holds_nul,
     literal,
     normal_type,
@@ -274,13 +275,16 @@ class PostgresDialect(Dialect):
         for field, column in zip(batch.schema, batch.columns, strict=True):
             wire = pg_type(field.type)[1]
             try:
-                nul = holds_nul(column)
+                wired = to_wire(column, field.type, wire)
+                # Searched in the wire column: its text is plain strings, whose bytes are searched in place (a
+                # string_view or dictionary column would be counted by polars, 20% of a lineitem move's CPU).
+                nul = holds_nul(column if ext(field.type) == "arrow.json" else wired)
                 if nul:
                     raise Unfit(field.name, f"{nul} value(s) with the character NUL (\\x00), which PostgreSQL text "
                                             "cannot hold",
                                 "remove NUL at the source (e.g. read the column with a `query:` using "
                                 "replace(column, chr(0), '')), or move the column as bytes (binary, bytea)")
-                columns.append(to_wire(column, field.type, wire))
+                columns.append(wired)
             except (pa.ArrowInvalid, ValueError) as exc:
                 problems.append(Unfit(field.name, f"values {pg_type(field.type)[0]} cannot hold exactly "
                                                   f"({str(exc).splitlines()[0]})",
