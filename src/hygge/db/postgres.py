@@ -1,12 +1,10 @@
-"""PostgreSQL through the ADBC driver: binary COPY both ways, with hygge's own type mapping.
+"""PostgreSQL: the dialect both ends share (types, catalog, locks), and reads through the ADBC driver.
 
-ADBC streams reads as ``COPY (query) TO STDOUT (FORMAT binary)`` and loads with
-``COPY ... FROM STDIN (FORMAT binary)``. Its automatic mappings lose things
-(numeric precision, unsigned 64-bit values, nanoseconds), and in append mode
-it copies bytes without checking types, so hygge writes its own DDL and casts
-every batch to the exact wire type of each column first. Reads build their
-SELECT list from the catalog, so every column arrives as a faithful Arrow type.
-Watermark filters are inlined as literals: bind parameters would turn the
+ADBC streams reads as ``COPY (query) TO STDOUT (FORMAT binary)``; the Store loads with ``COPY ... FROM STDIN
+(FORMAT binary)`` on a psycopg session instead (db/postgres_store.py). Automatic type mappings lose things
+(numeric precision, unsigned 64-bit values, nanoseconds), so hygge writes its own DDL and casts every batch to
+the exact wire type of each column first. Reads build their SELECT list from the catalog, so every column
+arrives as a faithful Arrow type. Watermark filters are inlined as literals: bind parameters would turn the
 streaming COPY into one big result.
 """
 
@@ -40,9 +38,7 @@ from hygge.db.postgres_types import (
     to_wire,
 )
 from hygge.errors import HyggeConnectionError, HyggeError, MissingDriver, StateError, WriteError
-from hygge.formats.base import within_budget
 
-COPY_CHUNK_BYTES = 2 << 20
 # The driver hands a COPY stream over one batch at a time: at most this much, so that a slow link still shows
 # rows every second or so (32 MB at 3 MB/s was ten seconds of "0 rows"). Stores gather batches again into
 # row groups and COPY chunks of their own size, and the stream's speed does not depend on it.
@@ -335,13 +331,7 @@ class PostgresDialect(Dialect):
 
     def ingest(self, conn: Any, schema: str | None, table: str, arrow_schema: pa.Schema,
                batches: Iterator[pa.RecordBatch]) -> None:
-        wire = pa.schema([(f.name, pg_type(f.type)[1]) for f in arrow_schema])
-        # The driver encodes a whole batch before the server sees any of it; small slices let the server
-        # parse one while the next is encoded (10M rows: 11.3 s with 500k-row batches, 7.2 s with 32k).
-        chunks = (piece for batch in batches for piece in within_budget(batch, COPY_CHUNK_BYTES))
-        with conn.cursor() as cursor:
-            cursor.adbc_ingest(table, pa.RecordBatchReader.from_batches(wire, chunks), mode="append",
-                               db_schema_name=schema)
+        raise NotImplementedError("the postgres home reads; the store's dialect loads (db/postgres_store.py)")
 
     def setup_lock(self, conn: Any, schema: str | None) -> None:
         lock_id = zlib.crc32(f"hygge-setup:{schema}".encode()) - 2**31
