@@ -65,7 +65,10 @@ def create_in_blocks(objects: Any, key: str, local: Path, shown: str, block: int
 def _request(method: str, url: str, data: bytes, headers: dict[str, str], shown: str,
              conflicts: tuple[int, ...] = ()) -> int:
     """One request, retried with backoff when the server or the network fails for a moment."""
+    failure = StorageError("could not upload a block of an object on azure", path=shown)
     for attempt in range(ATTEMPTS):
+        if attempt:
+            time.sleep(min(8.0, 0.25 * 2 ** (attempt - 1)))
         request = urllib.request.Request(url, data=data, method=method,
                                          headers={"Content-Length": str(len(data)), **headers})
         try:
@@ -75,13 +78,14 @@ def _request(method: str, url: str, data: bytes, headers: dict[str, str], shown:
             if exc.code in conflicts:
                 return int(exc.code)
             text = exc.read()[:300].decode(errors="replace")
-            if (exc.code < 500 and exc.code != 429) or attempt == ATTEMPTS - 1:
-                raise StorageError("could not upload a block of an object on azure", path=shown,
+            failure = StorageError("could not upload a block of an object on azure", path=shown,
                                    found=f"HTTP {exc.code}: {text}", transient=exc.code >= 500 or exc.code == 429,
-                                   hint="check the credentials and that they may write here") from exc
+                                   hint="check the credentials and that they may write here")
+            failure.__cause__ = exc
+            if exc.code < 500 and exc.code != 429:
+                raise failure from exc  # refused: asking again would be refused again
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            if attempt == ATTEMPTS - 1:
-                raise StorageError("could not upload a block of an object on azure", path=shown, found=str(exc),
-                                   transient=True, hint="hygge retried it; check the network, then run again") from exc
-        time.sleep(min(8.0, 0.25 * 2**attempt))
-    raise AssertionError("unreachable")
+            failure = StorageError("could not upload a block of an object on azure", path=shown, found=str(exc),
+                                   transient=True, hint="hygge retried it; check the network, then run again")
+            failure.__cause__ = exc
+    raise failure  # the last attempt's
