@@ -20,6 +20,7 @@ from hygge.formats.parquet_join import JoinedParquet
 from hygge.storage.blob import FilePath, local, readable
 
 MIN_BATCH_ROWS = 1024
+SAMPLE_ROWS = 4096  # decoded to measure a file's width as Arrow (decoded_batch_rows)
 READ_BUFFER_BYTES = 1 << 16
 PAGE_BYTES = 1 << 20
 FOOTERS_KEPT = 8
@@ -62,6 +63,23 @@ def batch_rows(metadata: pq.FileMetaData, batch_bytes: int) -> int:
     size = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
     per_row = max(1.0, size / rows)
     return max(MIN_BATCH_ROWS, int(batch_bytes / per_row))
+
+
+def decoded_batch_rows(handle: pq.ParquetFile, columns: list[str] | None, batch_bytes: int) -> int:
+    """Rows per batch so that one batch as Arrow decodes it is about ``batch_bytes``.
+
+    The footer's sizes are the pages' encoded bytes: dictionary-encoded text and string views decode to several
+    times that (TPC-H lineitem: 64 bytes a row in the footer, 218 as Arrow, so a batch meant to be 32 MiB held
+    109 MiB, and every slice of it kept it all alive). A file of more than SAMPLE_ROWS rows has its first rows
+    decoded to measure their width (also one the footer says fits a batch: its text may be dictionary-encoded);
+    batches only ever get smaller for it."""
+    rows = batch_rows(handle.metadata, batch_bytes)
+    if handle.metadata.num_rows <= SAMPLE_ROWS:
+        return rows
+    sample = next(handle.iter_batches(batch_size=SAMPLE_ROWS, columns=columns), None)
+    if sample is None or not sample.num_rows or not sample.nbytes:
+        return rows
+    return max(MIN_BATCH_ROWS, min(rows, int(batch_bytes * sample.num_rows / sample.nbytes)))
 
 
 class ParquetReader(FormatReader):
@@ -113,8 +131,8 @@ class ParquetReader(FormatReader):
 
     def batches(self, path: FilePath, schema: pa.Schema, pieces: list[int] | None = None) -> Iterator[pa.RecordBatch]:
         handle = _open(path)
-        size = batch_rows(handle.metadata, self.batch_bytes)
         try:
+            size = batch_rows(handle.metadata, self.batch_bytes)  # polars' row groups are sliced by their bytes too
             groups = list(range(handle.metadata.num_row_groups)) if pieces is None else pieces
             setting = getattr(self.options, "decoder", "pyarrow")
             on_disk = local(path)
@@ -129,6 +147,7 @@ class ParquetReader(FormatReader):
                     self.notes.append(f"{path.name}: polars could not decode row group {failed.row_group} "
                                       f"({failed.reason}); pyarrow read the file from there on")
                     pieces = groups[len(done):]
+            size = decoded_batch_rows(handle, schema.names, self.batch_bytes)
             for batch in handle.iter_batches(batch_size=size, row_groups=pieces, columns=schema.names,
                                              use_threads=True):
                 if batch.schema != schema:

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 from hygge.errors import ReadError, first_line
 from hygge.formats.base import within_budget
-from hygge.formats.parquet import READ_BUFFER_BYTES, batch_rows
+from hygge.formats.parquet import READ_BUFFER_BYTES, decoded_batch_rows
 from hygge.lake.types import restore
 
 
@@ -51,8 +51,8 @@ def file_batches(folder: Path | Opener, path: str, partition_values: dict[str, s
     present = set(handle.schema_arrow.names)
     columns = [f.name for f in fields if f.name in present and f.name not in partition_values]
     try:
-        for batch in handle.iter_batches(batch_size=batch_rows(handle.metadata, batch_bytes), columns=columns,
-                                         use_threads=True):
+        for batch in handle.iter_batches(batch_size=decoded_batch_rows(handle, columns, batch_bytes),
+                                         columns=columns, use_threads=True):
             rows = batch.num_rows
             arrays: list[Any] = []
             for f in fields:
