@@ -147,7 +147,8 @@ class ParquetReader(FormatReader):
                     self.notes.append(f"{path.name}: polars could not decode row group {failed.row_group} "
                                       f"({failed.reason}); pyarrow read the file from there on")
                     pieces = groups[len(done):]
-            size = decoded_batch_rows(handle, schema.names, self.batch_bytes)
+            if on_disk:  # on a bucket the sample would fetch a whole row group (pre_buffer) once more
+                size = decoded_batch_rows(handle, schema.names, self.batch_bytes)
             for batch in handle.iter_batches(batch_size=size, row_groups=pieces, columns=schema.names,
                                              use_threads=True):
                 if batch.schema != schema:
