@@ -52,7 +52,7 @@ def _adbc() -> Any:
     try:
         dbapi = lazy.adbc_dbapi("adbc_driver_postgresql.dbapi")
     except ModuleNotFoundError as exc:
-        raise MissingDriver("adbc_driver_postgresql", "postgres", needed_for="the postgres home and store") from exc
+        raise MissingDriver("adbc_driver_postgresql", "postgres", needed_for="the postgres home") from exc
     return dbapi
 
 

@@ -85,14 +85,13 @@ class SqlStore(Store):
         server asks to retry (MySQL, when another move created the journal tables meanwhile) runs again, twice at
         most."""
         dialect = self.dialect()
-        attempts = 1 if write else 3
-        for attempt in range(1, attempts + 1):
+        for _ in range(0 if write else 2):
             try:
                 return self._in_transaction(dialect, work, write)
             except Exception as exc:
-                if attempt == attempts or not dialect.retry_read(exc):
+                if not dialect.retry_read(exc):
                     raise
-        return None  # not reached: the last attempt returns or raises
+        return self._in_transaction(dialect, work, write)  # the last attempt: whatever it raises goes on
 
     @staticmethod
     def _in_transaction(dialect: Dialect, work: Any, write: bool) -> Any:

@@ -65,16 +65,18 @@ def batch_rows(metadata: pq.FileMetaData, batch_bytes: int) -> int:
     return max(MIN_BATCH_ROWS, int(batch_bytes / per_row))
 
 
-def decoded_batch_rows(handle: pq.ParquetFile, columns: list[str] | None, batch_bytes: int) -> int:
+def decoded_batch_rows(handle: pq.ParquetFile, columns: list[str] | None, batch_bytes: int,
+                       measure: bool = True) -> int:
     """Rows per batch so that one batch as Arrow decodes it is about ``batch_bytes``.
 
     The footer's sizes are the pages' encoded bytes: dictionary-encoded text and string views decode to several
     times that (TPC-H lineitem: 64 bytes a row in the footer, 218 as Arrow, so a batch meant to be 32 MiB held
     109 MiB, and every slice of it kept it all alive). A file of more than SAMPLE_ROWS rows has its first rows
     decoded to measure their width (also one the footer says fits a batch: its text may be dictionary-encoded);
-    batches only ever get smaller for it."""
+    batches only ever get smaller for it. ``measure=False`` (a file on a bucket, read with pre_buffer: the sample
+    would fetch a whole row group once more) leaves it to the footer."""
     rows = batch_rows(handle.metadata, batch_bytes)
-    if handle.metadata.num_rows <= SAMPLE_ROWS:
+    if not measure or handle.metadata.num_rows <= SAMPLE_ROWS:
         return rows
     sample = next(handle.iter_batches(batch_size=SAMPLE_ROWS, columns=columns), None)
     if sample is None or not sample.num_rows or not sample.nbytes:
@@ -147,8 +149,7 @@ class ParquetReader(FormatReader):
                     self.notes.append(f"{path.name}: polars could not decode row group {failed.row_group} "
                                       f"({failed.reason}); pyarrow read the file from there on")
                     pieces = groups[len(done):]
-            if on_disk:  # on a bucket the sample would fetch a whole row group (pre_buffer) once more
-                size = decoded_batch_rows(handle, schema.names, self.batch_bytes)
+            size = decoded_batch_rows(handle, schema.names, self.batch_bytes, measure=on_disk is not None)
             for batch in handle.iter_batches(batch_size=size, row_groups=pieces, columns=schema.names,
                                              use_threads=True):
                 if batch.schema != schema:
@@ -173,7 +174,7 @@ def check_pages(path: FilePath, shown: str, batch_bytes: int) -> None:
     mixed table (404 MB snappy): 1.4-2.0 s on 2 cores, against 0.3 s for the copy and 5.4 s for a re-encode."""
     handle = _open(path)
     try:
-        rows = batch_rows(handle.metadata, batch_bytes)
+        rows = decoded_batch_rows(handle, None, batch_bytes, measure=local(path) is not None)
         for _ in handle.iter_batches(batch_size=rows, use_threads=True):
             pass
     except (pa.ArrowException, OSError) as exc:

@@ -54,33 +54,22 @@ class ParquetLanding(FileLanding):
         instead of publishing what nobody planned: its schema and codec were checked on the old file), and every
         page of the copy decodes. The pages of one copy are decoded while the next file is copied."""
         batch_bytes = self.plan.batch_bytes
-        if len(whole.files) == 1:  # nothing to overlap the check with: checked here, without a thread
-            [source] = whole.files
-            path = self._copy_in(source)
-            check_pages(path, whole.show(source), batch_bytes)
-            self._take_part(path, pq.read_metadata(path).num_rows, whole.rows_of(source), [source], whole, on_rows)
-            return
         with ThreadPoolExecutor(1, thread_name_prefix="hygge-check") as checker:
             checks: list[tuple[FilePath, Path, Future[None]]] = []
             for source in whole.files:
-                path = self._copy_in(source)
+                path = self._new_part()
+                try:
+                    if isinstance(source, Blob):
+                        source.storage.download(source.key, path)
+                    else:
+                        shutil.copyfile(source, path)  # copy_file_range on Linux: no bytes through Python
+                except OSError as exc:
+                    raise explain_os_error(exc, path, "copy a source file into staging") from exc
                 checks.append((source, path, checker.submit(check_pages, path, whole.show(source), batch_bytes)))
             for source, path, checked in checks:
                 checked.result()
                 self._take_part(path, pq.read_metadata(path).num_rows, whole.rows_of(source), [source], whole,
                                 on_rows)
-
-    def _copy_in(self, source: FilePath) -> Path:
-        """A source file copied as it is into the next part of the staging folder."""
-        path = self._new_part()
-        try:
-            if isinstance(source, Blob):
-                source.storage.download(source.key, path)
-            else:
-                shutil.copyfile(source, path)  # copy_file_range on Linux: no bytes through Python
-        except OSError as exc:
-            raise explain_os_error(exc, path, "copy a source file into staging") from exc
-        return path
 
     def encode_files(self, whole: WholeParquet, on_rows: Callable[[int], None]) -> str | None:
         """Re-encode the files with polars (formats/parquet_polars.py) into parts of about the part size, checked
