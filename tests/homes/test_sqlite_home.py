@@ -5,11 +5,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 import hygge
 from hygge.core.plan import MovePlan
 from hygge.core.planner import open_home
+from hygge.db.sqlite import without_sentinel
 from tests.helpers import read_target
 
 pytest.importorskip("adbc_driver_sqlite", reason="the sqlite extra is not installed")
@@ -81,3 +83,13 @@ def test_values_sqlite_cannot_hold_name_every_column(tmp_path: Path) -> None:
     text = str(result.error)
     assert "SQLite cannot hold the values of 2 column(s) exactly (a, b)" in text, text
     assert "a: a value of uint64 outside SQLite's range (value 9223372036854775808 does not fit" in text
+
+
+@pytest.mark.parametrize("marks", [[1, 0, 0], [0, 1, 0], [0, 0, 0], [1], []],
+                         ids=["first", "middle", "none", "only", "empty"])
+def test_the_sentinel_row_leaves_a_batch_wherever_it_stands_and_only_it(marks: list[int]) -> None:
+    ids = list(range(len(marks)))
+    batch = pa.record_batch({"id": pa.array(ids, pa.int64()), "hygge_sentinel": pa.array(marks, pa.int64())})
+    kept = without_sentinel(batch)
+    assert kept.schema.names == ["id"]
+    assert kept.column("id").to_pylist() == [i for i, m in zip(ids, marks, strict=True) if m == 0]
