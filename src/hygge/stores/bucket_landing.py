@@ -23,11 +23,13 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from hygge.core import faults
 from hygge.core.drift import Drift
@@ -41,6 +43,7 @@ from hygge.stores.base import CommitResult, Landing
 from hygge.stores.part_series import PartSeries
 
 if TYPE_CHECKING:
+    from hygge.homes.base import WholeParquet
     from hygge.stores.files import FileStore
 
 UPLOADS_AT_ONCE = 2  # parts uploading while the next is written: each holds its own parallel multipart upload
@@ -164,6 +167,32 @@ class BucketLanding(Landing):
             self.held_back.append(local)
             return
         self.uploads.append(self.uploader.submit(self._upload, local, f"{self.entity}/{remote}"))
+
+    def take_whole(self, whole: WholeParquet, on_rows: Callable[[int], None]) -> tuple[bool, list[str]]:
+        """Parquet files the move changes nothing about are uploaded as they are, checked as a local parquet store
+        checks its copies (stores/parquet_landing.py): re-encoding them held 1.07 GB for 10M rows and took 2.5
+        times as long as the upload itself."""
+        from hygge.core.passthrough import copyable
+        from hygge.stores.parquet import ParquetStore
+        from hygge.stores.parquet_landing import copied_files, refuse_changed
+
+        if not isinstance(self.store, ParquetStore) or self.held_back is not None or \
+                not copyable(whole, self.store.config):
+            return False, []
+        assert self.spool is not None
+        spool = self.spool
+
+        def new_path() -> Path:
+            return spool / self.store.part_name(self._next_part())
+
+        for source, path in copied_files(whole, new_path, self.plan.batch_bytes):
+            rows = pq.read_metadata(path).num_rows
+            refuse_changed(self.plan.entity, rows, whole.rows_of(source), [source], whole)
+            self._closed(path.name, rows, path.stat().st_size)
+            self.rows_written += rows
+            on_rows(rows)
+            faults.point("write")
+        return True, [f"{len(whole.files)} file(s) uploaded whole: nothing about their rows changed"]
 
     def _upload(self, local: Path, key: str) -> Entry:
         entry = self.storage.upload(local, key)

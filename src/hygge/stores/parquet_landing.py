@@ -9,7 +9,7 @@ unchanged since then, and (for copies, whose pages nobody decoded) every page de
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,27 +49,9 @@ class ParquetLanding(FileLanding):
         return False, []
 
     def copy_files(self, whole: WholeParquet, on_rows: Callable[[int], None]) -> None:
-        """Copy the files as they are. Each copy is published only once its footer counts the rows read when the
-        move opened the source, the source is unchanged since then (a file replaced in between fails the move
-        instead of publishing what nobody planned: its schema and codec were checked on the old file), and every
-        page of the copy decodes. The pages of one copy are decoded while the next file is copied."""
-        batch_bytes = self.plan.batch_bytes
-        with ThreadPoolExecutor(1, thread_name_prefix="hygge-check") as checker:
-            checks: list[tuple[FilePath, Path, Future[None]]] = []
-            for source in whole.files:
-                path = self._new_part()
-                try:
-                    if isinstance(source, Blob):
-                        source.storage.download(source.key, path)
-                    else:
-                        shutil.copyfile(source, path)  # copy_file_range on Linux: no bytes through Python
-                except OSError as exc:
-                    raise explain_os_error(exc, path, "copy a source file into staging") from exc
-                checks.append((source, path, checker.submit(check_pages, path, whole.show(source), batch_bytes)))
-            for source, path, checked in checks:
-                checked.result()
-                self._take_part(path, pq.read_metadata(path).num_rows, whole.rows_of(source), [source], whole,
-                                on_rows)
+        """Copy the files as they are into staging, each checked before it becomes a part (see copied_files)."""
+        for source, path in copied_files(whole, self._new_part, self.plan.batch_bytes):
+            self._take_part(path, pq.read_metadata(path).num_rows, whole.rows_of(source), [source], whole, on_rows)
 
     def encode_files(self, whole: WholeParquet, on_rows: Callable[[int], None]) -> str | None:
         """Re-encode the files with polars (formats/parquet_polars.py) into parts of about the part size, checked
@@ -101,20 +83,50 @@ class ParquetLanding(FileLanding):
 
     def _take_part(self, path: Path, rows: int, expected: int | None, sources: Sequence[FilePath], whole: WholeParquet,
                    on_rows: Callable[[int], None]) -> None:
-        moved = [source for source in sources if whole.changed(source)]
-        if rows != expected or moved:
-            counted = "an unknown number of" if expected is None else f"{expected:,}"
-            raise ReadError(
-                "a file changed between opening and copying it; nothing was committed",
-                entity=self.plan.entity, path=whole.show(moved[0] if moved else sources[0]),
-                expected=f"the file(s) as the move opened them, with {counted} rows",
-                found=f"a copy holding {rows:,} rows" + (", and the file's size or time changed" if moved else ""),
-                hint="hygge retries the move; writers should write to a temporary name and rename when done",
-                transient=True,
-            )
+        refuse_changed(self.plan.entity, rows, expected, sources, whole)
         size = path.stat().st_size
         self.footer_counted.add(path.name)  # ``rows`` came from this file's own footer: _verify need not read it again
         self.parts.append(Part(path.name, rows, size, self.record.run_id))
         self.rows_written += rows
         self.bytes_written += size
         on_rows(rows)
+
+
+def copied_files(whole: WholeParquet, new_path: Callable[[], Path],
+                 batch_bytes: int) -> Iterator[tuple[FilePath, Path]]:
+    """Copy the files as they are, each to a path ``new_path`` gives, and yield each source with its copy once
+    every page of the copy decodes (the pages of one copy are decoded while the next file is copied). The caller
+    publishes a copy only once ``refuse_changed`` let it pass."""
+    with ThreadPoolExecutor(1, thread_name_prefix="hygge-check") as checker:
+        checks: list[tuple[FilePath, Path, Future[None]]] = []
+        for source in whole.files:
+            path = new_path()
+            try:
+                if isinstance(source, Blob):
+                    source.storage.download(source.key, path)
+                else:
+                    shutil.copyfile(source, path)  # copy_file_range on Linux: no bytes through Python
+            except OSError as exc:
+                raise explain_os_error(exc, path, "copy a source file into staging") from exc
+            checks.append((source, path, checker.submit(check_pages, path, whole.show(source), batch_bytes)))
+        for source, path, checked in checks:
+            checked.result()
+            yield source, path
+
+
+def refuse_changed(entity: str, rows: int, expected: int | None, sources: Sequence[FilePath],
+                   whole: WholeParquet) -> None:
+    """A copy's footer must count the rows read when the move opened the source, and the source must be unchanged
+    since then: a file replaced in between fails the move instead of publishing what nobody planned (its schema
+    and codec were checked on the old file)."""
+    moved = [source for source in sources if whole.changed(source)]
+    if rows != expected or moved:
+        counted = "an unknown number of" if expected is None else f"{expected:,}"
+        raise ReadError(
+            "a file changed between opening and copying it; nothing was committed",
+            entity=entity, path=whole.show(moved[0] if moved else sources[0]),
+            expected=f"the file(s) as the move opened them, with {counted} rows",
+            found=f"a copy holding {rows:,} rows" + (", and the file's size or time changed" if moved else ""),
+            hint="hygge retries the move; writers should write to a temporary name and rename when done",
+            transient=True,
+        )
