@@ -101,17 +101,22 @@ def copied_files(whole: WholeParquet, new_path: Callable[[], Path],
         checks: list[tuple[FilePath, Path, Future[None]]] = []
         for source in whole.files:
             path = new_path()
-            try:
-                if isinstance(source, Blob):
-                    source.storage.download(source.key, path)
-                else:
-                    shutil.copyfile(source, path)  # copy_file_range on Linux: no bytes through Python
-            except OSError as exc:
-                raise explain_os_error(exc, path, "copy a source file into staging") from exc
+            copy_source(source, path)
             checks.append((source, path, checker.submit(check_pages, path, whole.show(source), batch_bytes)))
         for source, path, checked in checks:
             checked.result()
             yield source, path
+
+
+def copy_source(source: FilePath, path: Path) -> None:
+    """The source file's bytes at ``path``, downloaded when it lies on a bucket."""
+    try:
+        if isinstance(source, Blob):
+            source.storage.download(source.key, path)
+        else:
+            shutil.copyfile(source, path)  # copy_file_range on Linux: no bytes through Python
+    except OSError as exc:
+        raise explain_os_error(exc, path, "copy a source file into staging") from exc
 
 
 def refuse_changed(entity: str, rows: int, expected: int | None, sources: Sequence[FilePath],
