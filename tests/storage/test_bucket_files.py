@@ -147,3 +147,26 @@ def test_quarantine_of_bad_csv_rows_is_refused_on_a_bucket_with_what_to_do(tmp_p
                         {"type": "parquet", "path": "out"}, "x", root=tmp_path)
     assert result.status == "failed" and result.error is not None and result.error.kind == "config"
     assert "on_bad_rows: fail" in str(result.error)
+
+
+@pytest.mark.parametrize("name", ["x.csv", "x.csv.gz"])
+def test_an_unclosed_quote_in_a_csv_on_a_bucket_is_refused_and_nothing_lands(tmp_path: Path, bucket: Bucket,
+                                                                            name: str) -> None:
+    # The quotes are counted on the one download the reader makes (formats/quotes.py), compressed or not.
+    import gzip
+
+    home = {"type": "csv", "path": bucket.url("exports")}
+    local = tmp_path / name
+
+    def put(text: str) -> None:
+        local.write_bytes(gzip.compress(text.encode()) if name.endswith(".gz") else text.encode())
+        bucket.storage().upload(local, f"exports/{name}")
+
+    put("a,b\n" + "".join(f'{i},"v{i}"\n' for i in range(5_000)))
+    first = hygge.move(home, {"type": "parquet", "path": "out"}, "x", root=tmp_path, batch_bytes=1 << 16)
+    assert first.ok and first.rows_written == 5_000, first.error
+    put("a,b\n" + "".join(f'{i},"v{i}"\n' for i in range(5_000)) + '5000,"stray\n')
+    second = hygge.move(home, {"type": "parquet", "path": "out"}, "x", root=tmp_path, batch_bytes=1 << 16, retries=0)
+    assert second.status == "failed" and "a quote in this CSV file is never closed" in str(second.error)
+    assert name in str(second.error) and "odd number (10,001)" in str(second.error)
+    assert read_target(tmp_path / "out" / "x").num_rows == 5_000
