@@ -20,6 +20,7 @@ import time
 POINTS = (
     "read",  # a batch was read from the Home
     "write",  # a batch was written to staging
+    "download",  # a chunk of an object was written to a local file (a parquet file taken whole from a bucket)
     "partition-staged",  # a partition's parts are complete, its result not yet handed back (Dask: still on the worker)
     "before-publish",  # staged data complete, manifest or staging table ready
     "publish-gap",  # fallback publish: old version moved aside, new one not yet in place

@@ -20,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.fs as pafs
 
+from hygge.core import faults
 from hygge.errors import MissingDriver, first_line
 from hygge.storage.address import Address
 from hygge.storage.base import Conflict, Entry, Storage, StorageError
@@ -219,10 +220,14 @@ class RemoteStorage(Storage):
             raise self._error(exc, "open an object", key) from exc
 
     def download(self, key: str, local: Path) -> None:
+        # One GET streamed into the file, the raw bytes (no codec undone). Reading an opened file asks for one
+        # range per read instead: 404 MB from a local S3 server took 1.0-2.1 s (0.3-1.4 CPU-s) that way, 0.66-0.82 s
+        # (0.3 CPU-s) this way.
         try:
-            with self.open_input_file(key) as source, open(local, "wb") as sink:  # raw bytes: no codec undone
-                while chunk := source.read(READ_BUFFER):
+            with open(local, "wb") as sink:
+                for chunk in _obstore().get(self.objects, self.key(key)).stream(min_chunk_size=READ_BUFFER):
                     sink.write(chunk)
+                    faults.point("download")
         except FileNotFoundError:
             raise
         except Exception as exc:
