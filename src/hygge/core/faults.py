@@ -20,6 +20,7 @@ import time
 POINTS = (
     "read",  # a batch was read from the Home
     "write",  # a batch was written to staging
+    "snapshot",  # a snapshot was exported for a table's readers, none has joined it yet (db/physical.py)
     "download",  # a chunk of an object was written to a local file (a parquet file taken whole from a bucket)
     "partition-staged",  # a partition's parts are complete, its result not yet handed back (Dask: still on the worker)
     "before-publish",  # staged data complete, manifest or staging table ready

@@ -155,6 +155,19 @@ class Dialect(ABC):
         """A column to page reads by, for engines whose streams do not bound memory themselves."""
         return None
 
+    def physical_pages(self, conn: Any, schema: str | None, table: str) -> int | None:
+        """The pages of a table that is read faster in ranges of its physical location, on sessions that share
+        one snapshot (db/physical.py); None where the engine has no such ranges or the table is small."""
+        return None
+
+    def export_snapshot(self, conn: Any) -> str:
+        """Open a transaction on ``conn`` whose snapshot other sessions may join; its name."""
+        raise NotImplementedError(f"{self.name} shares no snapshots")
+
+    def join_snapshot(self, conn: Any, snapshot: str) -> None:
+        """Start a transaction on ``conn`` that sees exactly what ``export_snapshot`` saw."""
+        raise NotImplementedError(f"{self.name} shares no snapshots")
+
     def publish_swap(self, conn: Any, target: str, staging: str, table: str, old: str) -> None:
         """Replace the target (``target``, named ``table``) by the staging table, in the open transaction."""
         self.execute(conn, f"DROP TABLE {target}")

@@ -323,6 +323,28 @@ class PostgresDialect(Dialect):
             cursor.close()
             self.rollback(conn)
 
+    def physical_pages(self, conn: Any, schema: str | None, table: str) -> int | None:
+        from hygge.db.physical import PAGES, pages_of
+
+        return pages_of(self.query(conn, PAGES, (schema or "public", table)))
+
+    def export_snapshot(self, conn: Any) -> str:
+        from hygge.db.physical import checked_snapshot
+
+        self.rollback(conn)  # a transaction of its own: the isolation level must come before any query in it
+        with conn.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor.execute("SELECT pg_export_snapshot()")
+            return checked_snapshot(cursor.fetchone()[0])
+
+    def join_snapshot(self, conn: Any, snapshot: str) -> None:
+        from hygge.db.physical import checked_snapshot
+
+        self.rollback(conn)
+        with conn.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor.execute(f"SET TRANSACTION SNAPSHOT '{checked_snapshot(snapshot)}'")
+
     def query_schema(self, conn: Any, sql: str) -> pa.Schema:
         with conn.cursor() as cursor:
             raw = cursor.adbc_execute_schema(sql)

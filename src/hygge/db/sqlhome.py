@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import copy
+import os
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pyarrow as pa
 from pydantic import Field
 
+from hygge.core import faults
 from hygge.core.pipe import fan_in
 from hygge.core.plan import MovePlan
 from hygge.db.connections import ConnectionSpec, SessionLimits, spec_for
 from hygge.db.dialect import Dialect
 from hygge.db.partitions import partition_predicates
+from hygge.db.physical import page_ranges
 from hygge.db.sqltext import Sql
 from hygge.errors import HyggeError, ReadError, did_you_mean
 from hygge.homes.base import Check, Home, HomeConfig, ReadState, Source
+
+# Readers of one table split by physical location: past a few, the one server's disk and cores are the limit.
+PHYSICAL_READERS = 4
 
 
 class SqlHomeConfig(HomeConfig):
@@ -83,6 +90,7 @@ class SqlSource(Source):
         self.plan = plan
         self.state = state
         self.d = home.dialect()
+        self.pages: int | None = None  # set where the table is read in ranges of its pages (db/physical.py)
         conn = self.d.connect()
         try:
             self._describe(conn)
@@ -123,6 +131,11 @@ class SqlSource(Source):
         self.base = self.ref
         self.columns = ", ".join(exprs)
         self.estimated_rows = d.estimate_rows(conn, schema, table)
+        # Split by physical location unless the person chose how to split (`partition_on`, `partitions`), or keys
+        # are set: rows with one key meet in arrival order (db/merge.py), which one stream keeps and ranges not.
+        config = self.home.config
+        if not plan.keys and not config.partition_on and "partitions" not in config.model_fields_set:
+            self.pages = d.physical_pages(conn, schema, table)
         self.rows_exact = False  # the server's statistics, or a guess from the table's size
         self.description = f"table {schema + '.' if schema else ''}{table}"
 
@@ -171,11 +184,13 @@ class SqlSource(Source):
         statement = Sql.text(f"SELECT {self.columns} FROM {self.base}")
         return statement + " WHERE " + Sql.join(" AND ", conditions) if conditions else statement
 
-    def _reader(self, predicate: Sql) -> Callable[[], Iterator[pa.RecordBatch]]:
+    def _reader(self, predicate: Sql, snapshot: str | None = None) -> Callable[[], Iterator[pa.RecordBatch]]:
         def read() -> Iterator[pa.RecordBatch]:
             conn = self.d.connect()
             text, args = self.d.render(self.sql(predicate))
             try:
+                if snapshot is not None:
+                    self.d.join_snapshot(conn, snapshot)
                 yield from self.d.read(conn, text, self._schema, self.plan.batch_bytes, args, key=self.key)
             except HyggeError as exc:
                 exc.path = exc.path or self.ref
@@ -190,16 +205,42 @@ class SqlSource(Source):
     def batches(self) -> Iterator[pa.RecordBatch]:
         producers = [self._reader(p) for p in self.predicates]
         if len(producers) == 1:
-            yield from producers[0]()
+            yield from self._physical() if self.pages else producers[0]()
             return
         # The move already holds one session of this connection; read more partitions at once
         # only on sessions that are free right now. Never waiting for one means never deadlocking.
-        slot = SessionLimits.of(self.home.spec)
-        extras = 0
-        while extras < min(len(producers), self.home.spec.max_sessions) - 1 and slot.acquire(blocking=False):
-            extras += 1
-        try:
+        with self._sessions(len(producers) - 1) as extras:
             yield from fan_in(producers, 1 + extras, self.plan.queue_bytes, name=f"hygge-part-{self.plan.key}")
+
+    def _physical(self) -> Iterator[pa.RecordBatch]:
+        """The table in ranges of its pages, one reader per core on sessions free right now, all in the snapshot
+        a further session exports and holds until they are done (db/physical.py)."""
+        assert self.pages is not None
+        want = min(os.cpu_count() or 1, PHYSICAL_READERS, self.home.spec.max_sessions - 1)
+        with self._sessions(want) as readers:  # with the move's own session, one more: the snapshot's
+            if readers < 2:
+                yield from self._reader(self.predicates[0])()
+                return
+            exporter = self.d.connect()
+            try:
+                snapshot = self.d.export_snapshot(exporter)
+                faults.point("snapshot")
+                producers = [self._reader(p, snapshot) for p in page_ranges(self.pages, readers)]
+                yield from fan_in(producers, len(producers), self.plan.queue_bytes,
+                                  name=f"hygge-part-{self.plan.key}")
+            finally:
+                self.d.close(exporter)
+
+    @contextmanager
+    def _sessions(self, wanted: int) -> Iterator[int]:
+        """Up to ``wanted`` more sessions of this connection, as many as are free right now (never waiting for
+        one means never deadlocking); given back when the block ends."""
+        slot = SessionLimits.of(self.home.spec)
+        got = 0
+        while got < wanted and slot.acquire(blocking=False):
+            got += 1
+        try:
+            yield got
         finally:
-            for _ in range(extras):
+            for _ in range(got):
                 slot.release()
