@@ -109,8 +109,13 @@ def test_rows_changed_while_the_ranges_are_read_are_read_as_the_snapshot_saw_the
     assert set(after["v"].to_pylist()) == {"new", "added"}
 
 
-def test_a_run_killed_while_it_holds_the_snapshot_heals_on_the_rerun(tmp_path: Path, table: Place) -> None:
-    root = project(tmp_path, table.name)
+@pytest.mark.parametrize("home", [
+    "",  # ranges of pages
+    ", partition_on: id, partitions: 3",  # the person chose how to split: key ranges, in one snapshot too
+])
+def test_a_run_killed_while_it_holds_the_snapshot_heals_on_the_rerun(tmp_path: Path, table: Place,
+                                                                     home: str) -> None:
+    root = project(tmp_path, table.name, home)
     run_hygge("go", cwd=root, check=0)
     before = landed(root)
     killed = run_hygge("go", cwd=root, env={"HYGGE_KILL_AT": "snapshot"})
@@ -123,7 +128,6 @@ def test_a_run_killed_while_it_holds_the_snapshot_heals_on_the_rerun(tmp_path: P
 @pytest.mark.parametrize(("home", "sessions"), [
     (", partitions: 1", 4),  # the person chose one stream
     ("", 1),  # no session free beside the move's own
-    (", partition_on: id, partitions: 3", 4),  # the person chose how to split: key ranges, no snapshot
 ])
 def test_the_single_stream_or_the_chosen_split_where_asked(tmp_path: Path, table: Place, home: str,
                                                            sessions: int) -> None:

@@ -279,6 +279,7 @@ class Move:
         try:
             targets = landing.part_targets(len(parts))
         except NotSplittable as exc:
+            source.unsplit()
             # e.g. an embedded database: one process must do all the writing. Said, so nobody expects the cluster.
             if isinstance(self.submit, ClusterSubmit):
                 self.result.warnings.append(f"a {exc} store is written by one process: its {len(parts)} partitions "

@@ -35,6 +35,9 @@ class Dialect(ABC):
     remote_writers: ClassVar[bool] = True
     # A hidden, indexed row number a table can be split on without naming a column (SQLite's rowid), if any.
     row_id: ClassVar[str | None] = None
+    # Whether one session's snapshot can be joined by others (export_snapshot, join_snapshot): then a read in
+    # several ranges sees the table at one moment.
+    shares_snapshots: ClassVar[bool] = False
     param: ClassVar[str] = "?"
     # Whether values are written into a statement's text instead of bound (drivers whose streaming reads take
     # no bound values, see Sql.render).

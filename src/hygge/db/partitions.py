@@ -72,17 +72,11 @@ def partition_predicates(d: Dialect, conn: Any, base: str, column: str, dtype: p
         raise ReadError(f"cannot split reads on column {column}: {why}", expected="a column that sorts by value",
                         found=str(dtype), hint="choose an integer, date or timestamp `partition_on`, or remove it")
     col = d.quote(column)
-    statement = Sql.text(f"SELECT MIN({col}) AS {d.quote('low')}, MAX({col}) AS {d.quote('high')} FROM {base}")
-    if where:
-        statement = statement + " WHERE " + where
-    # Read like the rows themselves, so each engine's stored form (SQLite's text timestamps) decodes exactly.
-    typed = pa.schema([("low", dtype), ("high", dtype)])
-    text, values = d.render(statement)
-    batches = [b for b in d.read(conn, text, typed, 1 << 20, values) if b.num_rows]
+    low, high = extremes(d, conn, base, column, dtype, where, ("MIN", "MAX"))
     nulls = Sql.text(f"{col} IS NULL")
     points: list[pa.Scalar] = []
-    if batches and batches[0].column(0)[0].is_valid:  # no value yet: one range takes rows that arrive meanwhile
-        points = cut_points(batches[0].column(0)[0], batches[0].column(1)[0], n)
+    if low.is_valid:  # no value yet: one range takes rows that arrive meanwhile
+        points = cut_points(low, high, n)
     if not points:
         return [Sql.text(f"{col} IS NOT NULL"), nulls]
     ranges = [Sql.text(f"{col} < ") + Sql.value(points[0])]
@@ -91,3 +85,22 @@ def partition_predicates(d: Dialect, conn: Any, base: str, column: str, dtype: p
     ranges.append(Sql.text(f"{col} >= ") + Sql.value(points[-1]))
     return [*ranges, nulls]
 
+
+
+def extremes(d: Dialect, conn: Any, base: str, column: str, dtype: pa.DataType, where: Sql | None,
+             aggregates: tuple[str, ...]) -> list[pa.Scalar]:
+    """``MIN``/``MAX`` (as asked) of ``column`` over the rows of ``base`` that ``where`` keeps, in its own type; null
+    scalars where there are no values."""
+    col = d.quote(column)
+    names = [f"a{i}" for i in range(len(aggregates))]
+    picked = ", ".join(f"{fn}({col}) AS {d.quote(name)}" for fn, name in zip(aggregates, names, strict=True))
+    statement = Sql.text(f"SELECT {picked} FROM {base}")
+    if where:
+        statement = statement + " WHERE " + where
+    # Read like the rows themselves, so each engine's stored form (SQLite's text timestamps) decodes exactly.
+    typed = pa.schema([(name, dtype) for name in names])
+    text, values = d.render(statement)
+    batches = [b for b in d.read(conn, text, typed, 1 << 20, values) if b.num_rows]
+    if not batches:
+        return [pa.scalar(None, dtype) for _ in names]
+    return [batches[0].column(i)[0] for i in range(len(names))]

@@ -62,6 +62,7 @@ class PostgresDialect(Dialect):
     default_schema = "public"
     param = "${n}"
     inline_values = True  # ADBC streams a query's rows only when it has no bound values
+    shares_snapshots = True  # pg_export_snapshot / SET TRANSACTION SNAPSHOT
 
     def connect(self) -> Any:
         dbapi = _adbc()

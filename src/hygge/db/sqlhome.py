@@ -18,6 +18,7 @@ from hygge.core.pipe import fan_in
 from hygge.core.plan import MovePlan
 from hygge.db.connections import ConnectionSpec, SessionLimits, spec_for
 from hygge.db.dialect import Dialect
+from hygge.db.high_water import up_to_high_water
 from hygge.db.partitions import partition_predicates
 from hygge.db.physical import page_ranges
 from hygge.db.sqltext import Sql
@@ -91,12 +92,20 @@ class SqlSource(Source):
         self.state = state
         self.d = home.dialect()
         self.pages: int | None = None  # set where the table is read in ranges of its pages (db/physical.py)
+        self.snapshot: str | None = None  # the exported snapshot a part reads in (parts())
+        self._exporter: Any = None  # the session holding it open until the parts are staged (close())
+        self._held = 0  # sessions parts() took for its parts' readers, given back by close()
+        self.in_turn = False  # a part: its ranges one after another, on the one session it was given
         conn = self.d.connect()
         try:
             self._describe(conn)
             rows = state.filter_for(self._schema) if state is not None else None
             self.where = rows.sql(self.d.quote) if rows is not None and rows.active else Sql()
             self.predicates = self._partitions(conn)
+            if rows is not None and (len(self.predicates) > 1 or self.key is not None):
+                # Read in several statements, at several moments: bounded by the watermark's value now.
+                self.where = up_to_high_water(self.d, conn, self.base, rows, self._schema.field(rows.column).type,
+                                              self.where)
         except HyggeError:
             raise
         except Exception as exc:
@@ -169,14 +178,43 @@ class SqlSource(Source):
         return self._schema
 
     def parts(self) -> list[Source]:
-        if len(self.predicates) < 2:
+        """One part per session free right now (the move's own among them, or holding the snapshot), each reading
+        its share of the ranges in turn: parts never open more sessions than the connection's ``max_sessions``."""
+        if len(self.predicates) < 2 or self.in_turn:
             return [self]
+        shares = self.d.shares_snapshots
+        slot = SessionLimits.of(self.home.spec)
+        while self._held < len(self.predicates) - (0 if shares else 1) and slot.acquire(blocking=False):
+            self._held += 1
+        readers = self._held if shares else self._held + 1
+        if readers < 2:
+            self.unsplit()
+            return [self]
+        if shares:
+            # Parts are read by writers of their own (threads, or a cluster's processes), each at its own moment;
+            # in one snapshot a row whose key moves from one range to another is read once, as it was.
+            self._exporter = self.d.connect()
+            self.snapshot = self.d.export_snapshot(self._exporter)
+            faults.point("snapshot")
         out: list[Source] = []
-        for predicate in self.predicates:
+        for i in range(readers):
             part = copy.copy(self)
-            part.predicates = [predicate]
+            part.predicates = self.predicates[i::readers]
+            part.in_turn, part._exporter, part._held = True, None, 0  # the parent holds them; a part pickles
             out.append(part)
         return out
+
+    def unsplit(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        exporter, self._exporter, self.snapshot = self._exporter, None, None
+        if exporter is not None:
+            self.d.close(exporter)
+        slot = SessionLimits.of(self.home.spec)
+        while self._held:
+            self._held -= 1
+            slot.release()
 
     def sql(self, predicate: Sql) -> Sql:
         """One partition's statement: the incremental filter and the partition's range, both parenthesized."""
@@ -203,31 +241,43 @@ class SqlSource(Source):
         return read
 
     def batches(self) -> Iterator[pa.RecordBatch]:
-        producers = [self._reader(p) for p in self.predicates]
-        if len(producers) == 1:
-            yield from self._physical() if self.pages else producers[0]()
+        if self.pages:
+            yield from self._physical()
+            return
+        if len(self.predicates) == 1 or self.in_turn:
+            for predicate in self.predicates:
+                yield from self._reader(predicate, self.snapshot)()
+            return
+        if self.d.shares_snapshots:
+            # Key ranges read at different moments would miss or repeat a row whose key moves between them.
+            yield from self._in_one_snapshot(lambda readers: self.predicates, len(self.predicates))
             return
         # The move already holds one session of this connection; read more partitions at once
         # only on sessions that are free right now. Never waiting for one means never deadlocking.
+        producers = [self._reader(p) for p in self.predicates]
         with self._sessions(len(producers) - 1) as extras:
             yield from fan_in(producers, 1 + extras, self.plan.queue_bytes, name=f"hygge-part-{self.plan.key}")
 
     def _physical(self) -> Iterator[pa.RecordBatch]:
-        """The table in ranges of its pages, one reader per core on sessions free right now, all in the snapshot
-        a further session exports and holds until they are done (db/physical.py)."""
+        """The table in ranges of its pages, one reader per core (db/physical.py)."""
         assert self.pages is not None
+        pages = self.pages
         want = min(os.cpu_count() or 1, PHYSICAL_READERS, self.home.spec.max_sessions - 1)
-        with self._sessions(want) as readers:  # with the move's own session, one more: the snapshot's
+        yield from self._in_one_snapshot(lambda readers: page_ranges(pages, readers), want)
+
+    def _in_one_snapshot(self, ranges: Callable[[int], list[Sql]], want: int) -> Iterator[pa.RecordBatch]:
+        """The rows of ``ranges(readers)`` on up to ``want`` sessions free right now, all in the snapshot a further
+        session (the move's own) exports and holds until they are done; with fewer than two free, one stream."""
+        with self._sessions(want) as readers:
             if readers < 2:
-                yield from self._reader(self.predicates[0])()
+                yield from self._reader(Sql())()  # the ranges together hold every row: one statement reads them
                 return
             exporter = self.d.connect()
             try:
                 snapshot = self.d.export_snapshot(exporter)
                 faults.point("snapshot")
-                producers = [self._reader(p, snapshot) for p in page_ranges(self.pages, readers)]
-                yield from fan_in(producers, len(producers), self.plan.queue_bytes,
-                                  name=f"hygge-part-{self.plan.key}")
+                producers = [self._reader(p, snapshot) for p in ranges(readers)]
+                yield from fan_in(producers, readers, self.plan.queue_bytes, name=f"hygge-part-{self.plan.key}")
             finally:
                 self.d.close(exporter)
 

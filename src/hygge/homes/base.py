@@ -85,6 +85,9 @@ class Source(ABC):
         """The source as independent pieces another process can read (they pickle); [self] if it cannot split."""
         return [self]
 
+    def unsplit(self) -> None:
+        """The pieces ``parts()`` made are not read after all (the store takes one writer): the whole source is."""
+
     def whole_parquet(self) -> WholeParquet | None:
         """The rows as whole parquet files, when that is exactly what they are (no row filtered out)."""
         return None
