@@ -28,14 +28,15 @@ from tests.services import MYSQL_URL, POSTGRES_URL, mysql_place, mysql_sql, post
 ROWS = 20_000
 
 
-def paused_after_first_batch(root: Path, point: str = "read:1") -> tuple[subprocess.Popen[str], Path]:
+def paused_after_first_batch(root: Path, point: str = "read:1",
+                             args: tuple[str, ...] = ()) -> tuple[subprocess.Popen[str], Path]:
     """`hygge go` held where ``point`` is first reached (by default: one batch read, the next not asked for)."""
     release = root / "release"
     release.unlink(missing_ok=True)
     for old in root.glob("release.paused-*"):
         old.unlink()
     env = {k: v for k, v in os.environ.items() if k not in ("HYGGE_KILL_AT", "HYGGE_PAUSE_AT")}
-    proc = subprocess.Popen([sys.executable, "-m", "hygge", "go", "--json"], cwd=root, text=True,
+    proc = subprocess.Popen([sys.executable, "-m", "hygge", "go", "--json", *args], cwd=root, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env={**env, "HYGGE_PAUSE_AT": f"{point}:120", "HYGGE_PAUSE_UNTIL": str(release)})
     deadline = time.monotonic() + 120
@@ -78,7 +79,12 @@ def mysql_project(root: Path, database: str, home: str = "") -> None:
         """)
 
 
-def test_mysql_pages_a_row_changed_behind_the_read_is_taken_by_the_next_run(tmp_path: Path, mysql: Place) -> None:
+@pytest.mark.parametrize("args", [
+    (),  # an incremental run
+    ("--full-drop",),  # a full load commits the watermark it read, which the next incremental run starts from
+])
+def test_mysql_pages_a_row_changed_behind_the_read_is_taken_by_the_next_run(tmp_path: Path, mysql: Place,
+                                                                           args: tuple[str, ...]) -> None:
     db = mysql.name
     mysql_sql(f"CREATE DATABASE `{db}`")
     mysql_sql(f"CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(20), pad VARCHAR(100), updated_at DATETIME(6))")
@@ -86,7 +92,7 @@ def test_mysql_pages_a_row_changed_behind_the_read_is_taken_by_the_next_run(tmp_
     mysql_project(tmp_path, db)
     run_here("go", cwd=tmp_path, check=0)
     mysql_sql(f"UPDATE `{db}`.t SET v = 'second', updated_at = '2026-01-02'")
-    proc, release = paused_after_first_batch(tmp_path)  # the first page is read, the others are not
+    proc, release = paused_after_first_batch(tmp_path, args=args)  # the first page is read, the others are not
     try:
         # Row 1 was read on the first page; the last row is read later, after this change, with a later mark.
         mysql_sql(f"UPDATE `{db}`.t SET v = 'changed', updated_at = '2026-01-03' WHERE id = 1")

@@ -10,7 +10,8 @@ for good: the later page brings rows changed later still, and the next run start
 So the read keeps to rows at or below the highest value there was before its first statement. A row changed
 meanwhile gets a higher value (the watermark grows with every change), so this run reads it in its earlier form or
 not at all, and the next run reads it as it is. Rows whose watermark is NULL are read as before: by the first run,
-which has no lower bound either.
+which has no lower bound either. A full load (`full_drop`, also `hygge go --full-drop` of an incremental entity)
+commits the watermark it read too, which the next incremental run starts from: it is bounded the same way.
 """
 
 from __future__ import annotations
@@ -19,20 +20,20 @@ from typing import Any
 
 import pyarrow as pa
 
-from hygge.core.rowfilter import RowFilter
 from hygge.db.dialect import Dialect
 from hygge.db.partitions import extremes
 from hygge.db.sqltext import Sql
 
 
-def up_to_high_water(d: Dialect, conn: Any, base: str, rows: RowFilter, dtype: pa.DataType, where: Sql) -> Sql:
-    """``where`` and: the watermark at most its highest value among the rows ``where`` keeps, now."""
-    col = d.quote(rows.column)
-    (high,) = extremes(d, conn, base, rows.column, dtype, where, ("MAX",))
-    nulls = not rows.active  # no lower bound: rows with no watermark are read too
+def up_to_high_water(d: Dialect, conn: Any, base: str, column: str, dtype: pa.DataType, where: Sql,
+                     keep_nulls: bool) -> Sql:
+    """``where`` and: watermark ``column`` at most its highest value among the rows ``where`` keeps, now; with
+    ``keep_nulls`` (a first or full load, whose ``where`` bounds no watermark) rows with none are kept too."""
+    col = d.quote(column)
+    (high,) = extremes(d, conn, base, column, dtype, where, ("MAX",))
     if high.is_valid:
         bound = Sql.text(f"{col} <= ") + Sql.value(high)
-        bound = Sql.text("(") + bound + f" OR {col} IS NULL)" if nulls else bound
+        bound = bound if not keep_nulls else Sql.text("(") + bound + f" OR {col} IS NULL)"
     else:  # no row has a value yet: those that get one meanwhile are the next run's
-        bound = Sql.text(f"{col} IS NULL" if nulls else "1 = 0")
+        bound = Sql.text(f"{col} IS NULL" if keep_nulls else "1 = 0")
     return Sql.join(" AND ", [Sql.text("(") + where + ")" if where else Sql(), bound])

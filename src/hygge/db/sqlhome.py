@@ -102,10 +102,12 @@ class SqlSource(Source):
             rows = state.filter_for(self._schema) if state is not None else None
             self.where = rows.sql(self.d.quote) if rows is not None and rows.active else Sql()
             self.predicates = self._partitions(conn)
-            if rows is not None and (len(self.predicates) > 1 or self.key is not None):
+            mark = plan.watermark if plan.watermark in self._schema.names else None
+            moments = self.key is not None or (len(self.predicates) > 1 and not self.d.shares_snapshots)
+            if mark is not None and moments:
                 # Read in several statements, at several moments: bounded by the watermark's value now.
-                self.where = up_to_high_water(self.d, conn, self.base, rows, self._schema.field(rows.column).type,
-                                              self.where)
+                self.where = up_to_high_water(self.d, conn, self.base, mark, self._schema.field(mark).type,
+                                              self.where, keep_nulls=rows is None or not rows.active)
         except HyggeError:
             raise
         except Exception as exc:
