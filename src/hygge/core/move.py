@@ -344,14 +344,23 @@ class Move:
     def next_state(self, source: Source, schema: pa.Schema, previous: EntityState | None) -> EntityState:
         from hygge.core.arrowtypes import type_name
 
-        new = self.part_state if self.part_state is not None else source.new_state()
-        mark = self.max_seen
-        if self.mode != "full_drop" and previous is not None:
-            mark = watermark.later(watermark.decode(previous.watermark), mark)
+        if self.plan.window != (None, None):
+            # A backfill reads one slice of the rows: what the next run reads from stays where it was. (Its
+            # highest value would skip the rows between the watermark and the slice; its files, the rows of
+            # those files outside it.)
+            mark = previous.watermark if previous else None
+            loaded = (previous.loaded_files if previous else None) or {}
+        else:
+            new = self.part_state if self.part_state is not None else source.new_state()
+            seen = self.max_seen
+            if self.mode != "full_drop" and previous is not None:
+                seen = watermark.later(watermark.decode(previous.watermark), seen)
+            mark = watermark.encode(seen) if self.plan.watermark else None
+            loaded = new.get("loaded_files", {})
         return EntityState(
-            watermark=watermark.encode(mark) if self.plan.watermark else None,
+            watermark=mark,
             watermark_column=self.plan.watermark,
-            loaded_files=new.get("loaded_files", {}),
+            loaded_files=loaded,
             columns=[{"name": f.name, "type": type_name(f.type)} for f in schema],
         )
 
@@ -431,6 +440,8 @@ def read_state(plan: MovePlan, previous: EntityState | None) -> ReadState | None
 
 def landing_run_type(plan: MovePlan, previous: EntityState | None) -> str:
     """How the store takes this run's rows: replace, add, or upsert by keys."""
+    if plan.window != (None, None):
+        return "merge" if plan.keys else "append"  # a backfill adds one slice: it never replaces the target
     if plan.run_type != "incremental":
         return plan.run_type
     first = previous is None or (previous.watermark is None and not previous.loaded_files)
