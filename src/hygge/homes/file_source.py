@@ -64,6 +64,9 @@ class FileSource(Source):
             self.files = [f for f in files if state.loaded_files.get(home.show(f)) != file_key(f)]
         self._closed = False
         self.is_part = False
+        # Rows that share a key are decided by their arrival order (a merge): then the files are read in one
+        # stream, in their order, since partitions fanned in interleave their batches.
+        self.in_order = False
         self.units: list[tuple[FilePath, list[int] | None]] = [(f, None) for f in self.files]
         self.read: dict[str, dict[str, Any]] = {}
         self.file_schema = self._unify(files)  # what the reader reads; path columns are added after it
@@ -112,7 +115,7 @@ class FileSource(Source):
     def batches(self) -> Iterator[pa.RecordBatch]:
         # Reads fanned in here interleave their batches, so only partitions asked for by number come this way;
         # "auto" splits only where each partition has a writer of its own and the order is kept (parts()).
-        parts = self.parts(automatic=False) if not self.is_part else [self]
+        parts = self.parts(automatic=False) if not (self.is_part or self.in_order) else [self]
         if len(parts) < 2:
             yield from self._serial()
             return

@@ -262,7 +262,9 @@ class FileHome(BucketListing, Home):
 
     def open(self, plan: MovePlan, state: ReadState | None = None) -> Source:
         files = self.resolve(plan.source)
-        return self.source_type(self, files, self.reader(plan), state)
+        source = self.source_type(self, files, self.reader(plan), state)
+        source.in_order = bool(plan.keys)
+        return source
 
     def describe(self) -> str:
         return f"{self.type_name} files in {self.config.path}"
