@@ -89,22 +89,31 @@ def parse_lookback(lookback: Any, dtype: pa.DataType, column: str) -> pa.Scalar 
             return pa.scalar(timedelta(days=int(seconds // 86400)), pa.duration("s"))
         return pa.scalar(timedelta(seconds=seconds), pa.duration("us"))
     if isinstance(lookback, (int, float)) or str(lookback).lstrip("-").isdigit():
-        return pa.scalar(int(lookback), dtype)
+        if int(lookback) < 0:  # it would skip rows after the watermark
+            raise ConfigError([ConfigProblem(
+                f"lookback {lookback} is negative", key="lookback", expected="0 or more", found=str(lookback),
+                hint="a lookback re-reads rows before the watermark: give how far back, e.g. `lookback: 100`")])
+        return pa.scalar(int(lookback), pa.int64())  # a count to subtract: it need not fit the column's type
     raise ConfigError([ConfigProblem(
         f"lookback '{lookback}' does not fit watermark column {column} ({type_name(dtype)})",
         key="lookback", expected="a whole number for an integer watermark", found=str(lookback))])
 
 
-def lower_bound(previous: pa.Scalar, lookback: pa.Scalar | None) -> pa.Scalar:
+def lower_bound(previous: pa.Scalar, lookback: pa.Scalar | None) -> pa.Scalar | None:
+    """The watermark minus the lookback; None (no lower bound) where that is below every value of the type (an
+    unsigned watermark of 30 with a lookback of 100 wrapped round to 4,294,967,226: nothing was read again)."""
     import pyarrow.compute as pc
     if lookback is None:
         return previous
-    if pa.types.is_date(previous.type):
-        as_stamp = previous.cast(pa.timestamp("s"))
-        return pc.subtract(as_stamp, lookback).cast(previous.type)
-    if pa.types.is_timestamp(previous.type):
-        return pc.subtract(previous, lookback.cast(pa.duration(previous.type.unit)))
-    return pc.subtract(previous, lookback)
+    try:
+        if pa.types.is_date(previous.type):
+            as_stamp = previous.cast(pa.timestamp("s"))
+            return pc.subtract_checked(as_stamp, lookback).cast(previous.type)
+        if pa.types.is_timestamp(previous.type):
+            return pc.subtract_checked(previous, lookback.cast(pa.duration(previous.type.unit)))
+        return pa.scalar(previous.as_py() - lookback.as_py(), previous.type)
+    except (pa.ArrowInvalid, OverflowError):
+        return None
 
 
 def parse_bound(text: str | None, dtype: pa.DataType, column: str) -> pa.Scalar | None:
