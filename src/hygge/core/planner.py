@@ -102,12 +102,50 @@ def plan(ws: Workspace, selection: Selection | None = None) -> tuple[list[MovePl
             except HyggeError as exc:
                 failures.append(PlanFailure(flow.name, entity.name, exc.located(flow=flow.name, entity=entity.name)))
     chooser.check()
+    plans, shared = _without_shared_targets(ws, plans)
+    failures += shared
     if selection.window != (None, None) and len(plans) + len(failures) != 1:
         raise ConfigError([ConfigProblem(
             f"a backfill (--from/--to) runs one entity, and this selection has {len(plans) + len(failures)}",
             expected="--entity FLOW.ENTITY naming exactly one entity", found=", ".join(p.key for p in plans[:5]),
             hint="add --entity FLOW.ENTITY")])
     return plans, failures
+
+
+def _store_identity(store: dict[str, Any], target: str) -> str:
+    """Where an entity settles: its store's settings and its target (case folded: most databases fold names)."""
+    import json
+
+    return json.dumps({**store, "type": registry.canonical(str(store.get("type")))}, sort_keys=True,
+                      default=str) + "|" + target.lower()
+
+
+def _without_shared_targets(ws: Workspace, plans: list[MovePlan]) -> tuple[list[MovePlan], list[PlanFailure]]:
+    """Entities that settle in the same target of the same store would share one state (one watermark, one list
+    of loaded files) and replace each other's rows: such plans fail, naming the others. Checked against every
+    entity listed in the project, so that running them one at a time does not hide it."""
+    settles: dict[str, set[str]] = {}
+    for flow in ws.flows.values():
+        for entity in flow.entities:
+            store = deep_merge(*_store_layers(ws, flow), entity.store)
+            if "type" in store:
+                settles.setdefault(_store_identity(store, entity.target or entity.name), set()).add(
+                    f"{flow.name}.{entity.name}")
+    for p in plans:
+        settles.setdefault(_store_identity(p.store, p.target), set()).add(p.key)
+    kept: list[MovePlan] = []
+    failures: list[PlanFailure] = []
+    for p in plans:
+        others = sorted(settles[_store_identity(p.store, p.target)] - {p.key})
+        if not others:
+            kept.append(p)
+            continue
+        failures.append(PlanFailure(p.flow, p.entity, ConfigError([ConfigProblem(
+            f"entity {p.key} settles in target '{p.target}', as {', '.join(others)} does, in the same store",
+            key="target", expected="one entity per target", found=", ".join([p.key, *others]),
+            hint="give each entity a `target:` of its own (they would share one watermark and replace each "
+                 "other's rows)")]).located(flow=p.flow, entity=p.entity)))
+    return kept, failures
 
 
 def _legacy_reason(selection: Selection, flow: str, wanted: list[str] | None) -> str:
