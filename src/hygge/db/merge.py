@@ -12,6 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from hygge.core.arrowtypes import type_name
 from hygge.db.dialect import Dialect
 from hygge.errors import WriteError
 
@@ -54,6 +55,14 @@ def merge(d: Dialect, conn: Any, into: tuple[str | None, str], staging: str, sch
     """Apply the staged rows to the table ``into`` (schema, name); return (rows matched and replaced or deleted,
     rows inserted)."""
     target = d.table_ref(*into)
+    why = d.splits(schema.field(watermark).type) if watermark in schema.names else None
+    if why:  # the latest row of a key is chosen by the watermark in this engine's SQL
+        raise WriteError(
+            f"merge cannot order rows by watermark '{watermark}' here: {why}; nothing was committed",
+            entity=entity, path=target, expected="an integer, date or timestamp watermark",
+            found=type_name(schema.field(watermark).type),
+            hint="choose an integer, date or timestamp watermark for this entity, or a store that keeps decimals "
+                 "as numbers (PostgreSQL, MySQL, DuckDB up to 38 digits, parquet)")
     nulls = null_keys(d, conn, staging, keys)
     if nulls:
         found = ", ".join(f"{n:,} row(s) with {k} null" for k, n in nulls.items())

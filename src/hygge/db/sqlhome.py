@@ -14,6 +14,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from hygge.core import faults
+from hygge.core.arrowtypes import type_name
 from hygge.core.pipe import fan_in
 from hygge.core.plan import MovePlan
 from hygge.db.connections import ConnectionSpec, SessionLimits, spec_for
@@ -22,7 +23,7 @@ from hygge.db.high_water import up_to_high_water
 from hygge.db.partitions import partition_predicates
 from hygge.db.physical import page_ranges
 from hygge.db.sqltext import Sql
-from hygge.errors import HyggeError, ReadError, did_you_mean
+from hygge.errors import ConfigError, ConfigProblem, HyggeError, ReadError, did_you_mean
 from hygge.homes.base import Check, Home, HomeConfig, ReadState, Source
 
 # Readers of one table split by physical location: past a few, the one server's disk and cores are the limit.
@@ -104,6 +105,8 @@ class SqlSource(Source):
             self.predicates = self._partitions(conn)
             mark = plan.watermark if plan.watermark in self._schema.names else None
             moments = self.key is not None or (len(self.predicates) > 1 and not self.d.shares_snapshots)
+            if mark is not None and (rows is not None or moments):
+                self._check_orders(mark)
             if mark is not None and moments:
                 # Read in several statements, at several moments: bounded by the watermark's value now.
                 self.where = up_to_high_water(self.d, conn, self.base, mark, self._schema.field(mark).type,
@@ -114,6 +117,18 @@ class SqlSource(Source):
             raise self.d.explain(exc, "reading the source's columns", self.ref) from exc
         finally:
             self.d.close(conn)
+
+    def _check_orders(self, column: str) -> None:
+        """The watermark is compared in this engine's SQL: its stored values must sort as the values do (SQLite's
+        text decimals put 100.00 before 99.00, so rows above a watermark of 99.00 were never read)."""
+        dtype = self._schema.field(column).type
+        why = self.d.splits(dtype)
+        if why:
+            raise ConfigError([ConfigProblem(
+                f"watermark column '{column}' cannot be compared here: {why}", key="watermark",
+                expected="an integer, date or timestamp column", found=f"{type_name(dtype)} in {self.ref}",
+                hint="choose another watermark, or give a `query:` that casts it, e.g. "
+                     f"`SELECT *, CAST({column} AS INTEGER) AS {column}_n FROM ...`")])
 
     def _describe(self, conn: Any) -> None:
         d, plan = self.d, self.plan
