@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -139,3 +140,27 @@ def test_the_schema_of_each_run_is_kept_in_the_journal(tmp_path: Path) -> None:
     manifest: dict[str, Any] = json.loads((tmp_path / "out" / "t" / ".hygge-manifest.json").read_text())
     assert result.ok and manifest["state"]["columns"] == [{"name": "id", "type": "int64"},
                                                           {"name": "a", "type": "int32"}]
+
+
+KEY_WIDENINGS = {
+    "decimal": (pa.array([Decimal("1.50"), Decimal("2.00")], pa.decimal128(10, 2)),
+                pa.array([Decimal("1.500"), Decimal("2.000")], pa.decimal128(12, 3))),
+    "timestamp": (pa.array([datetime(2024, 1, 1, 10, 0, 0, 500000), datetime(2024, 1, 2)], pa.timestamp("ms")),
+                  pa.array([datetime(2024, 1, 1, 10, 0, 0, 500000), datetime(2024, 1, 2)], pa.timestamp("us"))),
+}
+
+
+@pytest.mark.parametrize("kind", list(KEY_WIDENINGS))
+def test_a_widened_key_column_still_matches_the_old_rows_in_a_merge(engine: Engine, place: Place, kind: str) -> None:
+    # SQLite keeps decimals and timestamps as text: the old rows kept their old text ('1.50'), the new rows came
+    # as '1.500', and the merge matched none of them (4 rows for 2 keys, exit 0).
+    before, after = KEY_WIDENINGS[kind]
+    (place.root / "in").mkdir(exist_ok=True)
+    store, home = engine.store(place), {"type": "parquet", "path": str(place.root / "in")}
+    for keys, version in ((before, "v1"), (after, "v2")):
+        pq.write_table(pa.table({"id": keys, "val": [version, version]}), place.root / "in" / "items.parquet")
+        result = hygge.move(home, store, "items", root=place.root, run_type="merge", keys=["id"])
+        assert result.ok, result.error
+    table = landed(place, engine)
+    assert table.column("val").to_pylist() == ["v2", "v2"]
+    assert table.column("id").cast(after.type).equals(pa.chunked_array([after]))

@@ -366,10 +366,32 @@ class SqliteDialect(Dialect):
                                                       f"AND tbl_name = '{table}' AND sql IS NOT NULL")]
         self.create_table(conn, temp, wanted)
         self.execute(conn, f"INSERT INTO {temp} ({columns}) SELECT {columns} FROM {self.quote(table)}")
+        self._rewrite_stored(conn, temp, current.field(field.name), field)
         self.execute(conn, f"DROP TABLE {self.quote(table)}")
         self.execute(conn, f"ALTER TABLE {temp} RENAME TO {self.quote(table)}")
         for index in indexes:
             self.execute(conn, index)
+
+    def _rewrite_stored(self, conn: Any, table: str, old: pa.Field, new: pa.Field) -> None:
+        """Values kept as text in the old type's form (1.50, 10:00:00.500) rewritten in the new one's (1.500,
+        10:00:00.500000): rows are compared by their stored text, so a merge's keys matched no old row (and the
+        old rows kept sorting in their old form)."""
+        text = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view)
+        if storage(old.type) != pa.string() or storage(new.type) != pa.string() or any(t(old.type) for t in text):
+            return  # stored as numbers or bytes, or text already in its one form
+        name = self.quote(new.name)
+        typed = pa.schema([pa.field("r", pa.int64()), pa.field(new.name, old.type)])
+        updates: list[tuple[Any, Any]] = []
+        for batch in self.read(conn, f"SELECT rowid AS r, {name} FROM {table} WHERE {name} IS NOT NULL", typed,
+                               32 << 20):
+            before = encode(batch.column(1), old.type)
+            after = encode(batch.column(1).cast(new.type), new.type)
+            changed = pc.not_equal(before, after)
+            updates += zip(after.filter(changed).to_pylist(), batch.column(0).filter(changed).to_pylist(),
+                           strict=True)
+        if updates:
+            with conn.cursor() as cursor:
+                cursor.executemany(f"UPDATE {table} SET {name} = ? WHERE rowid = ?", updates)
 
     def to_engine(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         columns, problems = [], []
