@@ -64,3 +64,24 @@ def test_entities_of_two_flows_in_one_target_fail_also_when_run_one_at_a_time(tm
     assert "entity one.a settles in target 't', as two.b does, in the same store" in proc.stdout
     assert not (tmp_path / "w.db").exists()
     run_here("go", "--flow", "elsewhere", cwd=tmp_path, check=0)  # the same name in another store is its own
+
+
+def test_a_disabled_copy_of_a_flow_claims_nothing_until_it_is_run(tmp_path: Path) -> None:
+    sources(tmp_path, "a")
+    flow = """\
+            home: {type: parquet, path: src}
+            store: {type: parquet, path: lake}
+            entities: [a]"""
+    write_project(tmp_path, f"""\
+        name: shared
+        flows:
+          current:
+{flow}
+          old:
+{flow}
+            enabled: false
+        """)
+    run_here("go", cwd=tmp_path, check=0)
+    assert sorted(read_target(tmp_path / "lake" / "a")["id"].to_pylist()) == [0, 1, 2]
+    proc = run_here("go", "--flow", "old", cwd=tmp_path, check=2)
+    assert "entity old.a settles in target 'a', as current.a does, in the same store" in proc.stdout

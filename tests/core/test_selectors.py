@@ -41,7 +41,7 @@ entities: "*"
 @pytest.fixture()
 def ws(tmp_path: Path) -> Workspace:
     write_project(tmp_path, "name: p\n", flows={"sales": SALES, "crm": CRM, "lake": LAKE,
-                                                "old": CRM + "enabled: false\n"})
+                                                "old": CRM.replace("path: out", "path: out_old") + "enabled: false\n"})
     return load_workspace(tmp_path)
 
 

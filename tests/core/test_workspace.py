@@ -165,7 +165,7 @@ def test_project_is_found_from_a_sub_folder(tmp_path: Path, monkeypatch: pytest.
 def test_selection_by_flow_and_entity_glob(tmp_path: Path) -> None:
     write_project(tmp_path, "name: p\n", flows={
         "a": FLOW.replace("[users]", "[users, orders, order_lines]"),
-        "b": FLOW,
+        "b": FLOW.replace("path: out", "path: out_b"),  # a target of its own: two flows never share one
     })
     ws = load_workspace(tmp_path)
     keys = lambda sel: sorted(p.key for p in plan(ws, sel)[0])  # noqa: E731
@@ -179,7 +179,7 @@ def test_selection_by_flow_and_entity_glob(tmp_path: Path) -> None:
 def test_disabled_flows_and_entities_are_skipped(tmp_path: Path) -> None:
     write_project(tmp_path, "name: p\n", flows={
         "on": FLOW.replace("[users]", "[users, {name: old, enabled: false}]"),
-        "off": FLOW + "enabled: false\n",
+        "off": FLOW.replace("path: out", "path: out_off") + "enabled: false\n",
     })
     ws = load_workspace(tmp_path)
     assert [p.key for p in plan(ws)[0]] == ["on.users"]

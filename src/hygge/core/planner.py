@@ -123,10 +123,10 @@ def _store_identity(store: dict[str, Any], target: str) -> str:
 def _without_shared_targets(ws: Workspace, plans: list[MovePlan]) -> tuple[list[MovePlan], list[PlanFailure]]:
     """Entities that settle in the same target of the same store would share one state (one watermark, one list
     of loaded files) and replace each other's rows: such plans fail, naming the others. Checked against every
-    entity listed in the project, so that running them one at a time does not hide it."""
+    enabled entity listed in the project, so that running them one at a time does not hide it."""
     settles: dict[str, set[str]] = {}
-    for flow in ws.flows.values():
-        for entity in flow.entities:
+    for flow in ws.flows.values():  # disabled ones, kept for reference, claim nothing until they run
+        for entity in (e for e in flow.entities if flow.config.enabled and e.enabled):
             store = deep_merge(*_store_layers(ws, flow), entity.store)
             if "type" in store:
                 settles.setdefault(_store_identity(store, entity.target or entity.name), set()).add(
