@@ -6,6 +6,7 @@ partition has a writer of its own (threads into the parquet store) the partition
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -20,10 +21,19 @@ engine, place = engine_fixtures(MERGE_ENGINES)
 KEYS = 2_000
 
 
-@pytest.mark.parametrize("executor", ["threads", "inline"])
-@pytest.mark.parametrize("run_type", ["merge", "incremental"])
-def test_the_last_file_wins_among_rows_of_one_key_read_in_partitions(engine: Engine, place: Place, executor: str,
-                                                                    run_type: str) -> None:
+def test_the_last_file_wins_among_rows_of_one_key_read_in_partitions(engine: Engine, place: Place) -> None:
+    last_file_wins(engine, place, "threads", "merge")
+
+
+# Into parquet the threads executor stages each partition on its own writer, and inline reads them into one; into
+# a database or lake store both executors and both keyed run types take one path (one writer, one stream).
+@pytest.mark.parametrize(("executor", "run_type"), [("threads", "incremental"), ("inline", "merge"),
+                                                    ("inline", "incremental")])
+def test_the_last_file_wins_into_parquet_on_either_executor(tmp_path: Path, executor: str, run_type: str) -> None:
+    last_file_wins(MERGE_ENGINES["parquet"], Place(tmp_path, "arrival"), executor, run_type)
+
+
+def last_file_wins(engine: Engine, place: Place, executor: str, run_type: str) -> None:
     root = place.root
     (root / "src" / "e").mkdir(parents=True)
     home = {"type": "parquet", "path": str(root / "src"), "partitions": 3}

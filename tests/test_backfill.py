@@ -97,11 +97,20 @@ def backfill_ahead_then_run(source: Source, store: dict[str, Any], engine: Engin
     return after_backfill, landed(engine, place)
 
 
-@pytest.mark.parametrize("case", list(EXPECTED))
+# Into every store: the two ways a store takes a backfill, merged (keys) and appended (a full_drop entity's too).
+@pytest.mark.parametrize("case", ["incremental", "full_drop"])
 def test_a_backfill_adds_its_slice_and_the_next_run_takes_the_rest(engine: Engine, place: Place, case: str) -> None:
     source = Source(place.root, "files")
     _, after_backfill, after_run = EXPECTED[case]
     assert backfill_ahead_then_run(source, engine.store(place), engine, place, case) == (after_backfill, after_run)
+
+
+@pytest.mark.parametrize("case", [c for c in EXPECTED if c not in ("incremental", "full_drop")])
+def test_a_backfill_of_every_run_type(tmp_path: Path, case: str) -> None:
+    parquet, out = MERGE_ENGINES["parquet"], Place(tmp_path / "out", "out")
+    source = Source(tmp_path, "files")
+    _, after_backfill, after_run = EXPECTED[case]
+    assert backfill_ahead_then_run(source, parquet.store(out), parquet, out, case) == (after_backfill, after_run)
 
 
 @pytest.mark.parametrize("case", list(EXPECTED))
