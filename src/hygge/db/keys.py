@@ -42,7 +42,11 @@ def _shown(rows: list[tuple[Any, ...]], keys: tuple[str, ...]) -> str:
 
 def refuse_duplicates(d: Dialect, conn: Any, ref: str, keys: tuple[str, ...], entity: str, where: str) -> None:
     """Stop a load whose own rows repeat a key: the table it becomes is keyed on them."""
-    rows = duplicates(d, conn, ref, keys)
+    refuse_repeats(duplicates(d, conn, ref, keys), keys, entity, where)
+
+
+def refuse_repeats(rows: list[tuple[Any, ...]], keys: tuple[str, ...], entity: str, where: str) -> None:
+    """The error of a load whose rows repeat a key (``rows``: key values and their count, a few of them)."""
     if rows:
         raise WriteError(
             f"the rows repeat values of `keys` ({', '.join(keys)}), which identify a row; nothing was committed",

@@ -275,6 +275,8 @@ class FileLanding(Landing):
         assert self.series is not None
         self.series.close()
         merging = self.plan.run_type == "merge" and bool(self.parts)
+        if self.plan.key_tables and self.plan.run_type == "full_drop" and self.store.type_name == "parquet":
+            self._refuse_repeated_keys()  # an incremental entity's first, full load: as the database stores do
         if merging:
             self._verify()
             self._merge_parts()
@@ -375,6 +377,19 @@ class FileLanding(Landing):
         if sum(p.rows for p in self.parts) != merged.num_rows:
             raise StateError("the merged entity lost rows while being written; nothing was published",
                              entity=self.plan.entity, path=str(self.staging))
+
+    def _refuse_repeated_keys(self) -> None:
+        """The rows of a keyed full load must be one per key: a CDC folder's versions of a row were all published,
+        and the next merge of that key kept one of them. (Merge, not incremental, keeps the latest of each.)"""
+        from hygge.db.keys import refuse_repeats
+
+        if not self.parts:
+            return
+        pl = lazy.polars()
+        keys = list(self.plan.keys)
+        repeated = (pl.scan_parquet([self.staging / p.file for p in self.parts]).group_by(keys)
+                    .agg(pl.len().alias("_hygge_n")).filter(pl.col("_hygge_n") > 1).head(5).collect())
+        refuse_repeats(list(repeated.iter_rows()), self.plan.keys, self.plan.entity, str(self.target))
 
     def _verify(self) -> None:
         """Read back what the format can count cheaply: a part that lost rows must never be published."""
