@@ -27,6 +27,7 @@ POINTS = (
     "publish-gap",  # fallback publish: old version moved aside, new one not yet in place
     "after-publish",  # data published, cleanup of the old version not done
     "state",  # inside the database transaction that publishes data and state
+    "rename",  # MySQL: rows and state committed, the RENAME that publishes the staged rows not yet done
 )
 
 _lock = threading.Lock()

@@ -24,6 +24,9 @@ from hygge.db.dialect import Dialect
 from hygge.state.journal import EntityState, RunRecord, interrupted, interrupted_note, settled
 
 STATE = "_hygge_state"
+# In a state row's JSON: the staging table whose RENAME publishes the rows committed with that state (MySQL, whose
+# DDL commits by itself: the state commits first, the rename follows, and the next run finishes one left undone).
+PENDING = "pending_rename"
 RUNS = "_hygge_runs"
 
 _STATE_COLUMNS = [("entity_key", "key"), ("flow", "text"), ("entity", "text"), ("run_id", "text"),
@@ -89,23 +92,46 @@ class Journal:
             found = self._state_row(conn, key, legacy=True)
         return found
 
-    def write(self, conn: Any, key: str, record: RunRecord, state: EntityState) -> None:
-        """The entity's new state and its run's record, in the data's transaction."""
+    def write(self, conn: Any, key: str, record: RunRecord, state: EntityState, pending: str | None = None) -> None:
+        """The entity's new state and its run's record, in the data's transaction; ``pending``: the staging table
+        whose rename publishes the rows, still to be done (see PENDING)."""
         d = self.dialect
         own = state_key(record.project, key)
         if record.project and self._state_row(conn, own, legacy=False) is None:
             self._adopt(conn, key, record.project, record.flow, record.entity)
         d.execute(conn, d.sql(f"DELETE FROM {self.state_ref} WHERE entity_key = ?"), (own,))
         self._insert_state(conn, own, record.project, record.flow, record.entity, record.run_id, record.ended_at,
-                           state)
+                           state, pending)
         self.log(conn, record)
 
     def _insert_state(self, conn: Any, own: str, project: str, flow: str, entity: str, run_id: Any,
-                      committed_at: Any, state: EntityState) -> None:
+                      committed_at: Any, state: EntityState, pending: str | None = None) -> None:
         d = self.dialect
         names = ", ".join(n for n, _ in _STATE_COLUMNS)
+        data = {**state.to_dict(), **({PENDING: pending} if pending else {})}
         d.execute(conn, d.sql(f"INSERT INTO {self.state_ref} ({names}) VALUES (?, ?, ?, ?, ?, ?, ?)"),
-                  (own, flow, entity, run_id, committed_at, json.dumps(state.to_dict(), default=str), project))
+                  (own, flow, entity, run_id, committed_at, json.dumps(data, default=str), project))
+
+    def pending(self, conn: Any, project: str, key: str) -> str | None:
+        """The staging table a run committed its rows and state for, whose rename it did not do (see PENDING)."""
+        data = self._own_json(conn, project, key)
+        return data.get(PENDING) if data else None
+
+    def published(self, conn: Any, project: str, key: str) -> None:
+        """The rename of ``pending`` is done: the state row stops naming it."""
+        data = self._own_json(conn, project, key)
+        if data and data.pop(PENDING, None) is not None:
+            d = self.dialect
+            d.execute(conn, d.sql(f"UPDATE {self.state_ref} SET state = ? WHERE entity_key = ?"),
+                      (json.dumps(data, default=str), state_key(project, key)))
+
+    def _own_json(self, conn: Any, project: str, key: str) -> dict[str, Any] | None:
+        d = self.dialect
+        if not d.table_exists(conn, self.schema, STATE):
+            return None
+        rows = d.query(conn, d.sql(f"SELECT state FROM {self.state_ref} WHERE entity_key = ?"),
+                       (state_key(project, key),))
+        return json.loads(rows[0][0]) if rows and rows[0][0] else None
 
     def _adopt(self, conn: Any, key: str, project: str, flow: str, entity: str) -> None:
         """A project's first commit of an entity takes over what older hygge kept for it: its state row (read as

@@ -60,6 +60,7 @@ class SqlLanding(Landing):
         self.before = 0
         self.drop_after: list[str] = []
         self.key_notes: list[str] = []
+        self.finished = ""  # the run whose rename this one finished (_finish_pending_rename)
         self.changed: set[str] = set()  # columns this run added to the target or widened
         try:
             self.conn = self.d.connect()
@@ -80,6 +81,9 @@ class SqlLanding(Landing):
             healed = self._ensure_tables()
             # Recorded as running once it holds the table, in this short transaction: never in the data's.
             self.found = self.journal.start(conn, self.record, healed)
+            if self.finished:
+                self.found.append(f"{self.finished} was killed after committing its rows and state, before the "
+                                  "rename that publishes them (MySQL commits DDL by itself): the rename is done now")
             d.commit(conn)
             d.begin(conn)
             self.exists = d.table_exists(conn, self.schema, self.table)
@@ -89,12 +93,13 @@ class SqlLanding(Landing):
             raise d.explain(exc, "preparing the target", self.target) from exc
 
     def _ensure_tables(self) -> str:
-        """Create the schema and journal; drop what a killed run left. Says what that was."""
+        """Create the schema and journal; finish or drop what a killed run left. Says what that was."""
         if self.store.config.create_schema and self.schema:
             self.d.ensure_schema(self.conn, self.schema)
         self.journal.ensure(self.conn)
         if self.d.keeps_types:
             ExactTypes(self.d, self.schema).ensure(self.conn)
+        finished = self._finish_pending_rename()
         # Staging and partition tables of a run that was killed, and the replaced table a swap that could not
         # be one transaction (MySQL) had not dropped yet: we hold the lock, so they are ours to drop.
         leftovers = (staging_name(self.table), old_name(self.table))
@@ -103,9 +108,34 @@ class SqlLanding(Landing):
             if name in leftovers or name.startswith(part_prefix(self.table)):
                 self.d.execute(self.conn, f"DROP TABLE {self.d.table_ref(self.schema, name)}")
                 dropped.append(name)
+        if finished:
+            return finished + (f", and dropped the table(s) it left, {', '.join(dropped)}" if dropped else "")
         if dropped:
             return f"dropped the table(s) it left, {', '.join(dropped)}"
         return "found nothing of it to undo: its transaction rolled back when its session ended"
+
+    def _finish_pending_rename(self) -> str:
+        """A run killed after committing its rows (staged) and state, before the rename that publishes them (MySQL):
+        the rename is done now, under the entity's lock, before the leftovers are dropped or anything is read."""
+        d, conn = self.d, self.conn
+        staged = self.journal.pending(conn, self.record.project, self.plan.key)
+        if staged is None:
+            return ""
+        state = self.journal.read(conn, self.record.project, self.plan.key)
+        done = ""
+        if d.table_exists(conn, self.schema, staged):
+            staging = d.table_ref(self.schema, staged)
+            old = d.table_ref(self.schema, old_name(self.table))
+            d.execute(conn, f"DROP TABLE IF EXISTS {old}")
+            if d.table_exists(conn, self.schema, self.table):
+                d.publish_swap(conn, self.target, staging, self.table, old)
+            else:
+                d.rename(conn, staging, self.target, self.table)
+            done = "finished the publish it had begun (its rows and state were committed, their rename not yet)"
+            run_id = (state.last_run or {}).get("run_id") if state else None
+            self.finished = f"run {run_id}" if run_id else "a run"
+        self.journal.published(conn, self.record.project, self.plan.key)
+        return done
 
     def target_schema(self) -> pa.Schema | None:
         if not self.exists:
@@ -352,12 +382,16 @@ class SqlLanding(Landing):
             self.fit.apply(conn)  # widenings the rows waiting in staging need, before they reach the target
             if d.keeps_types:  # before the publish: on MySQL its RENAME commits what came before
                 self._keep_types()
+            # Where DDL commits by itself (MySQL), a rename that publishes the rows comes after the state commits,
+            # which names the staging table: a kill in between is finished by the next run (_finish_pending_rename).
+            # Renamed first, a kill before the state's commit left the rows published and the state before them.
+            deferred = not d.transactional_ddl and self.plan.run_type != "merge" and self._renames()
             if self.plan.run_type == "merge":
                 matched, inserted = self._merge()
                 added = inserted - matched
             else:
-                self._publish()
-            in_target = d.count_rows(conn, self.target)
+                self._publish(rename=not deferred)
+            in_target = d.count_rows(conn, self.write_ref if deferred else self.target)
             expected = added + before
             if in_target != expected:
                 raise StateError(
@@ -367,9 +401,14 @@ class SqlLanding(Landing):
                     hint="run again; if it repeats, compare source and target and report it",
                 )
             record.rows_in_target = in_target
-            self.journal.write(conn, self.plan.key, record, state)
+            self.journal.write(conn, self.plan.key, record, state, pending=self.write_table if deferred else None)
             faults.point("state")
             d.commit(conn)
+            if deferred:
+                faults.point("rename")
+                self._publish_staging()  # commits by itself; failing here, it is finished by the next run
+                self.journal.published(conn, record.project, self.plan.key)
+                d.commit(conn)
         except HyggeError:
             raise
         except Exception as exc:
@@ -419,15 +458,21 @@ class SqlLanding(Landing):
         if note:
             self.key_notes.append(note)
 
-    def _publish(self) -> None:
+    def _renames(self) -> bool:
+        """Whether the staged rows are published by renaming their table (a new target, or a swap)."""
+        copies = self.plan.run_type == "append" or self.store.config.full_drop_mode == "truncate"
+        return self.staging is not None and (not self.exists or not copies)
+
+    def _publish(self, rename: bool = True) -> None:
         """Publish the staged rows, if staged; a table they make new is keyed on ``keys`` first (MySQL: an ALTER
-        would commit the published rows) or after (elsewhere: its index name is free once the old table is gone)."""
+        would commit the published rows) or after (elsewhere: its index name is free once the old table is gone).
+        Without ``rename`` a rename that would publish them is left for after the state's commit (commit())."""
         keyed = bool(self.key_on) and self._replaces()
         if self.key_on and (self.staging is not None or not self.exists):
             refuse_duplicates(self.d, self.conn, self.write_ref, self.key_on, self.plan.entity, self.target)
         if keyed and not self.d.transactional_ddl:
             self._key(self.write_table)
-        if self.staging is not None:
+        if self.staging is not None and (rename or not self._renames()):
             self._publish_staging()
         if keyed and self.d.transactional_ddl:
             self._key(self.table)
