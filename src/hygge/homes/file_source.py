@@ -67,6 +67,7 @@ class FileSource(Source):
         # Rows that share a key are decided by their arrival order (a merge): then the files are read in one
         # stream, in their order, since partitions fanned in interleave their batches.
         self.in_order = False
+        self.unmarked = 0  # rows left out for having no watermark (_serial)
         self.units: list[tuple[FilePath, list[int] | None]] = [(f, None) for f in self.files]
         self.read: dict[str, dict[str, Any]] = {}
         self.file_schema = self._unify(files)  # what the reader reads; path columns are added after it
@@ -118,6 +119,7 @@ class FileSource(Source):
         parts = self.parts(automatic=False) if not (self.is_part or self.in_order) else [self]
         if len(parts) < 2:
             yield from self._serial()
+            self._note_unmarked(self.unmarked)
             return
         for part in parts:
             part.is_part = True  # type: ignore[attr-defined]
@@ -127,6 +129,14 @@ class FileSource(Source):
         for part in parts:
             self.read.update(part.read)  # type: ignore[attr-defined]
             self.warnings.extend(part.warnings)
+        self._note_unmarked(sum(part.unmarked for part in parts))  # type: ignore[attr-defined]
+
+    def _note_unmarked(self, rows: int) -> None:
+        if rows and not self.is_part and self.rows is not None:
+            self.warnings.append(
+                f"{rows:,} row(s) have no value in the watermark column {self.rows.column}: an incremental run reads "
+                "the rows after the watermark, which they are not, so they were left out; give them a value at the "
+                "source, or load them once with --full-drop")
 
     def _serial(self) -> Iterator[pa.RecordBatch]:
         for path, pieces in self.units:
@@ -141,6 +151,8 @@ class FileSource(Source):
                 if self.path_columns is not None:
                     batch = self.path_columns.add(batch, shown, self._schema)
                 if self.rows is not None:
+                    if self.rows.active:
+                        self.unmarked += batch.column(self.rows.column).null_count
                     batch = self.rows.apply(batch)
                 if batch.num_rows:
                     yield batch
@@ -190,6 +202,7 @@ class FileSource(Source):
             part.files = sorted({path for path, _ in group})
             part.read = {}
             part.warnings = []
+            part.unmarked = 0
             part.reader = copy.deepcopy(self.reader)  # readers keep notes; one each
             part.is_part = True
             out.append(part)
