@@ -115,6 +115,17 @@ def test_a_loaded_file_that_changed_is_named_when_its_rows_are_loaded_again(engi
                                      {"id": 2, "name": "bob"}, {"id": 3, "name": "cid"}]
 
 
+def test_a_changed_file_read_after_a_watermark_warns_of_nothing(engine: Engine, place: Place) -> None:
+    path = tsv(place)
+    load(place, engine, "incremental", watermark="seen_at")
+    with path.open("a") as handle:
+        handle.write("3\tcid\t2024-01-04 03:04:05\n")
+    again = load(place, engine, "incremental", watermark="seen_at")
+    assert again.rows_written == 1  # only the row after the watermark: the others are not in the target twice
+    assert not [w for w in again.warnings if "changed after" in w]
+    assert landed(place, engine) == [{"id": 1, "name": "ann"}, {"id": 2, "name": "bob"}, {"id": 3, "name": "cid"}]
+
+
 @pytest.mark.parametrize("run_type", ["incremental", "merge", "full_drop"])
 def test_a_changed_file_loaded_with_keys_or_replaced_warns_of_nothing(engine: Engine, place: Place,
                                                                      run_type: str) -> None:

@@ -190,8 +190,11 @@ class Move:
         return read_state(self.plan, previous)
 
     def files_loaded_again(self, source: Source, previous: EntityState | None) -> list[str]:
-        """Files an earlier run loaded that changed since: without keys, all their rows are added once more."""
+        """Files an earlier run loaded that changed since: without keys, all their rows are added once more. (Not
+        where a watermark without lookback reads only the rows after it: then none of those rows is read again.)"""
         if self.plan.keys or self.plan.run_type not in ("append", "incremental") or not previous:
+            return []
+        if self.plan.run_type == "incremental" and self.plan.watermark and not self.plan.lookback:
             return []
         return source.changed_since_loaded(previous.loaded_files or {})
 
