@@ -1,8 +1,9 @@
 """`delete_column`: rows flagged true remove their key, in every Store family and every run type that has keys.
 
-The first run of an incremental entity is a full load; it published the flagged rows as live ones, and since their
-keys need never come again, they stayed (exit code 0). A flag that is not a boolean was read each engine's own
-way (SQLite's text 'true' deleted nothing): it is refused before anything is written.
+The first run of an incremental entity was a full load; it published the flagged rows as live ones, and since
+their keys need never come again, they stayed (exit code 0). With a delete_column that first run is a merge,
+which also keeps the latest of a key's versions. A flag that is not a boolean was read each engine's own way
+(SQLite's text 'true' deleted nothing): it is refused before anything is written, where a merge reads it.
 """
 
 from __future__ import annotations
@@ -76,3 +77,24 @@ def test_a_flag_that_is_not_a_boolean_is_refused_before_anything_is_written(tmp_
     cast = move(place.root, store, run_type, polish={"cast": {"gone": "bool"}})  # the way the hint gives
     assert cast.ok, cast.error
     assert live_ids(engine, place) == [1, 3]
+
+
+def test_a_first_run_of_versions_keeps_the_latest_of_each_key_and_applies_its_deletes(engine: Engine,
+                                                                                      place: Place) -> None:
+    # A CDC folder: key 1 lives, then is deleted; key 3 is deleted, then lives again; key 2 has one version.
+    arrival(place.root, 1, [1, 2, 3], [False, False, True])
+    arrival(place.root, 2, [1, 3], [True, False])
+    result = move(place.root, engine.store(place), "incremental")
+    assert result.ok, result.error
+    assert live_ids(engine, place) == [2, 3]
+
+
+@pytest.mark.parametrize("run_type", ["full_drop", "append"])
+def test_a_delete_column_nothing_reads_is_not_checked(tmp_path: Path, run_type: str) -> None:
+    place = Place(tmp_path, "unread")
+    arrival(tmp_path, 1, [1, 2], [True, False], pa.int64())
+    home = {"type": "parquet", "path": str(tmp_path / "src")}
+    result = hygge.move(home, MERGE_ENGINES["sqlite"].store(place), "t", run_type=run_type, root=tmp_path,
+                        delete_column="gone")  # inherited from defaults, say: without keys no merge reads it
+    assert result.ok, result.error
+    assert result.rows_written == 2

@@ -66,7 +66,7 @@ def mysql(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Place]:
     yield from mysql_place(tmp_path, request.node.name)
 
 
-def mysql_project(root: Path, database: str, home: str = "") -> None:
+def mysql_project(root: Path, database: str, home: str = "", run_type: str = "incremental") -> None:
     write_project(root, f"""\
         name: over_time
         options: {{retries: 0, batch_bytes: 64KiB, queue_bytes: 64KiB}}
@@ -74,7 +74,7 @@ def mysql_project(root: Path, database: str, home: str = "") -> None:
           f:
             home: {{type: mysql, url: "{MYSQL_URL}", schema: {database}{home}}}
             store: {{type: parquet, path: out}}
-            run_type: incremental
+            run_type: {run_type}
             entities: [{{name: t, watermark: updated_at}}]
         """)
 
@@ -104,6 +104,26 @@ def test_mysql_pages_a_row_changed_behind_the_read_is_taken_by_the_next_run(tmp_
     assert changed_ids(tmp_path) == {1, ROWS}
     table = read_target(tmp_path / "out" / "t")
     assert pc.count_distinct(table["id"]).as_py() == ROWS
+
+
+def test_mysql_pages_of_a_full_drop_entity_read_every_row(tmp_path: Path, mysql: Place) -> None:
+    # Its next run is a full load too: nothing is left out for the next one (a row updated behind the read was),
+    # and the watermark it keeps is no later than the highest there was when the read began.
+    db = mysql.name
+    mysql_sql(f"CREATE DATABASE `{db}`")
+    mysql_sql(f"CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(20), pad VARCHAR(100), updated_at DATETIME(6))")
+    mysql_sql(f"INSERT INTO `{db}`.t SELECT seq, 'first', REPEAT('x', 100), '2026-01-01' FROM `{db}`.seq_1_to_{ROWS}")
+    mysql_project(tmp_path, db, run_type="full_drop")
+    proc, release = paused_after_first_batch(tmp_path)
+    try:
+        mysql_sql(f"UPDATE `{db}`.t SET v = 'changed', updated_at = '2026-01-04' WHERE id = {ROWS}")
+    finally:
+        release.touch()
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, out + err
+    assert changed_ids(tmp_path) == {ROWS}
+    assert read_target(tmp_path / "out" / "t").num_rows == ROWS
+    assert '"shown": "2026-01-01T00:00:00"' in out  # the watermark committed: the high-water mark at the start
 
 
 # ---- PostgreSQL: key ranges (`partition_on`) read on several sessions in one exported snapshot ----

@@ -13,7 +13,6 @@ import pyarrow as pa
 
 from hygge.core import faults
 from hygge.core.config import SchemaPolicy
-from hygge.core.deletes import deletes_for
 from hygge.core.drift import Drift, check, compare, conform, conformed_schema
 from hygge.core.part_counts import PartCounts
 from hygge.core.passthrough import unchanged
@@ -75,7 +74,6 @@ class Move:
         )
         self.result = MoveResult(flow=plan.flow, entity=plan.entity, run_type=plan.run_type, run_id=self.record.run_id)
         self.rows_read = 0
-        self.rows_deleted = 0  # flagged deleted, left out of a full load (core/deletes.py)
         self.tally = Tally()  # what the bar shows: rows and bytes read so far, from every reading thread
         self.total_rows: int | None = None
         self.max_seen: pa.Scalar | None = None
@@ -122,10 +120,6 @@ class Move:
                                 entity=self.plan.entity)
             check_delete_column(self.plan, polisher.schema)
             self.mode = landing_run_type(self.plan, previous)
-            # The first run of an incremental entity with keys leaves out the rows flagged deleted, as a merge
-            # would. (A full_drop asked for is a raw load: its keys may repeat, and a flagged row's key older rows.)
-            self.plan = replace(self.plan, drops_deleted=self.mode == "full_drop" and self.plan.run_type ==
-                                "incremental" and bool(self.plan.keys))
             keyed = bool(self.plan.keys) and self.plan.run_type in ("merge", "incremental")
             landing = self.store.landing(replace(self.plan, run_type=self.mode, key_tables=keyed), self.record)
             self.result.warnings += landing.found
@@ -215,14 +209,12 @@ class Move:
         drift, policy = self.drift, SchemaPolicy.model_validate(self.plan.schema_policy)
         target = landing.target_schema() if drift is not None else None
 
-        deletes = deletes_for(self.plan)
-
         def polished() -> Iterator[pa.RecordBatch]:
             while (batch := pipe.get()) is not None:
                 out = polisher(batch)
                 if drift is not None and target is not None:
                     out = conform(out, target, drift, policy)
-                yield deletes(out) if deletes is not None else out
+                yield out
 
         try:
             with self.ticking():
@@ -233,7 +225,6 @@ class Move:
             raise
         finally:
             reader.join(timeout=5)
-            self.rows_deleted += deletes.dropped if deletes is not None else 0
 
     def drift_check(self, landing: Landing, schema: pa.Schema) -> tuple[pa.Schema, Drift | None]:
         """Compare the rows with the target; refuse what the policy forbids; say how rows are reshaped."""
@@ -260,7 +251,7 @@ class Move:
 
     def copy_whole(self, source: Source, landing: Landing, polisher: Polisher) -> bool:
         """Parquet files that need no change at all are taken whole by stores that can (core/passthrough.py)."""
-        whole = None if deletes_for(self.plan) else unchanged(source, polisher, self.drift, self.mode)
+        whole = unchanged(source, polisher, self.drift, self.mode)
         if whole is None:
             return False
 
@@ -305,7 +296,6 @@ class Move:
                                        landing.target_schema(), self.submit, counts.done, counted)
         landing.adopt(results)
         self.rows_read = sum(r.rows_read for r in results)
-        self.rows_deleted = sum(r.rows_deleted for r in results)
         state = merged_state(results)
         self.max_seen = state["max_watermark"]
         self.part_state = {"loaded_files": state["loaded_files"]}
@@ -367,6 +357,9 @@ class Move:
         else:
             new = self.part_state if self.part_state is not None else source.new_state()
             seen = self.max_seen
+            high = source.high_water
+            if high is not None and high.is_valid and watermark.later(seen, high) is seen:
+                seen = high  # rows changed behind a read of several statements carry later values: read again
             if self.mode != "full_drop" and previous is not None:
                 seen = watermark.later(watermark.decode(previous.watermark), seen)
             mark = watermark.encode(seen) if self.plan.watermark else None
@@ -381,9 +374,8 @@ class Move:
     def reconcile(self, landing: Landing) -> None:
         result = self.result
         problems = []
-        if result.rows_read - self.rows_deleted != result.rows_written:
-            left = f" ({self.rows_deleted:,} flagged deleted left out)" if self.rows_deleted else ""
-            problems.append(f"read {result.rows_read:,} rows{left} but wrote {result.rows_written:,}")
+        if result.rows_read != result.rows_written:
+            problems.append(f"read {result.rows_read:,} rows but wrote {result.rows_written:,}")
         expected = landing.expected_rows_after()
         if expected is not None and result.rows_in_target is not None and result.rows_in_target != expected:
             problems.append(f"the target holds {result.rows_in_target:,} rows, expected {expected:,}")
@@ -459,6 +451,8 @@ def check_delete_column(plan: MovePlan, schema: pa.Schema) -> None:
     column = plan.delete_column
     if not column or column not in schema.names or pa.types.is_boolean(schema.field(column).type):
         return  # a column that is missing is named by the store's merge check, with the columns there are
+    if not plan.keys or plan.run_type not in ("merge", "incremental"):
+        return  # nothing reads it: only a merge deletes keys
     from hygge.core.arrowtypes import type_name
 
     found = type_name(schema.field(column).type)
@@ -476,7 +470,9 @@ def landing_run_type(plan: MovePlan, previous: EntityState | None) -> str:
         return plan.run_type
     first = previous is None or (previous.watermark is None and not previous.loaded_files)
     if first and plan.window == (None, None):
-        return "full_drop"  # the first run of an incremental entity is a full load
+        # The first run of an incremental entity is a full load; one with keys and a delete_column is a merge,
+        # which applies the deletes and keeps the latest row of each key (a full load published flagged rows).
+        return "merge" if plan.keys and plan.delete_column else "full_drop"
     return "merge" if plan.keys else "append"
 
 

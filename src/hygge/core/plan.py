@@ -40,9 +40,9 @@ class MovePlan:
     # Whether a database Store keys the tables it makes on `keys` (set by the move: a merge or an incremental
     # load, whose rows are one per key by construction, even on the incremental's first, full_drop run).
     key_tables: bool = False
-    # Whether rows whose `delete_column` is true are left out (set by the move: a full load of an entity with keys
-    # and a delete_column, see core/deletes.py).
-    drops_deleted: bool = False
+    # The run type the project gives the entity, when this run overrides it (`hygge go --full-drop`): a full load
+    # of an incremental entity commits the watermark its next, incremental run starts from (db/high_water.py).
+    configured_run_type: str = ""
 
     @property
     def key(self) -> str:

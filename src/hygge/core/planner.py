@@ -293,6 +293,7 @@ def _plan_one(ws: Workspace, flow: Flow, entity: EntityConfig, source: str | Non
         project=ws.name,
         tags=tags_of(flow, entity),
         selected_by=selected_by,
+        configured_run_type=settings.run_type or "full_drop",
     )
     check_run_type(result)
     return result

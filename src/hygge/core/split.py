@@ -21,7 +21,6 @@ from typing import Any
 import pyarrow as pa
 
 from hygge.core import faults
-from hygge.core.deletes import deletes_for
 from hygge.core.drift import Drift, conform
 from hygge.core.plan import MovePlan
 from hygge.core.polish import Polisher
@@ -43,7 +42,6 @@ class PartResult:
     bytes_read: int = 0
     rows_written: int = 0
     bytes_written: int = 0
-    rows_deleted: int = 0  # flagged deleted, left out of a full load (core/deletes.py)
     outputs: Any = None
     max_watermark: Any = None
     source_state: dict[str, Any] = field(default_factory=dict)
@@ -75,7 +73,6 @@ def land_partition(plan: MovePlan, index: int, source: Source, target: Any, sche
     result = PartResult(index)
     column = plan.watermark if plan.watermark in source.schema.names else None
     seen: pa.Scalar | None = None
-    deletes = deletes_for(plan)
 
     def batches() -> Iterator[pa.RecordBatch]:
         nonlocal seen
@@ -90,7 +87,7 @@ def land_partition(plan: MovePlan, index: int, source: Source, target: Any, sche
             out = polisher(batch)
             if drift is not None and target_schema is not None:
                 out = conform(out, target_schema, drift, policy)
-            yield deletes(out) if deletes is not None else out
+            yield out
 
     sink: PartSink = target.open(schema)
     try:
@@ -99,7 +96,6 @@ def land_partition(plan: MovePlan, index: int, source: Source, target: Any, sche
     finally:
         source.close()
     result.rows_written, result.bytes_written = sink.rows, sink.bytes
-    result.rows_deleted = deletes.dropped if deletes is not None else 0
     result.max_watermark = watermark.encode(seen)
     result.source_state = source.new_state()
     faults.point("partition-staged")

@@ -20,7 +20,7 @@ from hygge.core.plan import MovePlan
 from hygge.db.connections import ConnectionSpec, SessionLimits, spec_for
 from hygge.db.dialect import Dialect
 from hygge.db.high_water import up_to_high_water
-from hygge.db.partitions import partition_predicates
+from hygge.db.partitions import extremes, partition_predicates
 from hygge.db.physical import page_ranges
 from hygge.db.sqltext import Sql
 from hygge.errors import ConfigError, ConfigProblem, HyggeError, ReadError, did_you_mean
@@ -108,9 +108,16 @@ class SqlSource(Source):
             if mark is not None and (rows is not None or moments):
                 self._check_orders(mark)
             if mark is not None and moments:
-                # Read in several statements, at several moments: bounded by the watermark's value now.
-                self.where = up_to_high_water(self.d, conn, self.base, mark, self._schema.field(mark).type,
-                                              self.where, keep_nulls=rows is None or not rows.active)
+                # Read in several statements, at several moments: what changed behind the read must be the next
+                # run's. Where the next run starts from the watermark this one commits (incremental, also a
+                # `--full-drop` of an incremental entity), the read keeps to the watermark's highest value now;
+                # a full load whose next run is one too reads every row, and commits no more than that value.
+                dtype = self._schema.field(mark).type
+                if rows is not None or (plan.configured_run_type or plan.run_type) == "incremental":
+                    self.where = up_to_high_water(self.d, conn, self.base, mark, dtype, self.where,
+                                                  keep_nulls=rows is None or not rows.active)
+                else:
+                    (self.high_water,) = extremes(self.d, conn, self.base, mark, dtype, self.where, ("MAX",))
         except HyggeError:
             raise
         except Exception as exc:

@@ -85,6 +85,10 @@ class Source(ABC):
         """The source as independent pieces another process can read (they pickle); [self] if it cannot split."""
         return [self]
 
+    # The watermark's highest value before a read made of several statements began, where the read is not bounded by
+    # it (db/sqlhome.py): the watermark a run commits is no later than this.
+    high_water: pa.Scalar | None = None
+
     def unsplit(self) -> None:
         """The pieces ``parts()`` made are not read after all (the store takes one writer): the whole source is."""
 
