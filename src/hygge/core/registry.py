@@ -7,6 +7,7 @@ fails for the flows that need it, with the exact install line, and nowhere else.
 from __future__ import annotations
 
 import importlib
+import threading
 from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
@@ -49,6 +50,10 @@ EXTRAS = {"duckdb": "duckdb", "adbc_driver_postgresql": "postgres", "psycopg": "
 
 # Types registered from Python (notebooks, tests, applications embedding hygge).
 _REGISTERED: dict[str, dict[str, str]] = {"home": {}, "store": {}}
+# Moves load their Home and Store classes on threads of their own: the modules (and the libraries they import at
+# the top) are imported one thread at a time, since libraries that import each other in a cycle can hand a
+# second thread a partly initialized module. Reentrant: a plugin's module may load another class.
+_LOADING = threading.RLock()
 
 
 @cache
@@ -85,7 +90,8 @@ def load(kind: str, name: str) -> Any:
         )])
     module_name, _, attr = table[name].partition(":")
     try:
-        module = importlib.import_module(module_name)
+        with _LOADING:
+            module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         missing = (exc.name or "").split(".")[0]
         if missing in EXTRAS:

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyiceberg  # noqa: F401 - imported here so that the registry names the extra when it is missing
+
+# Imported here so that the registry names the extra when pyiceberg is missing. Its modules import each other
+# (strictyaml among them): imported on two threads at once, one got a partly initialized module ("cannot import
+# name 'utils' from partially initialized module 'strictyaml'"); here they are imported while the registry loads
+# this module, one thread at a time (core/registry.py).
+import pyiceberg.catalog
+import pyiceberg.io.pyarrow
+import pyiceberg.table  # noqa: F401
 from pydantic import ByteSize, Field
 
 from hygge.core.plan import MovePlan
