@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,24 @@ class PeakWatch:
                 self.peak = max(self.peak, self.running)
             elif event.kind == "done":
                 self.running -= 1
+
+
+def go_paused_at(root: Path, point: str, args: tuple[str, ...] = ()) -> tuple[subprocess.Popen[str], Path]:
+    """`hygge go --json ARGS` in its own process, held where fault ``point`` (``name:N``) is reached until the
+    returned file exists (see core/faults.py); the caller creates it and reads the process's output."""
+    release = root / "release"
+    release.unlink(missing_ok=True)
+    for old in root.glob("release.paused-*"):
+        old.unlink()
+    env = {k: v for k, v in os.environ.items() if k not in ("HYGGE_KILL_AT", "HYGGE_PAUSE_AT")}
+    proc = subprocess.Popen([sys.executable, "-m", "hygge", "go", "--json", *args], cwd=root, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**env, "HYGGE_PAUSE_AT": f"{point}:120", "HYGGE_PAUSE_UNTIL": str(release)})
+    deadline = time.monotonic() + 120
+    while not list(root.glob("release.paused-*")):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            out, err = proc.communicate(timeout=10) if proc.poll() is not None else ("", "")
+            proc.kill()
+            raise AssertionError(f"the run never reached {point}: {out} {err}")
+        time.sleep(0.05)
+    return proc, release

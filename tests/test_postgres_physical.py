@@ -7,8 +7,6 @@ session keep the single stream.
 from __future__ import annotations
 
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import pyarrow.compute as pc
 import pytest
 
 from tests.contract.suite import Place
-from tests.helpers import read_target, run_hygge, write_project
+from tests.helpers import go_paused_at, read_target, run_hygge, write_project
 from tests.services import POSTGRES_URL, postgres_place, postgres_sql
 
 ROWS = 300_000  # with 240 bytes of padding each: about 80 MB, past db/physical.py's MIN_BYTES
@@ -57,21 +55,9 @@ def landed(root: Path) -> tuple[int, int, int]:
     return table.num_rows, pc.count_distinct(table["id"]).as_py(), pc.sum(table["id"]).as_py()
 
 
-def paused_at_snapshot(root: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], Path]:
+def paused_at_snapshot(root: Path) -> tuple[subprocess.Popen[str], Path]:
     """`hygge go` started and held right after it exported the snapshot, before any reader joined it."""
-    release = root / "release"
-    proc = subprocess.Popen([sys.executable, "-m", "hygge", "go", "--json"], cwd=root, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**_env(), "HYGGE_PAUSE_AT": "snapshot:1:120", "HYGGE_PAUSE_UNTIL": str(release),
-                                 **(env or {})})
-    deadline = time.monotonic() + 120
-    while not list(root.glob("release.paused-*")):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            out, err = proc.communicate(timeout=10) if proc.poll() is not None else ("", "")
-            proc.kill()
-            raise AssertionError(f"the run never held a snapshot: {out} {err}")
-        time.sleep(0.05)
-    return proc, release
+    return go_paused_at(root, "snapshot:1")
 
 
 def test_every_row_is_read_once_on_several_sessions(tmp_path: Path, table: Place) -> None:
@@ -175,12 +161,6 @@ def test_incremental_reads_in_ranges_take_only_new_rows(tmp_path: Path, place: P
     assert proc.returncode == 0, out + err
     total = ROWS + 2000
     assert landed(tmp_path) == (total, total, total * (total + 1) // 2)
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return {k: v for k, v in os.environ.items() if k not in ("HYGGE_KILL_AT", "HYGGE_PAUSE_AT")}
 
 
 def test_a_view_has_no_pages_of_its_own_and_is_read_in_one_stream(tmp_path: Path, table: Place) -> None:

@@ -10,9 +10,7 @@ is read at more than one moment. What other sessions change meanwhile must not c
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import closing
@@ -22,7 +20,7 @@ import pyarrow.compute as pc
 import pytest
 
 from tests.contract.suite import Place
-from tests.helpers import read_target, run_here, write_project
+from tests.helpers import go_paused_at, read_target, run_here, write_project
 from tests.services import MYSQL_URL, POSTGRES_URL, mysql_place, mysql_sql, postgres_place, postgres_sql
 
 ROWS = 20_000
@@ -31,22 +29,7 @@ ROWS = 20_000
 def paused_after_first_batch(root: Path, point: str = "read:1",
                              args: tuple[str, ...] = ()) -> tuple[subprocess.Popen[str], Path]:
     """`hygge go` held where ``point`` is first reached (by default: one batch read, the next not asked for)."""
-    release = root / "release"
-    release.unlink(missing_ok=True)
-    for old in root.glob("release.paused-*"):
-        old.unlink()
-    env = {k: v for k, v in os.environ.items() if k not in ("HYGGE_KILL_AT", "HYGGE_PAUSE_AT")}
-    proc = subprocess.Popen([sys.executable, "-m", "hygge", "go", "--json", *args], cwd=root, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**env, "HYGGE_PAUSE_AT": f"{point}:120", "HYGGE_PAUSE_UNTIL": str(release)})
-    deadline = time.monotonic() + 120
-    while not list(root.glob("release.paused-*")):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            out, err = proc.communicate(timeout=10) if proc.poll() is not None else ("", "")
-            proc.kill()
-            raise AssertionError(f"the run never reached {point}: {out} {err}")
-        time.sleep(0.05)
-    return proc, release
+    return go_paused_at(root, point, args)
 
 
 def finished(proc: subprocess.Popen[str]) -> None:
@@ -64,6 +47,15 @@ def changed_ids(root: Path) -> set[int]:
 @pytest.fixture
 def mysql(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Place]:
     yield from mysql_place(tmp_path, request.node.name)
+
+
+def mysql_table(place: Place) -> str:
+    """The database of ``place`` with a table t of ROWS rows, all 'first' at 2026-01-01; its name."""
+    db = place.name
+    mysql_sql(f"CREATE DATABASE `{db}`")
+    mysql_sql(f"CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(20), pad VARCHAR(100), updated_at DATETIME(6))")
+    mysql_sql(f"INSERT INTO `{db}`.t SELECT seq, 'first', REPEAT('x', 100), '2026-01-01' FROM `{db}`.seq_1_to_{ROWS}")
+    return db
 
 
 def mysql_project(root: Path, database: str, home: str = "", run_type: str = "incremental") -> None:
@@ -85,10 +77,7 @@ def mysql_project(root: Path, database: str, home: str = "", run_type: str = "in
 ])
 def test_mysql_pages_a_row_changed_behind_the_read_is_taken_by_the_next_run(tmp_path: Path, mysql: Place,
                                                                            args: tuple[str, ...]) -> None:
-    db = mysql.name
-    mysql_sql(f"CREATE DATABASE `{db}`")
-    mysql_sql(f"CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(20), pad VARCHAR(100), updated_at DATETIME(6))")
-    mysql_sql(f"INSERT INTO `{db}`.t SELECT seq, 'first', REPEAT('x', 100), '2026-01-01' FROM `{db}`.seq_1_to_{ROWS}")
+    db = mysql_table(mysql)
     mysql_project(tmp_path, db)
     run_here("go", cwd=tmp_path, check=0)
     mysql_sql(f"UPDATE `{db}`.t SET v = 'second', updated_at = '2026-01-02'")
@@ -109,10 +98,7 @@ def test_mysql_pages_a_row_changed_behind_the_read_is_taken_by_the_next_run(tmp_
 def test_mysql_pages_of_a_full_drop_entity_read_every_row(tmp_path: Path, mysql: Place) -> None:
     # Its next run is a full load too: nothing is left out for the next one (a row updated behind the read was),
     # and the watermark it keeps is no later than the highest there was when the read began.
-    db = mysql.name
-    mysql_sql(f"CREATE DATABASE `{db}`")
-    mysql_sql(f"CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(20), pad VARCHAR(100), updated_at DATETIME(6))")
-    mysql_sql(f"INSERT INTO `{db}`.t SELECT seq, 'first', REPEAT('x', 100), '2026-01-01' FROM `{db}`.seq_1_to_{ROWS}")
+    db = mysql_table(mysql)
     mysql_project(tmp_path, db, run_type="full_drop")
     proc, release = paused_after_first_batch(tmp_path)
     try:

@@ -10,8 +10,9 @@ for good: the later page brings rows changed later still, and the next run start
 So the read keeps to rows at or below the highest value there was before its first statement. A row changed
 meanwhile gets a higher value (the watermark grows with every change), so this run reads it in its earlier form or
 not at all, and the next run reads it as it is. Rows whose watermark is NULL are read as before: by the first run,
-which has no lower bound either. A full load (`full_drop`, also `hygge go --full-drop` of an incremental entity)
-commits the watermark it read too, which the next incremental run starts from: it is bounded the same way.
+which has no lower bound either. `hygge go --full-drop` of an incremental entity commits the watermark it read
+too, which the next incremental run starts from: it is bounded the same way. An entity whose run type is
+`full_drop` reads every row instead, and commits no later watermark than this value (db/sqlhome.py).
 """
 
 from __future__ import annotations
