@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 
 from hygge.core.config import Strict
 from hygge.errors import ConfigError, ConfigProblem
@@ -40,6 +40,16 @@ class ConnectionConfig(Strict):
     options: dict[str, str] = Field(default_factory=dict, description="driver options, e.g. sslmode: require")
     max_sessions: int = Field(4, ge=1, description="sessions hygge opens at once on this connection")
     connect_timeout: float = Field(10, gt=0, description="seconds to wait for the server")
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _options_as_text(cls, value: Any) -> Any:
+        """YAML reads ``busy_timeout: 60000`` as a number and ``autocommit: on`` as true; drivers take every
+        option as text. Mappings and lists stay as they are, and are refused."""
+        if not isinstance(value, dict):
+            return value
+        return {key: (str(item).lower() if isinstance(item, bool) else str(item))
+                if isinstance(item, int | float) else item for key, item in value.items()}
 
 
 @dataclass(frozen=True)
@@ -115,7 +125,14 @@ def parse_url(url: str) -> dict[str, Any]:
 
 def resolve(name: str, raw: dict[str, Any] | ConnectionConfig, expected: str | None = None) -> ConnectionSpec:
     """Merge URL and fields (fields win) into a ConnectionSpec, checking its type fits the home or store."""
-    config = raw if isinstance(raw, ConnectionConfig) else ConnectionConfig.model_validate(raw)
+    try:
+        config = raw if isinstance(raw, ConnectionConfig) else ConnectionConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError([ConfigProblem(
+            f"connection '{name}': {error['msg'].removeprefix('Value error, ')}",
+            key=".".join(["connections" if name != "inline" else "connection",
+                          *([name] if name != "inline" else []), *map(str, error["loc"])]),
+            found=repr(error.get("input"))[:80]) for error in exc.errors()]) from None
     merged: dict[str, Any] = {}
     if config.url:
         try:
