@@ -9,7 +9,7 @@ how, not another copy of the protocol.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,7 +86,9 @@ class Storage(ABC):
         return None
 
     @abstractmethod
-    def download(self, key: str, local: Path) -> None: ...
+    def download(self, key: str, local: Path, progress: Callable[[int], None] | None = None) -> None:
+        """The object's bytes into a local file; ``progress`` is told the bytes the file holds after each
+        chunk, once they are written through to it (another handle on the file can read them)."""
 
     @abstractmethod
     def read(self, key: str) -> tuple[bytes, str] | None:

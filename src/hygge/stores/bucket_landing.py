@@ -174,9 +174,8 @@ class BucketLanding(Landing):
         times as long as the upload itself. A copy goes up while its pages are decoded: only the manifest
         publishes an object, and it is written after every check and every upload has passed."""
         from hygge.core.passthrough import copyable
-        from hygge.formats.parquet import check_pages
         from hygge.stores.parquet import ParquetStore
-        from hygge.stores.parquet_landing import copy_source, refuse_changed
+        from hygge.stores.parquet_landing import copy_checked, refuse_changed
 
         if not isinstance(self.store, ParquetStore) or self.held_back is not None or \
                 not copyable(whole, self.store.config):
@@ -186,10 +185,9 @@ class BucketLanding(Landing):
             checks: list[Future[None]] = []
             for source in whole.files:
                 path = self.spool / self.store.part_name(self._next_part())
-                copy_source(source, path)
+                checks.append(copy_checked(source, path, whole, self.plan.batch_bytes, checker, False))
                 rows = pq.read_metadata(path).num_rows
                 refuse_changed(self.plan.entity, rows, whole.rows_of(source), [source], whole)
-                checks.append(checker.submit(check_pages, path, whole.show(source), self.plan.batch_bytes))
                 self._closed(path.name, rows, path.stat().st_size, keep=True)  # the check still reads it
                 self.rows_written += rows
                 on_rows(rows)
