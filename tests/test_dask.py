@@ -321,3 +321,34 @@ def test_a_worker_dying_after_its_partition_was_staged_never_loses_or_doubles_it
     assert move["status"] == "ok", f"{move['error']}\n{err}"
     assert read_target(tmp_path / "out" / "orders").sort_by("order_id").equals(expected)
     assert not list((tmp_path / "out").rglob("*.parts")), "the dead worker's complete attempt was cleaned up"
+
+
+def test_repeated_keys_staged_by_workers_on_a_bucket_are_refused_before_the_publish(tmp_path: Path,
+                                                                                   cluster: Cluster) -> None:
+    """An incremental entity's first, keyed load whose partitions the workers upload: the coordinator never saw
+    their rows, so it reads the key columns of the parts back before it publishes, and a key that repeats fails
+    the move with nothing published (stores/key_spool.py)."""
+    from tests.buckets import make_bucket
+
+    bucket = make_bucket("s3", "dask-first-keyed")
+    for place in postgres_place(tmp_path, "dask_keys"):
+        postgres_sql(f'CREATE SCHEMA "{place.name}"')
+        postgres_sql(f'CREATE TABLE "{place.name}".src AS SELECT g AS n, g AS id, 1 AS v '
+                     'FROM generate_series(1, 20000) g')
+        postgres_sql(f'INSERT INTO "{place.name}".src VALUES (20001, 5, 2)')  # key 5 again, in the last partition
+        store = json.dumps({"type": "parquet", "path": bucket.url("lake"), "connection": bucket.connection(),
+                            "copy_unchanged": False})
+        write_project(tmp_path, "name: p\noptions: {retries: 0}\n", flows={"f": f"""\
+            home: {{type: postgres, url: "{POSTGRES_URL}", schema: {place.name}, partition_on: n, partitions: 4}}
+            store: {store}
+            entities: [{{name: t, source: src, run_type: incremental, keys: [id], watermark: n}}]
+            """})
+        refused = json.loads(run_hygge("go", "--json", "--scheduler", cluster.address, cwd=tmp_path).stdout)
+        [move] = refused["moves"]
+        assert move["status"] == "failed", move
+        assert "repeat values of `keys` (id)" in json.dumps(move["error"]) and "id=5" in json.dumps(move["error"])
+        from hygge.storage.manifest_object import read_published
+
+        assert read_published(bucket.storage(), "lake/t/.hygge-manifest.json") is None, "nothing was published"
+        left = [e.name for e in bucket.storage().entries("lake/t") if e.name != ".hygge-manifest.json"]
+        assert left == [], f"the parts the workers uploaded were removed: {left}"

@@ -40,6 +40,7 @@ from hygge.state.manifest import MANIFEST, Manifest, Part
 from hygge.storage.base import Entry
 from hygge.storage.manifest_object import HeldManifest
 from hygge.stores.base import CommitResult, Landing
+from hygge.stores.key_spool import KeySpool, needs_key_check
 from hygge.stores.part_series import PartSeries
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ class BucketLanding(Landing):
         self.published = False
         # A merge rewrites the entity from its old parts and this run's: those stay on local disk until then.
         self.held_back: list[Path] = [] if plan.run_type == "merge" else None  # type: ignore[assignment]
+        self.keys = KeySpool(plan) if needs_key_check(plan) else None
 
     # -- opening -------------------------------------------------------------------------------------
 
@@ -186,6 +188,8 @@ class BucketLanding(Landing):
             for source in whole.files:
                 path = self.spool / self.store.part_name(self._next_part())
                 checks.append(copy_checked(source, path, whole, self.plan.batch_bytes, checker, False))
+                if self.keys is not None:
+                    self.keys.write_file(path)
                 rows = pq.read_metadata(path).num_rows
                 refuse_changed(self.plan.entity, rows, whole.rows_of(source), [source], whole)
                 self._closed(path.name, rows, path.stat().st_size, keep=True)  # the check still reads it
@@ -214,10 +218,15 @@ class BucketLanding(Landing):
             for name, rows, size in result.outputs:
                 self.parts.append(Part(name, rows, size, self.record.run_id))
                 self.bytes_written += size
+                if self.keys is not None:  # the worker's rows passed no spool here: their keys are read back
+                    handle = pq.ParquetFile(self.storage.open_input_file(f"{self.entity}/{name}"))
+                    self.keys.write_all(handle.iter_batches(columns=list(self.plan.keys)))
             self.rows_written += result.rows_written
 
     def write(self, batch: pa.RecordBatch) -> None:
         assert self.series is not None
+        if self.keys is not None:
+            self.keys.write(batch)
         self.series.write(batch)
         self.rows_written += batch.num_rows
         faults.point("write")
@@ -236,6 +245,8 @@ class BucketLanding(Landing):
         merging = self.plan.run_type == "merge" and bool(self.parts)
         if merging:
             self._merge()
+        if self.keys is not None:
+            self.keys.refuse_repeats(self.storage.show(self.entity))  # abort removes the parts it uploaded
         keeps = not merging and self.plan.run_type != "full_drop" and self.previous is not None
         if not self.parts and not keeps:
             self.series.open()  # zero rows still publish a part, so readers learn the schema
@@ -303,6 +314,9 @@ class BucketLanding(Landing):
                 pass
 
     def close(self) -> None:
+        keys = getattr(self, "keys", None)  # unset when the lease was not taken
+        if keys is not None:
+            keys.close()
         if hasattr(self, "uploader"):
             self.uploader.shutdown(wait=True)
         self.held.release()

@@ -48,6 +48,7 @@ from hygge.lake.types import ARROW_KEY, delta_schema, hygge_schema, to_delta
 from hygge.state.journal import EntityState, RunRecord
 from hygge.stores.base import CommitResult, Landing
 from hygge.stores.files import explain_os_error
+from hygge.stores.key_spool import KeySpool, needs_key_check
 
 if TYPE_CHECKING:
     from hygge.stores.delta import DeltaStore
@@ -97,6 +98,7 @@ class DeltaLanding(Landing):
         self.rows_after: int | None = None
         self.change: str | None = None
         self.merging = False  # delta-rs is writing files of its own: leave them to the next run's healing
+        self.keys = KeySpool(plan) if needs_key_check(plan) else None
 
     # -- before the rows ------------------------------------------------------------------------------------
 
@@ -174,6 +176,8 @@ class DeltaLanding(Landing):
     # -- the rows --------------------------------------------------------------------------------------------
 
     def write(self, batch: pa.RecordBatch) -> None:
+        if self.keys is not None:
+            self.keys.write(batch)
         rows = to_delta(batch, self.physical)
         try:
             if self.files is not None:
@@ -189,6 +193,8 @@ class DeltaLanding(Landing):
         faults.point("write")
 
     def finish(self) -> None:
+        if self.keys is not None:
+            self.keys.refuse_repeats(self.location.shown)  # before a file is uploaded or named by a commit
         if self.files is not None:
             self.written = self.files.close()
             self.bytes_written = sum(f.size for f in self.written)
@@ -369,6 +375,8 @@ class DeltaLanding(Landing):
             pass  # the intent stays; the next run's healing removes what is left
 
     def close(self) -> None:
+        if self.keys is not None:
+            self.keys.close()
         self.lock.release()
         self.place.finished()
 

@@ -35,6 +35,7 @@ from hygge.lake.iceberg_types import (
 from hygge.state.journal import EntityState, RunRecord
 from hygge.stores.base import CommitResult, Landing
 from hygge.stores.iceberg import IcebergStore, load_table
+from hygge.stores.key_spool import KeySpool, needs_key_check
 
 if TYPE_CHECKING:
     from pyiceberg.manifest import DataFile
@@ -62,6 +63,7 @@ class IcebergLanding(Landing):
         self.before = total_rows(self.table.metadata) if self.table is not None else 0
         if self.table is not None:
             self._refuse_partitioned(self.table)
+        self.keys = KeySpool(plan) if needs_key_check(plan) else None
 
     # -- the table as it is ----------------------------------------------------------------------
 
@@ -155,6 +157,8 @@ class IcebergLanding(Landing):
     def write_stream(self, batches: Iterator[pa.RecordBatch]) -> None:
         assert self.writer is not None
         for batch in batches:
+            if self.keys is not None:
+                self.keys.write(batch)
             self.writer.write(to_file(batch, self.file_arrow, self.exact, self.plan.entity))
             self.rows_written += batch.num_rows
             self.bytes_written += batch.nbytes
@@ -163,6 +167,8 @@ class IcebergLanding(Landing):
     def finish(self) -> None:
         assert self.writer is not None
         self.files = self.writer.close()
+        if self.keys is not None:
+            self.keys.refuse_repeats(self.where)  # abort deletes the files: no snapshot names them yet
         in_files = sum(f.record_count for f in self.files)
         if in_files != self.rows_written:
             raise StateError(
@@ -216,6 +222,8 @@ class IcebergLanding(Landing):
             pass
 
     def close(self) -> None:
+        if self.keys is not None:
+            self.keys.close()
         if self.mark is not None:
             self.mark.release()
             self.mark = None
