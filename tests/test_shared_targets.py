@@ -85,3 +85,38 @@ def test_a_disabled_copy_of_a_flow_claims_nothing_until_it_is_run(tmp_path: Path
     assert sorted(read_target(tmp_path / "lake" / "a")["id"].to_pylist()) == [0, 1, 2]
     proc = run_here("go", "--flow", "old", cwd=tmp_path, check=2)
     assert "entity old.a settles in target 'a', as current.a does, in the same store" in proc.stdout
+
+
+def test_one_folder_or_database_spelt_two_ways_is_one_store(tmp_path: Path) -> None:
+    """`path: lake`, `./lake/` and the absolute path are one folder, whatever else the stores set (a codec, a
+    part size); a named connection and an inline one to the same SQLite file are one database. Before, only
+    store settings written identically were told apart, and such entities replaced each other's rows."""
+    sources(tmp_path, "a", "b", "c", "d")
+    write_project(tmp_path, f"""\
+        name: spelt
+        connections:
+          warehouse: {{type: sqlite, path: w.db, options: {{busy_timeout: 1000}}}}
+        flows:
+          one:
+            home: {{type: parquet, path: src}}
+            store: {{type: parquet, path: lake}}
+            entities: [{{name: a, target: t}}]
+          two:
+            home: {{type: parquet, path: src}}
+            store: {{type: parquet, path: "./lake/", compression: zstd}}
+            entities: [{{name: b, target: t}}]
+          three:
+            home: {{type: parquet, path: src}}
+            store: {{type: sqlite, connection: warehouse}}
+            entities: [{{name: c, target: t}}]
+          four:
+            home: {{type: parquet, path: src}}
+            store: {{type: sqlite, connection: {{path: "{tmp_path / 'w.db'}"}}}}
+            entities: [{{name: d, target: t}}]
+        """)
+    proc = run_here("go", cwd=tmp_path, check=2)
+    assert "entity one.a settles in target 't', as two.b does, in the same store" in proc.stdout, proc.stdout
+    assert "entity two.b settles in target 't', as one.a does" in proc.stdout
+    assert "entity three.c settles in target 't', as four.d does, in the same store" in proc.stdout
+    assert "entity four.d settles in target 't', as three.c does" in proc.stdout
+    assert not (tmp_path / "lake" / "t").exists() and not (tmp_path / "w.db").exists()

@@ -112,12 +112,37 @@ def plan(ws: Workspace, selection: Selection | None = None) -> tuple[list[MovePl
     return plans, failures
 
 
-def _store_identity(store: dict[str, Any], target: str) -> str:
-    """Where an entity settles: its store's settings and its target (case folded: most databases fold names)."""
+# The settings of a store that say where its entities settle; the rest (codec, part size, durability...) does not.
+LOCATION_KEYS = ("type", "path", "url", "connection", "schema", "db_schema", "schema_name", "namespace", "table")
+# The settings of a connection that do not change which database or bucket it reaches (its type is the store's).
+CONNECTION_SETTINGS = ("type", "options", "max_sessions", "connect_timeout", "password", "user")
+
+
+def _store_identity(ws: Workspace, store: dict[str, Any], target: str) -> str:
+    """Where an entity settles: its store's location and its target (case folded: most databases fold names).
+    `path: out`, `./out` and the absolute path are one folder; a named connection is what it names."""
     import json
 
-    return json.dumps({**store, "type": registry.canonical(str(store.get("type")))}, sort_keys=True,
-                      default=str) + "|" + target.lower()
+    where: dict[str, Any] = {key: store[key] for key in LOCATION_KEYS if key in store}
+    where["type"] = registry.canonical(str(store.get("type")))
+    connection = where.get("connection")
+    if isinstance(connection, str):
+        connection = ws.config.connections.get(connection, connection)
+    if isinstance(connection, dict):
+        connection = {k: _place(ws, v) if k == "path" else v for k, v in connection.items()
+                      if k not in CONNECTION_SETTINGS}
+        where["connection"] = connection
+    if "path" in where:
+        where["path"] = _place(ws, where["path"])
+    return json.dumps(where, sort_keys=True, default=str) + "|" + target.lower()
+
+
+def _place(ws: Workspace, path: Any) -> str:
+    """A path as one spelling: a bucket URL without its trailing slash, a local path resolved from the project."""
+    text = str(path)
+    if "://" in text:
+        return text.rstrip("/")
+    return str((ws.root / text).resolve())
 
 
 def _without_shared_targets(ws: Workspace, plans: list[MovePlan]) -> tuple[list[MovePlan], list[PlanFailure]]:
@@ -129,14 +154,14 @@ def _without_shared_targets(ws: Workspace, plans: list[MovePlan]) -> tuple[list[
         for entity in (e for e in flow.entities if flow.config.enabled and e.enabled):
             store = deep_merge(*_store_layers(ws, flow), entity.store)
             if "type" in store:
-                settles.setdefault(_store_identity(store, entity.target or entity.name), set()).add(
+                settles.setdefault(_store_identity(ws, store, entity.target or entity.name), set()).add(
                     f"{flow.name}.{entity.name}")
     for p in plans:
-        settles.setdefault(_store_identity(p.store, p.target), set()).add(p.key)
+        settles.setdefault(_store_identity(ws, p.store, p.target), set()).add(p.key)
     kept: list[MovePlan] = []
     failures: list[PlanFailure] = []
     for p in plans:
-        others = sorted(settles[_store_identity(p.store, p.target)] - {p.key})
+        others = sorted(settles[_store_identity(ws, p.store, p.target)] - {p.key})
         if not others:
             kept.append(p)
             continue
