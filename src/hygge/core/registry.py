@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 import threading
 from functools import cache
-from importlib.metadata import entry_points
 from typing import Any
 
 from hygge.errors import ConfigError, ConfigProblem, MissingDriver, did_you_mean
@@ -58,6 +57,8 @@ _LOADING = threading.RLock()
 
 @cache
 def _plugins(group: str) -> dict[str, str]:
+    from importlib.metadata import entry_points  # 20-26 ms to import: only when a type is not built in
+
     return {ep.name: ep.value for ep in entry_points(group=group)}
 
 
@@ -79,8 +80,9 @@ def canonical(name: str) -> str:
 
 def load(kind: str, name: str) -> Any:
     """The Home or Store class registered under ``name``; ConfigError with a hint when unknown."""
-    table = known(kind)
     name = canonical(name)
+    builtin = BUILTIN_HOMES if kind == "home" else BUILTIN_STORES
+    table = builtin if name in builtin else known(kind)  # a built-in name wins over plugins either way
     if name not in table:
         raise ConfigError([ConfigProblem(
             f"unknown {kind} type '{name}'",
