@@ -59,9 +59,12 @@ class FileSource(Source):
         self.all_files = files
         self.files = files
         self.state = state
+        # Parts that hold, in a new shape, the rows of parts already loaded: skipped, and counted as loaded.
+        self.carried: dict[str, dict[str, Any]] = {}
         if state is not None and state.loaded_files:
             # Whole files already loaded by a committed run are skipped before any row is read.
-            self.files = [f for f in files if state.loaded_files.get(home.show(f)) != file_key(f)]
+            loaded = state.loaded_files
+            self.files = [f for f in files if loaded.get(home.show(f)) != file_key(f) and not self._carried(f, loaded)]
         self._closed = False
         self.is_part = False
         # Rows that share a key are decided by their arrival order (a merge): then the files are read in one
@@ -222,8 +225,19 @@ class FileSource(Source):
         for path in files:
             self.read[self.home.show(path)] = self.file_keys[path]
 
+    def _carried(self, path: FilePath, loaded: dict[str, dict[str, Any]]) -> bool:
+        """Whether ``path`` is a part whose rows an earlier run loaded from a part it rewrites: when an entity a
+        hygge store appends to gains a column, its earlier parts are rewritten under new names, and reading them
+        again doubled every row downstream."""
+        before = getattr(self.home, "rewrites", {}).get(path, [])
+        if not any(self.home.show(old) in loaded for old in before):
+            return False
+        self.carried[self.home.show(path)] = file_key(path)
+        return True
+
     def new_state(self) -> dict[str, Any]:
         loaded = dict(self.state.loaded_files) if self.state and self.state.loaded_files else {}
+        loaded.update(self.carried)
         loaded.update(self.read)  # the files as they were when read, not as they are now
         return {"loaded_files": loaded}
 

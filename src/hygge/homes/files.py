@@ -69,6 +69,8 @@ class FileHome(BucketListing, Home):
     def __init__(self, config: HomeConfig, *, root: Path, connections: dict[str, dict[str, Any]] | None = None):
         super().__init__(config, root=root, connections=connections)
         self.remote = is_url(self.config.path)
+        # Parts of entities hygge wrote that hold the rows of earlier parts in a new shape (Part.rewrites).
+        self.rewrites: dict[FilePath, list[FilePath]] = {}
         if self.remote:
             from hygge.storage import open_storage
 
@@ -131,6 +133,9 @@ class FileHome(BucketListing, Home):
     def _files_in(self, folder: Path) -> list[FilePath]:
         published = Manifest.read(folder) if (folder / MANIFEST).is_file() else None
         if published is not None:  # an entity hygge wrote: exactly its published parts
+            for part in published.parts:
+                if part.rewrites:
+                    self.rewrites[folder / part.file] = [folder / name for name in part.rewrites]
             return [folder / part.file for part in published.parts]
         found: list[Path] = []
         for dirpath, dirnames, filenames in os.walk(folder):

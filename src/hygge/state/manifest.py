@@ -25,6 +25,19 @@ class Part:
     rows: int
     bytes: int
     run_id: str
+    # The earlier parts whose rows this one holds unchanged, in a new shape (a column added or widened): a Home
+    # that loaded one of them has loaded this part's rows (stores/file_landing.py _reshape_parts).
+    rewrites: list[str] | None = None
+
+
+_PART_FIELDS = ("file", "rows", "bytes", "run_id", "rewrites")  # keys of another version are left out
+
+
+def _part_dict(part: Part) -> dict[str, Any]:
+    out = shallow_dict(part)
+    if out.get("rewrites") is None:
+        out.pop("rewrites", None)  # as manifests were before: a hygge that does not know the key still reads it
+    return out
 
 
 @dataclass
@@ -54,7 +67,7 @@ class Manifest:
         # Field by field: asdict would deep-copy the state too, only for it to be replaced (0.2 ms an entity).
         return {
             "entity": self.entity, "flow": self.flow, "run_id": self.run_id, "committed_at": self.committed_at,
-            "run_type": self.run_type, "parts": [shallow_dict(part) for part in self.parts],
+            "run_type": self.run_type, "parts": [_part_dict(part) for part in self.parts],
             "next_part": self.next_part,
             "state": self.state.to_dict(), "format_version": self.format_version, "replaced": self.replaced,
         }
@@ -67,7 +80,7 @@ class Manifest:
             run_id=data["run_id"],
             committed_at=data["committed_at"],
             run_type=data.get("run_type", "full_drop"),
-            parts=[Part(**p) for p in data.get("parts", [])],
+            parts=[Part(**{k: v for k, v in p.items() if k in _PART_FIELDS}) for p in data.get("parts", [])],
             next_part=int(data.get("next_part", 0)),
             state=EntityState.from_dict(data.get("state")),
             format_version=int(data.get("format_version", FORMAT_VERSION)),

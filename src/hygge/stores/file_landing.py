@@ -348,8 +348,10 @@ class FileLanding(Landing):
         for part in parts:
             table = evolve_table(pq.read_table(self.target / part.file), self.schema)
 
-            def keep(name: str, rows: int, size: int, run_id: str = part.run_id) -> None:
-                out.append(Part(name, rows, size, run_id))  # the part keeps the run that wrote its rows
+            def keep(name: str, rows: int, size: int, run_id: str = part.run_id,
+                     rewrites: list[str] = [*(part.rewrites or []), part.file]) -> None:  # noqa: B006 - bound once
+                # The part keeps the run that wrote its rows, and names the parts that held them before.
+                out.append(Part(name, rows, size, run_id, rewrites))
 
             series = PartSeries(self.store, self.staging, self.schema, self._next_part, keep)
             series.open()  # one part for one part, even an empty one
