@@ -188,37 +188,6 @@ def normal_type(field: pa.Field) -> pa.DataType:
     return t
 
 
-# numeric(p, s) up to this precision is read as its unscaled int8 (postgres.py _read_column), the cheapest field
-# the driver decodes: PostgreSQL → parquet of the 10M-row benchmark table took 16.4 client CPU-s against 17.8 with
-# the column read as the server's text and parsed by Arrow (A/B, whole processes, a loaded machine).
-SCALED_PRECISION = 18
-
-
-def scaled_decimal(column: pa.Array, wanted: pa.DataType) -> pa.Array:
-    """The decimal whose unscaled values are ``column``'s integers, without a copy of them: a decimal128 is its
-    unscaled value as 16 little-endian bytes, which is what the exact cast to decimal128(19, 0) writes."""
-    unscaled = column.cast(pa.decimal128(19, 0))
-    return pa.Array.from_buffers(wanted, len(unscaled), unscaled.buffers(), unscaled.null_count, unscaled.offset)
-
-
-NOT_INTEGRAL = ("cannot convert nan to bigint", "cannot convert infinity to bigint")
-
-
-def not_integral(exc: BaseException, schema: pa.Schema | None) -> ReadError | None:
-    """The read error naming the numeric column(s) whose NaN or infinity the server could not give as an unscaled
-    integer; None for any other error."""
-    if schema is None or not any(words in str(exc).lower() for words in NOT_INTEGRAL):
-        return None
-    fields = [f for f in schema if pa.types.is_decimal128(f.type) and f.type.precision <= SCALED_PRECISION]
-    names = ", ".join(f.name for f in fields) or "?"
-    wanted = ", ".join(sorted({type_name(f.type) for f in fields}))
-    return ReadError(f"column {names} holds a value its type cannot carry into Arrow" if len(fields) < 2 else
-                     f"one of the columns {names} holds a value its type cannot carry into Arrow",
-                     expected=f"{wanted} values", found=str(exc).strip().splitlines()[0],
-                     hint="PostgreSQL numerics can be NaN or infinite, which no decimal holds: read the table through "
-                          "a query that maps such values (e.g. NULLIF(column, 'NaN')), or fix them at the source")
-
-
 def normalize(batch: pa.RecordBatch, schema: pa.Schema | None) -> pa.RecordBatch:
     columns = []
     fields = []
@@ -227,8 +196,6 @@ def normalize(batch: pa.RecordBatch, schema: pa.Schema | None) -> pa.RecordBatch
         wanted = schema.field(index).type if schema is not None else normal_type(field)
         if ext(column.type) == "arrow.opaque":
             column = column.storage
-        if pa.types.is_int64(column.type) and pa.types.is_decimal128(wanted):
-            column = scaled_decimal(column, wanted)  # read as its unscaled integer (SCALED_PRECISION)
         if column.type != wanted:
             try:
                 if ext(wanted) and not ext(column.type):
