@@ -229,7 +229,7 @@ class FileSource(Source):
         """Whether ``path`` is a part whose rows an earlier run loaded from a part it rewrites: when an entity a
         hygge store appends to gains a column, its earlier parts are rewritten under new names, and reading them
         again doubled every row downstream."""
-        before = getattr(self.home, "rewrites", {}).get(path, [])
+        before = self.home.rewrites.get(path, [])
         if not any(self.home.show(old) in loaded for old in before):
             return False
         self.carried[self.home.show(path)] = file_key(path)

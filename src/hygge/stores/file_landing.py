@@ -349,9 +349,9 @@ class FileLanding(Landing):
             table = evolve_table(pq.read_table(self.target / part.file), self.schema)
 
             def keep(name: str, rows: int, size: int, run_id: str = part.run_id,
-                     rewrites: list[str] = [*(part.rewrites or []), part.file]) -> None:  # noqa: B006 - bound once
+                     rewrites: tuple[str, ...] = (*(part.rewrites or ()), part.file)) -> None:
                 # The part keeps the run that wrote its rows, and names the parts that held them before.
-                out.append(Part(name, rows, size, run_id, rewrites))
+                out.append(Part(name, rows, size, run_id, list(rewrites)))
 
             series = PartSeries(self.store, self.staging, self.schema, self._next_part, keep)
             series.open()  # one part for one part, even an empty one
@@ -383,15 +383,10 @@ class FileLanding(Landing):
     def _refuse_repeated_keys(self) -> None:
         """The rows of a keyed full load must be one per key: a CDC folder's versions of a row were all published,
         and the next merge of that key kept one of them. (Merge, not incremental, keeps the latest of each.)"""
-        from hygge.db.keys import refuse_repeats
+        from hygge.stores.key_spool import refuse_repeated_keys
 
-        if not self.parts:
-            return
-        pl = lazy.polars()
-        keys = list(self.plan.keys)
-        repeated = (pl.scan_parquet([self.staging / p.file for p in self.parts]).group_by(keys)
-                    .agg(pl.len().alias("_hygge_n")).filter(pl.col("_hygge_n") > 1).head(5).collect())
-        refuse_repeats(list(repeated.iter_rows()), self.plan.keys, self.plan.entity, str(self.target))
+        if self.parts:
+            refuse_repeated_keys([self.staging / p.file for p in self.parts], self.plan, str(self.target))
 
     def _verify(self) -> None:
         """Read back what the format can count cheaply: a part that lost rows must never be published."""

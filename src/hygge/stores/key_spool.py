@@ -23,6 +23,18 @@ from hygge.core.arrowtypes import extension_name
 from hygge.core.plan import MovePlan
 
 
+def refuse_repeated_keys(files: list[Path], plan: MovePlan, where: str) -> None:
+    """Fail the move naming a few values of ``plan.keys`` that repeat across these parquet files (polars streams
+    them: only the key columns are read)."""
+    from hygge.db.keys import refuse_repeats
+
+    pl = lazy.polars()
+    keys = list(plan.keys)
+    repeated = (pl.scan_parquet(files).group_by(keys)
+                .agg(pl.len().alias("_hygge_n")).filter(pl.col("_hygge_n") > 1).head(5).collect())
+    refuse_repeats(list(repeated.iter_rows()), plan.keys, plan.entity, where)
+
+
 def needs_key_check(plan: MovePlan) -> bool:
     """A keyed full load: an incremental entity's first run (or ``--full-drop``), whose rows must be one per key."""
     return bool(plan.key_tables and plan.keys and plan.run_type == "full_drop")
@@ -67,15 +79,10 @@ class KeySpool:
 
     def refuse_repeats(self, where: str) -> None:
         """Fail the move naming a few repeated keys, before anything is committed."""
-        from hygge.db.keys import refuse_repeats
-
         if self.writer is None:
             return
         self.writer.close()
-        pl = lazy.polars()
-        repeated = (pl.scan_parquet(self.folder / "keys.parquet").group_by(self.keys)
-                    .agg(pl.len().alias("_hygge_n")).filter(pl.col("_hygge_n") > 1).head(5).collect())
-        refuse_repeats(list(repeated.iter_rows()), self.plan.keys, self.plan.entity, where)
+        refuse_repeated_keys([self.folder / "keys.parquet"], self.plan, where)
 
     def close(self) -> None:
         if self.writer is not None:
